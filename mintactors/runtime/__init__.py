@@ -1,0 +1,53 @@
+"""The actor runtime: virtual clock, scheduler, actor shell, mailboxes and trace sink.
+
+It knows nothing about hardware; it is the only package that imports Trio.
+"""
+
+from mintactors.runtime._effects import (
+    CancelTimer,
+    Component,
+    Effect,
+    Note,
+    Send,
+    SetTimer,
+    Stop,
+    TraceLevel,
+)
+from mintactors.runtime._policies import (
+    FifoPolicy,
+    PendingDelivery,
+    RandomPolicy,
+    TieBreakPolicy,
+    make_policy,
+    policy_names,
+    register_policy,
+)
+from mintactors.runtime._queue import EventQueue
+from mintactors.runtime._rng import rng_stream
+from mintactors.runtime._simulation import RunResult, Simulation
+from mintactors.runtime._trace import TRACE_FORMAT, TraceSink, to_jsonable
+
+__all__ = [
+    "CancelTimer",
+    "Component",
+    "Effect",
+    "EventQueue",
+    "FifoPolicy",
+    "Note",
+    "PendingDelivery",
+    "RandomPolicy",
+    "RunResult",
+    "Send",
+    "SetTimer",
+    "Simulation",
+    "Stop",
+    "TRACE_FORMAT",
+    "TieBreakPolicy",
+    "TraceLevel",
+    "TraceSink",
+    "make_policy",
+    "policy_names",
+    "register_policy",
+    "rng_stream",
+    "to_jsonable",
+]

@@ -1,0 +1,109 @@
+"""Effects: what a component asks the runtime to do, as plain values.
+
+A component's ``handle(message, now_ns)`` returns a sequence of these. The runtime
+performs them after ``handle`` returns, in order, so a component never touches the
+scheduler, the clock or the trace directly (sans-I/O, in the manner of h11).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from enum import IntEnum
+from typing import Protocol, TypeAlias
+
+import attrs
+
+__all__ = [
+    "CancelTimer",
+    "Component",
+    "Effect",
+    "Note",
+    "Send",
+    "SetTimer",
+    "Stop",
+    "TraceLevel",
+]
+
+
+class TraceLevel(IntEnum):
+    """How much a run writes to its trace.
+
+    ``OFF`` writes nothing; ``SUMMARY`` writes the header, the notes components mark
+    as summary-worthy and the end line; ``FULL`` adds every note and every message
+    delivery.
+    """
+
+    OFF = 0
+    SUMMARY = 1
+    FULL = 2
+
+
+@attrs.frozen(slots=True)
+class Send:
+    """Deliver ``message`` to actor ``to`` after ``delay_ns`` of virtual time.
+
+    Among deliveries due at the same nanosecond, a lower ``priority`` goes first;
+    the tie-break policy orders deliveries equal in both.
+    """
+
+    to: str
+    message: object
+    delay_ns: int = 0
+    priority: int = 0
+
+
+@attrs.frozen(slots=True)
+class SetTimer:
+    """Deliver ``message`` to the asking actor after ``delay_ns``, unless cancelled.
+
+    Setting a timer under a ``key`` that is already armed re-arms it: only the newest
+    one fires.
+    """
+
+    key: Hashable
+    delay_ns: int
+    message: object
+    priority: int = 0
+
+
+@attrs.frozen(slots=True)
+class CancelTimer:
+    """Disarm the asking actor's timer ``key``; cancelling an idle timer is harmless."""
+
+    key: Hashable
+
+
+@attrs.frozen(slots=True)
+class Note:
+    """Write one event to the trace, at the current time, under the asking actor.
+
+    ``kind`` names the event (past tense for facts: ``PacketDropped``); ``fields``
+    are its data. With ``level=TraceLevel.SUMMARY`` the note also appears in
+    summary traces.
+    """
+
+    kind: str
+    fields: Mapping[str, object] = attrs.field(factory=dict)
+    level: TraceLevel = TraceLevel.FULL
+
+
+@attrs.frozen(slots=True)
+class Stop:
+    """End the run after the current message, with ``reason`` in the result."""
+
+    reason: str
+
+
+Effect: TypeAlias = Send | SetTimer | CancelTimer | Note | Stop
+
+
+class Component(Protocol):
+    """A pure, synchronous state machine the runtime wraps as an actor.
+
+    ``handle`` must not block, sleep, read the wall clock or draw from global
+    randomness; everything it wants done it returns as effects.
+    """
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect] | None:
+        """Take one message at virtual time ``now_ns`` and return the effects."""
+        ...

@@ -1,0 +1,356 @@
+"""The simulation: actors on Trio, taking turns in virtual time.
+
+Theory of operation
+-------------------
+Each actor is a Trio task in one nursery with a mailbox (a Trio memory channel).
+All deliveries wait in one :class:`EventQueue`. Exactly one actor runs at a time,
+and it holds the *baton*: it handles its message, performs the effects, pops the
+next delivery and
+
+* handles it itself, with no task switch, if the delivery is for the same actor;
+* otherwise puts it in the target's mailbox, wakes the target directly through
+  ``trio.lowlevel.reschedule`` and parks until its own mailbox is fed.
+
+So at any moment at most one task is runnable, Trio's (deliberately randomised) task
+order cannot change the outcome, and one delivery to another actor costs one task
+switch. When the queue runs dry, time passes ``until_ns``, a component asks to stop
+or the stop condition holds, the baton goes back to the task that called
+:meth:`Simulation.run`, which closes every mailbox and lets the nursery end.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+import trio
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+
+from mintactors._version import __version__
+from mintactors.errors import ActorCrashed, DuplicateActorError, SimulationError, UnknownActorError
+from mintactors.runtime._effects import (
+    CancelTimer,
+    Component,
+    Note,
+    Send,
+    SetTimer,
+    Stop,
+    TraceLevel,
+)
+from mintactors.runtime._policies import TieBreakPolicy, make_policy
+from mintactors.runtime._queue import Entry, EventQueue
+from mintactors.runtime._trace import TraceSink
+
+__all__ = ["RunResult", "Simulation"]
+
+EndReason = Literal["idle", "until", "stopped"]
+
+
+@attrs.frozen
+class RunResult:
+    """How a run ended.
+
+    Attributes:
+        reason: ``idle`` (nothing left to deliver), ``until`` (the next delivery was
+            after ``until_ns``) or ``stopped`` (a component or the stop condition).
+        now_ns: virtual time at the end (``until_ns`` itself when that bound ended it).
+        delivered: messages handled.
+        pending: deliveries still queued.
+        ties_broken: decisions the tie-break policy made.
+        detail: for ``stopped``, what asked to stop.
+    """
+
+    reason: EndReason
+    now_ns: int
+    delivered: int
+    pending: int
+    ties_broken: int
+    detail: str = ""
+
+
+def _abort_parked(_: Any) -> Abort:
+    # A parked actor holds nothing the runtime must clean up, so cancelling it is safe.
+    return Abort.SUCCEEDED
+
+
+class _Actor:
+    """The shell around one component: its name, mailbox and Trio task."""
+
+    __slots__ = ("component", "handle", "inbox", "name", "outbox", "task")
+
+    def __init__(self, name: str, component: Component) -> None:
+        self.name = name
+        self.component = component
+        self.handle = component.handle
+        self.outbox, self.inbox = trio.open_memory_channel[Entry](math.inf)
+        self.task: Task | None = None
+
+
+class Simulation:
+    """A deterministic discrete-event run of actors in virtual nanoseconds.
+
+    Args:
+        seed: the run's seed; every random stream derives from it.
+        policy: tie-break policy name (see :func:`policy_names`) or instance.
+        trace: where events go; defaults to no trace.
+        metadata: extra fields for the trace header (a config echo, say).
+
+    Example:
+        >>> sim = Simulation(seed=1)
+        >>> sim.add_actor("ping", PingPong("pong"))   # doctest: +SKIP
+        >>> sim.post("ping", Ball(0))                 # doctest: +SKIP
+        >>> result = trio.run(sim.run)                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        policy: str | TieBreakPolicy = "fifo",
+        trace: TraceSink | None = None,
+        metadata: Mapping[str, object] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.policy = make_policy(policy, seed) if isinstance(policy, str) else policy
+        self.trace = trace if trace is not None else TraceSink.off()
+        self._metadata = dict(metadata or {})
+        self._actors: dict[str, _Actor] = {}
+        self._queue = EventQueue(self.policy)
+        self._now = 0
+        self._delivered = 0
+        self._until: int | None = None
+        self._stop_when: Callable[[], bool] | None = None
+        self._end: tuple[EndReason, str] | None = None
+        self._finished: trio.Event | None = None
+        self._started = False
+
+    @property
+    def now_ns(self) -> int:
+        """The current virtual time in nanoseconds."""
+        return self._now
+
+    @property
+    def actor_names(self) -> tuple[str, ...]:
+        """Names of the actors, in the order they were added."""
+        return tuple(self._actors)
+
+    def add_actor(self, name: str, component: Component) -> None:
+        """Wrap ``component`` as an actor called ``name``.
+
+        Raises:
+            DuplicateActorError: the name is taken.
+            SimulationError: the run has started.
+        """
+        if self._started:
+            raise SimulationError("actors must be added before the run starts")
+        if name in self._actors:
+            raise DuplicateActorError(name)
+        self._actors[name] = _Actor(name, component)
+
+    def component(self, name: str) -> Component:
+        """The component wrapped by actor ``name``."""
+        return self._actor(name).component
+
+    def post(self, to: str, message: object, *, at_ns: int = 0, priority: int = 0) -> None:
+        """Queue ``message`` for actor ``to`` at ``at_ns``, from outside the model.
+
+        Raises:
+            UnknownActorError: no actor is called ``to``.
+            ValueError: ``at_ns`` is before the current time.
+        """
+        if at_ns < self._now:
+            raise ValueError(f"cannot post at {at_ns} ns, before now ({self._now} ns)")
+        self._queue.push(at_ns, priority, self._actor(to), message, "runtime")
+
+    async def run(
+        self, *, until_ns: int | None = None, stop_when: Callable[[], bool] | None = None
+    ) -> RunResult:
+        """Run until nothing is due, ``until_ns`` passes, or a stop is asked for.
+
+        ``stop_when`` is evaluated after every delivery; the run stops when it
+        returns true. Deliveries at exactly ``until_ns`` are still made.
+
+        Raises:
+            ActorCrashed: a component raised; the original error is the ``__cause__``.
+            SimulationError: the simulation was already run.
+        """
+        if self._started:
+            raise SimulationError("a simulation runs once; build a new one to run again")
+        self._started = True
+        self._until = until_ns
+        self._stop_when = stop_when
+        self._finished = trio.Event()
+        self._write_header()
+        try:
+            async with trio.open_nursery() as nursery:
+                for actor in self._actors.values():
+                    await nursery.start(self._actor_task, actor)
+                first = self._queue.pop(until_ns)
+                if first is None:
+                    self._end = self._why_no_more()
+                self._hand_over(first)
+                await self._finished.wait()
+                for actor in self._actors.values():
+                    actor.outbox.close()
+                    reschedule(actor.task)  # type: ignore[arg-type]
+        except BaseExceptionGroup as group:
+            crashed, rest = group.split(ActorCrashed)
+            if crashed is not None and rest is None:
+                leaf = _first_leaf(crashed)
+                raise leaf from leaf.__cause__
+            raise
+        return self._finish()
+
+    def run_sync(
+        self, *, until_ns: int | None = None, stop_when: Callable[[], bool] | None = None
+    ) -> RunResult:
+        """:meth:`run` from synchronous code, in a fresh Trio event loop."""
+        return trio.run(functools.partial(self.run, until_ns=until_ns, stop_when=stop_when))
+
+    def _actor(self, name: str) -> _Actor:
+        try:
+            return self._actors[name]
+        except KeyError:
+            raise UnknownActorError(name, tuple(self._actors)) from None
+
+    def _write_header(self) -> None:
+        self.trace.header(
+            {
+                "mintactors_version": __version__,
+                "seed": self.seed,
+                "policy": self.policy.name,
+                "level": self.trace.level.name.lower(),
+                **self._metadata,
+            }
+        )
+
+    def _finish(self) -> RunResult:
+        assert self._end is not None
+        reason, detail = self._end
+        if reason == "until" and self._until is not None:
+            self._now = self._until
+        result = RunResult(
+            reason=reason,
+            now_ns=self._now,
+            delivered=self._delivered,
+            pending=len(self._queue),
+            ties_broken=self._queue.ties_broken,
+            detail=detail,
+        )
+        self.trace.event(
+            self._now,
+            "runtime",
+            "run_end",
+            {
+                "reason": reason,
+                "detail": detail,
+                "delivered": result.delivered,
+                "pending": result.pending,
+            },
+        )
+        self.trace.flush()
+        return result
+
+    def _why_no_more(self) -> tuple[EndReason, str]:
+        return ("idle", "") if len(self._queue) == 0 else ("until", "")
+
+    def _hand_over(self, entry: Entry | None) -> None:
+        if entry is None:
+            assert self._finished is not None
+            self._finished.set()
+            return
+        target: _Actor = entry[3]
+        target.outbox.send_nowait(entry)
+        reschedule(target.task)  # type: ignore[arg-type]
+
+    async def _actor_task(
+        self, actor: _Actor, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Park until handed a delivery; handle deliveries while they are for this actor.
+
+        This loop and :meth:`_perform` are the runtime's hot path: every delivery of
+        every run passes through them, so everything they use is bound to a local once.
+        """
+        actor.task = current_task()
+        receive = actor.inbox.receive_nowait
+        name = actor.name
+        handle = actor.handle
+        pop = self._queue.pop
+        perform = self._perform
+        trace = self.trace
+        trace_deliveries = trace.level is TraceLevel.FULL
+        stop_when = self._stop_when
+        until = self._until
+        task_status.started()
+        while True:
+            await wait_task_rescheduled(_abort_parked)
+            try:
+                entry: Entry | None = receive()
+            except trio.EndOfChannel:
+                return
+            while entry is not None:
+                now = entry[0]
+                message = entry[4]
+                self._now = now
+                if trace_deliveries:
+                    trace.delivery(now, name, message, entry[5])
+                try:
+                    effects = handle(message, now)
+                    if effects:
+                        perform(actor, effects, now)
+                except Exception as exc:
+                    raise ActorCrashed(name, now, message, self.seed, exc) from exc
+                self._delivered += 1
+                if self._end is not None:
+                    entry = None
+                elif stop_when is not None and stop_when():
+                    self._end = ("stopped", "stop condition")
+                    entry = None
+                else:
+                    entry = pop(until)
+                    if entry is None:
+                        self._end = self._why_no_more()
+                    elif entry[3] is not actor:
+                        target: _Actor = entry[3]
+                        target.outbox.send_nowait(entry)
+                        reschedule(target.task)  # type: ignore[arg-type]
+                        break
+            else:
+                self._hand_over(None)
+
+    def _perform(self, actor: _Actor, effects: Any, now: int) -> None:
+        actors = self._actors
+        queue = self._queue
+        for effect in effects:
+            kind = type(effect)
+            if kind is Send:
+                target = actors.get(effect.to)
+                if target is None:
+                    raise UnknownActorError(effect.to, tuple(actors))
+                if effect.delay_ns < 0:
+                    raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
+                queue.push(
+                    now + effect.delay_ns, effect.priority, target, effect.message, actor.name
+                )
+            elif kind is Note:
+                self.trace.note(now, actor.name, effect.kind, effect.fields, effect.level)
+            elif kind is SetTimer:
+                if effect.delay_ns < 0:
+                    raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
+                queue.arm_timer(
+                    now + effect.delay_ns, effect.priority, actor, effect.key, effect.message
+                )
+            elif kind is CancelTimer:
+                queue.cancel_timer(actor.name, effect.key)
+            elif kind is Stop:
+                self._end = ("stopped", f"{actor.name}: {effect.reason}")
+            else:
+                raise SimulationError(f"{actor.name} returned {effect!r}, which is not an effect")
+
+
+def _first_leaf(group: BaseExceptionGroup[ActorCrashed]) -> ActorCrashed:
+    first = group.exceptions[0]
+    return first if isinstance(first, ActorCrashed) else _first_leaf(first)

@@ -1,0 +1,145 @@
+"""The trace sink: one JSON line per event, written through structlog.
+
+Every line carries ``t_ns``, ``actor`` and ``kind`` and then the event's own fields,
+with keys sorted and no wall-clock field, so two runs with the same config and seed
+write byte-identical files. Bytes are written as lowercase hex, attrs records as
+objects, sets as sorted lists.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+import attrs
+import structlog
+
+from mintactors.runtime._effects import TraceLevel
+
+__all__ = ["TRACE_FORMAT", "TraceSink", "to_jsonable"]
+
+#: Version of the line format; readers refuse a trace from a newer one.
+TRACE_FORMAT = 1
+
+# Keys every line owns; a message or note field of the same name would be ambiguous.
+RESERVED_KEYS = frozenset({"t_ns", "actor", "kind", "src"})
+
+
+def to_jsonable(value: object) -> Any:
+    """Turn a field value into something ``json.dumps`` writes the same way every run."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, enum.Enum):
+        return value.name
+    cls = type(value)
+    if attrs.has(cls):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in attrs.fields(cls)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(to_jsonable(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return repr(value)
+
+
+class _LineWriter:
+    """The structlog "logger" at the end of the chain: appends rendered lines.
+
+    structlog's own WriteLogger flushes after every line; a trace of millions of
+    events wants ordinary buffering, and the sink flushes once at the end.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._write = stream.write
+
+    def msg(self, message: str) -> None:
+        self._write(message + "\n")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The trace field names of a message class (None: not an attrs class), cached."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        pass
+    names = tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else None
+    if names is not None:
+        _refuse_reserved(names, cls.__name__)
+    _FIELD_NAMES[cls] = names
+    return names
+
+
+def _refuse_reserved(names: Iterable[str], kind: str) -> None:
+    clash = RESERVED_KEYS.intersection(names)
+    if clash:
+        raise ValueError(f"{kind} has fields named {sorted(clash)}, which the trace reserves")
+
+
+class TraceSink:
+    """Writes a run's events at a given :class:`TraceLevel` to a text stream.
+
+    Args:
+        stream: where lines go; None (or level ``OFF``) writes nothing.
+        level: how much to write.
+    """
+
+    def __init__(self, stream: IO[str] | None, level: TraceLevel = TraceLevel.FULL) -> None:
+        self.level = level if stream is not None else TraceLevel.OFF
+        self._stream = stream
+        self._log: Any = None
+        if self.level is not TraceLevel.OFF and stream is not None:
+            self._log = structlog.wrap_logger(
+                _LineWriter(stream),
+                processors=[
+                    structlog.processors.EventRenamer("kind"),
+                    structlog.processors.JSONRenderer(
+                        sort_keys=True, separators=(",", ":"), default=to_jsonable
+                    ),
+                ],
+                wrapper_class=structlog.BoundLogger,
+            )
+
+    @classmethod
+    def off(cls) -> TraceSink:
+        """A sink that writes nothing."""
+        return cls(None, TraceLevel.OFF)
+
+    def header(self, fields: Mapping[str, object]) -> None:
+        """Write the first line: format version and whatever identifies the run."""
+        self.event(0, "runtime", "trace_header", {"format": TRACE_FORMAT, **fields})
+
+    def delivery(self, t_ns: int, actor: str, message: object, source: str) -> None:
+        """Write one message delivery (FULL level only)."""
+        if self.level is TraceLevel.FULL:
+            cls = type(message)
+            names = _field_names(cls)
+            if names is None:
+                fields = {"value": repr(message)}
+            else:
+                fields = {n: to_jsonable(getattr(message, n)) for n in names}
+            self._log.msg(cls.__name__, t_ns=t_ns, actor=actor, src=source, **fields)
+
+    def note(
+        self, t_ns: int, actor: str, kind: str, fields: Mapping[str, object], level: TraceLevel
+    ) -> None:
+        """Write a component's note if the sink's level admits it."""
+        if level <= self.level:
+            _refuse_reserved(fields, kind)
+            self.event(t_ns, actor, kind, fields)
+
+    def event(self, t_ns: int, actor: str, kind: str, fields: Mapping[str, object]) -> None:
+        """Write one line unconditionally (unless the sink is off)."""
+        if self._log is not None:
+            self._log.msg(kind, t_ns=t_ns, actor=actor, **fields)
+
+    def flush(self) -> None:
+        """Push buffered lines to the stream's file."""
+        if self._stream is not None:
+            self._stream.flush()

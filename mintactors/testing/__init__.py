@@ -1,0 +1,6 @@
+"""Small components and helpers for testing models built on mintactors."""
+
+from mintactors.testing._components import Ball, Echo, Fan, Rally, Recorder, Reply, Tick
+from mintactors.testing._trace import read_trace
+
+__all__ = ["Ball", "Echo", "Fan", "Rally", "Recorder", "Reply", "Tick", "read_trace"]
