@@ -77,6 +77,11 @@ class EventQueue:
             return head
         return None
 
+    def snapshot(self) -> list[tuple[int, str, object]]:
+        """Live entries as (time, target name, message), in (time, priority, seq) order."""
+        live = sorted(e for e in self._heap if not self._stale(e))
+        return [(e[0], e[3].name, e[4]) for e in live]
+
     def _stale(self, entry: Entry) -> bool:
         timer = entry[6]
         return timer is not None and self._timers.get(timer) != entry[2]

@@ -123,6 +123,7 @@ class Simulation:
         self._delivered = 0
         self._until: int | None = None
         self._stop_when: Callable[[], bool] | None = None
+        self._progress: Callable[[int], None] | None = None
         self._end: tuple[EndReason, str] | None = None
         self._finished: trio.Event | None = None
         self._started = False
@@ -166,12 +167,19 @@ class Simulation:
         self._queue.push(at_ns, priority, self._actor(to), message, "runtime")
 
     async def run(
-        self, *, until_ns: int | None = None, stop_when: Callable[[], bool] | None = None
+        self,
+        *,
+        until_ns: int | None = None,
+        stop_when: Callable[[], bool] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> RunResult:
         """Run until nothing is due, ``until_ns`` passes, or a stop is asked for.
 
-        ``stop_when`` is evaluated after every delivery; the run stops when it
-        returns true. Deliveries at exactly ``until_ns`` are still made.
+        ``stop_when`` is evaluated after every delivery; when it returns true, or a
+        component returns :class:`Stop`, the run ends once every delivery due at that
+        same instant has been made. Deliveries at exactly ``until_ns`` are made.
+        ``progress`` is called with the virtual time every 4096 deliveries (for a
+        progress bar; it must not touch the model).
 
         Raises:
             ActorCrashed: a component raised; the original error is the ``__cause__``.
@@ -182,6 +190,7 @@ class Simulation:
         self._started = True
         self._until = until_ns
         self._stop_when = stop_when
+        self._progress = progress
         self._finished = trio.Event()
         self._write_header()
         try:
@@ -205,10 +214,16 @@ class Simulation:
         return self._finish()
 
     def run_sync(
-        self, *, until_ns: int | None = None, stop_when: Callable[[], bool] | None = None
+        self,
+        *,
+        until_ns: int | None = None,
+        stop_when: Callable[[], bool] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> RunResult:
         """:meth:`run` from synchronous code, in a fresh Trio event loop."""
-        return trio.run(functools.partial(self.run, until_ns=until_ns, stop_when=stop_when))
+        return trio.run(
+            functools.partial(self.run, until_ns=until_ns, stop_when=stop_when, progress=progress)
+        )
 
     def _actor(self, name: str) -> _Actor:
         try:
@@ -254,6 +269,13 @@ class Simulation:
         self.trace.flush()
         return result
 
+    def pending(self) -> list[tuple[int, str, object]]:
+        """Deliveries still queued, as (time, actor, message), in delivery order.
+
+        After a run this is what was in transit when it ended.
+        """
+        return self._queue.snapshot()
+
     def _why_no_more(self) -> tuple[EndReason, str]:
         return ("idle", "") if len(self._queue) == 0 else ("until", "")
 
@@ -283,7 +305,7 @@ class Simulation:
         trace = self.trace
         trace_deliveries = trace.level is TraceLevel.FULL
         stop_when = self._stop_when
-        until = self._until
+        progress = self._progress
         task_status.started()
         while True:
             await wait_task_rescheduled(_abort_parked)
@@ -304,20 +326,23 @@ class Simulation:
                 except Exception as exc:
                     raise ActorCrashed(name, now, message, self.seed, exc) from exc
                 self._delivered += 1
-                if self._end is not None:
-                    entry = None
-                elif stop_when is not None and stop_when():
+                if progress is not None and not self._delivered & 4095:
+                    progress(now)
+                if self._end is None and stop_when is not None and stop_when():
                     self._end = ("stopped", "stop condition")
-                    entry = None
-                else:
-                    entry = pop(until)
-                    if entry is None:
+                if self._end is not None:
+                    # A stop ends the run at the end of this instant, so every
+                    # delivery already due now is still made.
+                    self._until = now
+                entry = pop(self._until)
+                if entry is None:
+                    if self._end is None:
                         self._end = self._why_no_more()
-                    elif entry[3] is not actor:
-                        target: _Actor = entry[3]
-                        target.outbox.send_nowait(entry)
-                        reschedule(target.task)  # type: ignore[arg-type]
-                        break
+                elif entry[3] is not actor:
+                    target: _Actor = entry[3]
+                    target.outbox.send_nowait(entry)
+                    reschedule(target.task)  # type: ignore[arg-type]
+                    break
             else:
                 self._hand_over(None)
 

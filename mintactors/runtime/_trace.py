@@ -9,6 +9,7 @@ objects, sets as sorted lists.
 from __future__ import annotations
 
 import enum
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -22,25 +23,36 @@ __all__ = ["TRACE_FORMAT", "TraceSink", "to_jsonable"]
 #: Version of the line format; readers refuse a trace from a newer one.
 TRACE_FORMAT = 1
 
+#: Byte fields of delivered messages longer than this are written as a digest.
+DELIVERY_BYTES_LIMIT = 64
+
 # Keys every line owns; a message or note field of the same name would be ambiguous.
 RESERVED_KEYS = frozenset({"t_ns", "actor", "kind", "src"})
 
 
-def to_jsonable(value: object) -> Any:
-    """Turn a field value into something ``json.dumps`` writes the same way every run."""
+def to_jsonable(value: object, bytes_limit: int | None = None) -> Any:
+    """Turn a field value into something ``json.dumps`` writes the same way every run.
+
+    Bytes become hex; with ``bytes_limit``, longer byte strings become a short
+    ``"<N bytes crc32 XXXXXXXX>"`` digest instead, so a trace of 16 KB frames stays
+    readable.
+    """
     if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
+        data = bytes(value)
+        if bytes_limit is not None and len(data) > bytes_limit:
+            return f"<{len(data)} bytes crc32 {zlib.crc32(data):08x}>"
+        return data.hex()
     if isinstance(value, enum.Enum):
         return value.name
     cls = type(value)
     if attrs.has(cls):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in attrs.fields(cls)}
+        return {f.name: to_jsonable(getattr(value, f.name), bytes_limit) for f in attrs.fields(cls)}
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, bytes_limit) for k, v in value.items()}
     if isinstance(value, set | frozenset):
-        return sorted(to_jsonable(v) for v in value)
+        return sorted(to_jsonable(v, bytes_limit) for v in value)
     if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, bytes_limit) for v in value]
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return repr(value)
@@ -123,7 +135,8 @@ class TraceSink:
             if names is None:
                 fields = {"value": repr(message)}
             else:
-                fields = {n: to_jsonable(getattr(message, n)) for n in names}
+                limit = DELIVERY_BYTES_LIMIT
+                fields = {n: to_jsonable(getattr(message, n), limit) for n in names}
             self._log.msg(cls.__name__, t_ns=t_ns, actor=actor, src=source, **fields)
 
     def note(

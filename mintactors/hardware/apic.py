@@ -1,0 +1,157 @@
+"""The local APIC of one core: sending fixed IPIs, and IRR/ISR for receiving them.
+
+Theory of operation (Intel SDM Vol. 3A 10.6 and 10.8; QEMU ``hw/intc/apic.c``):
+
+* Software writes the ICR (:class:`WriteIcr`); the APIC sends a fixed IPI to the
+  destination APIC, which receives it ``latency`` later (domain.md 3.3: about
+  0.5-2 us on bare metal; configurable).
+* An arriving fixed IPI sets ``IRR[vector]``. If that bit is already set, the new
+  IPI merges into it and is counted as merged (SDM 10.8.4: "additional interrupts
+  ... are collapsed into the single bit in the IRR"). So at most one interrupt per
+  vector waits in IRR while another is in service in ISR.
+* The APIC raises INTR to its core (:class:`InterruptPending`) for the highest IRR
+  vector whose priority class (``vector >> 4``) is above the processor priority
+  class ``max(TPR, highest ISR) >> 4``.
+* The core acknowledges when its IF flag allows (:class:`AcceptInterrupt`): the bit
+  moves from IRR to ISR.
+* The handler's EOI (:class:`WriteEoi`) clears the highest ISR bit; a waiting IRR
+  bit may then be raised to the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from mintactors.distributions import Sampler
+from mintactors.errors import UnexpectedMessage
+from mintactors.messages import AcceptInterrupt, InterruptPending, IpiMessage, WriteEoi, WriteIcr
+from mintactors.runtime import Effect, Note, Send
+
+__all__ = ["ApicStatistics", "LocalApic"]
+
+
+@attrs.frozen
+class ApicStatistics:
+    """Counters of one local APIC.
+
+    ``ipi_merged`` counts IPIs that arrived while their vector's IRR bit was set.
+    """
+
+    ipi_sent: int
+    ipi_received: int
+    ipi_merged: int
+    interrupts_accepted: int
+    eoi: int
+
+
+def _highest(bits: int) -> int:
+    return bits.bit_length() - 1
+
+
+class LocalApic:
+    """One core's local APIC.
+
+    Args:
+        apic_id: this APIC's ID (the core number).
+        core: name of the actor for the core this APIC interrupts.
+        peers: APIC ID to actor name, for IPI destinations.
+        latency: delay of one IPI on the bus, per IPI.
+        tpr: task-priority register; interrupts of class <= TPR class stay pending.
+    """
+
+    def __init__(
+        self,
+        apic_id: int,
+        core: str,
+        peers: Mapping[int, str],
+        latency: Sampler,
+        tpr: int = 0,
+    ) -> None:
+        self.apic_id = apic_id
+        self.core = core
+        self.peers = dict(peers)
+        self.latency = latency
+        self.tpr = tpr
+        self.irr = 0  # 256-bit request register, one bit per vector
+        self.isr = 0  # 256-bit in-service register
+        self._raised: int | None = None  # vector INTR is raised for, not yet accepted
+        self._sent = self._received = self._merged = self._accepted = self._eoi = 0
+
+    def statistics(self) -> ApicStatistics:
+        """The counters so far."""
+        return ApicStatistics(
+            ipi_sent=self._sent,
+            ipi_received=self._received,
+            ipi_merged=self._merged,
+            interrupts_accepted=self._accepted,
+            eoi=self._eoi,
+        )
+
+    @property
+    def processor_priority(self) -> int:
+        """PPR: max of TPR and the highest in-service vector (SDM 10.8.3.1)."""
+        return max(self.tpr, _highest(self.isr) if self.isr else 0)
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        """Take an ICR write, an arriving IPI, an acknowledge or an EOI."""
+        match message:
+            case WriteIcr(vector=vector, destination=destination, seq=seq):
+                return self._send(vector, destination, seq)
+            case IpiMessage(vector=vector, source=source, seq=seq):
+                return self._receive(vector, source, seq)
+            case AcceptInterrupt(vector=vector):
+                return self._accept(vector)
+            case WriteEoi():
+                return self._end_of_interrupt()
+            case _:
+                raise UnexpectedMessage("LocalApic", message)
+
+    def _send(self, vector: int, destination: int, seq: int) -> Sequence[Effect]:
+        if not 16 <= vector <= 255:
+            raise ValueError(f"IPI vector {vector} is reserved (allowed 16..255)")
+        target = self.peers.get(destination)
+        if target is None:
+            raise ValueError(f"no APIC with ID {destination} (IDs: {sorted(self.peers)})")
+        self._sent += 1
+        delay = self.latency()
+        fields = {"vector": vector, "destination": destination, "latency_ns": delay, "seq": seq}
+        return (Send(target, IpiMessage(vector, self.apic_id, seq), delay), Note("IpiSent", fields))
+
+    def _receive(self, vector: int, source: int, seq: int) -> Sequence[Effect]:
+        self._received += 1
+        bit = 1 << vector
+        fields = {"vector": vector, "source": source, "seq": seq}
+        if self.irr & bit:
+            self._merged += 1
+            return (Note("IpiMerged", fields),)
+        self.irr |= bit
+        return (Note("IpiDelivered", fields), *self._raise())
+
+    def _accept(self, vector: int) -> Sequence[Effect]:
+        bit = 1 << vector
+        if self._raised != vector or not self.irr & bit:
+            raise UnexpectedMessage("LocalApic", AcceptInterrupt(vector), "INTR not raised")
+        self.irr &= ~bit
+        self.isr |= bit
+        self._raised = None
+        self._accepted += 1
+        return self._raise()
+
+    def _end_of_interrupt(self) -> Sequence[Effect]:
+        if not self.isr:
+            raise UnexpectedMessage("LocalApic", WriteEoi(), "no interrupt in service")
+        self.isr &= ~(1 << _highest(self.isr))
+        self._eoi += 1
+        return self._raise()
+
+    def _raise(self) -> Sequence[Effect]:
+        """Raise INTR for the best deliverable vector, if it is not raised already."""
+        if not self.irr or self._raised is not None:
+            return ()
+        vector = _highest(self.irr)
+        if vector >> 4 <= self.processor_priority >> 4:
+            return ()
+        self._raised = vector
+        return (Send(self.core, InterruptPending(vector)),)

@@ -1,0 +1,207 @@
+"""A CPU core: runs one thing at a time and takes interrupts only with IF=1.
+
+Theory of operation. A core is in one of three states:
+
+``idle``
+    nothing to run; an interrupt is taken at once.
+``task``
+    running task-level work (:class:`RunTask`: a process, or softirq work) with
+    IF=1. An interrupt pauses the task; its remaining time resumes after ``iret``.
+``handler``
+    running an interrupt handler with IF=0, from the interrupt-acknowledge until
+    the handler's ``iret`` has completed. INTR raised meanwhile waits (the vector
+    stays in the APIC's IRR) and is taken right after ``iret``.
+
+Taking an interrupt costs ``irq_entry_ns`` before the handler's first instruction
+(the IDT gate, register save) and ``irq_exit_ns`` after its ``iret`` before IF=1
+again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
+(SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
+
+Task work queues by priority (0 = softirq before 1 = process context), then in
+arrival order; tasks do not preempt each other.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from enum import Enum
+
+import attrs
+
+from mintactors.errors import UnexpectedMessage
+from mintactors.messages import (
+    AcceptInterrupt,
+    CoreStep,
+    InterruptEntry,
+    InterruptPending,
+    InterruptReturn,
+    RunTask,
+    TaskDone,
+)
+from mintactors.runtime import CancelTimer, Effect, Note, Send, SetTimer
+
+__all__ = ["CoreState", "CoreStatistics", "CpuCore"]
+
+
+class CoreState(Enum):
+    """What a core is doing."""
+
+    IDLE = "idle"
+    TASK = "task"
+    HANDLER = "handler"
+
+
+@attrs.frozen
+class CoreStatistics:
+    """Counters of one core: interrupts taken, and time spent per kind of work."""
+
+    interrupts_taken: int
+    handler_ns: int
+    tasks_done: int
+    task_ns: int
+
+
+@attrs.define
+class _Running:
+    task: RunTask
+    started_ns: int
+    remaining_ns: int
+    slice_started_ns: int | None  # None while paused by an interrupt
+
+
+class CpuCore:
+    """One core of the machine.
+
+    Args:
+        core_id: the core's number (also its APIC ID).
+        apic: name of this core's local APIC actor.
+        idt: interrupt vector to the name of the actor whose handler runs for it.
+        irq_entry_ns: cost from acknowledge to the handler's first step.
+        irq_exit_ns: cost of ``iret`` until IF=1.
+    """
+
+    def __init__(
+        self,
+        core_id: int,
+        apic: str,
+        idt: Mapping[int, str],
+        irq_entry_ns: int,
+        irq_exit_ns: int,
+    ) -> None:
+        self.core_id = core_id
+        self.apic = apic
+        self.idt = dict(idt)
+        self.irq_entry_ns = irq_entry_ns
+        self.irq_exit_ns = irq_exit_ns
+        self.interrupts_enabled = True
+        self.in_handler: int | None = None  # vector being handled
+        self.intr_pending: int | None = None  # vector the APIC raised INTR for
+        self.current: _Running | None = None
+        self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
+        self._arrivals = 0
+        self._handler_started = 0
+        self._interrupts = self._handler_ns = self._tasks_done = self._task_ns = 0
+
+    @property
+    def state(self) -> CoreState:
+        """What the core is doing now."""
+        if self.in_handler is not None:
+            return CoreState.HANDLER
+        return CoreState.TASK if self.current is not None else CoreState.IDLE
+
+    def statistics(self) -> CoreStatistics:
+        """The counters so far."""
+        return CoreStatistics(
+            interrupts_taken=self._interrupts,
+            handler_ns=self._handler_ns,
+            tasks_done=self._tasks_done,
+            task_ns=self._task_ns,
+        )
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        """Take INTR, a handler's return, task work or the core's own timers."""
+        match message:
+            case InterruptPending(vector=vector):
+                self.intr_pending = vector
+                return self._maybe_take_interrupt(now_ns)
+            case InterruptReturn():
+                if self.in_handler is None:
+                    raise UnexpectedMessage("CpuCore", message, "not in a handler")
+                return (SetTimer("iret", self.irq_exit_ns, CoreStep("iret_done")),)
+            case CoreStep(step="iret_done"):
+                return self._after_iret(now_ns)
+            case CoreStep(step="task_done"):
+                return self._finish_task(now_ns)
+            case RunTask():
+                if message.cost_ns < 0:
+                    raise ValueError(f"negative task cost in {message!r}")
+                self._arrivals += 1
+                bisect.insort(self.queue, (message.priority, self._arrivals, message))
+                if self.state is CoreState.IDLE:
+                    return self._start_next(now_ns)
+                return ()
+            case _:
+                raise UnexpectedMessage("CpuCore", message)
+
+    def _maybe_take_interrupt(self, now_ns: int) -> Sequence[Effect]:
+        vector = self.intr_pending
+        if vector is None or not self.interrupts_enabled or self.in_handler is not None:
+            return ()
+        handler = self.idt.get(vector)
+        if handler is None:
+            raise ValueError(f"core {self.core_id}: no handler for vector {vector:#x} in the IDT")
+        effects: list[Effect] = []
+        running = self.current
+        if running is not None and running.slice_started_ns is not None:
+            # Pause the task; it resumes after iret with what it had left.
+            ran = now_ns - running.slice_started_ns
+            running.remaining_ns -= ran
+            running.slice_started_ns = None
+            self._task_ns += ran
+            effects.append(CancelTimer("task"))
+        self.intr_pending = None
+        self.interrupts_enabled = False
+        self.in_handler = vector
+        self._handler_started = now_ns
+        self._interrupts += 1
+        effects += [
+            Send(self.apic, AcceptInterrupt(vector)),
+            Send(handler, InterruptEntry(vector, self.core_id), self.irq_entry_ns),
+            Note("InterruptTaken", {"vector": vector, "handler": handler}),
+        ]
+        return effects
+
+    def _after_iret(self, now_ns: int) -> Sequence[Effect]:
+        self._handler_ns += now_ns - self._handler_started
+        vector = self.in_handler
+        self.in_handler = None
+        self.interrupts_enabled = True
+        effects: list[Effect] = [Note("InterruptReturned", {"vector": vector})]
+        if self.intr_pending is not None:
+            effects += self._maybe_take_interrupt(now_ns)
+        elif self.current is not None:
+            self.current.slice_started_ns = now_ns
+            effects.append(SetTimer("task", self.current.remaining_ns, CoreStep("task_done")))
+        else:
+            effects += self._start_next(now_ns)
+        return effects
+
+    def _start_next(self, now_ns: int) -> Sequence[Effect]:
+        if not self.queue:
+            return ()
+        _, _, task = self.queue.pop(0)
+        self.current = _Running(task, now_ns, task.cost_ns, now_ns)
+        return (SetTimer("task", task.cost_ns, CoreStep("task_done")),)
+
+    def _finish_task(self, now_ns: int) -> Sequence[Effect]:
+        running = self.current
+        if running is None:
+            raise UnexpectedMessage("CpuCore", CoreStep("task_done"), "no task running")
+        self.current = None
+        self._tasks_done += 1
+        assert running.slice_started_ns is not None
+        self._task_ns += now_ns - running.slice_started_ns
+        task = running.task
+        done = Send(task.owner, TaskDone(task.label, running.started_ns))
+        return (done, *self._start_next(now_ns))

@@ -1,0 +1,159 @@
+"""The interrupt generator: the user application on the debug-support OS (node 0).
+
+It takes the interrupt information from the user (how many packets, how large, when)
+and, for each packet, builds a real Ethernet/IPv4/UDP frame carrying a pktgen-style
+header (:mod:`mintactors.packets`) and enters the debug-support system call with it
+(paper, "one packet's path", steps 1-3).
+
+Building the frame is user-space work on the node's core (:class:`RunTask`). The
+system call is synchronous: the next packet is not built before the previous call
+returns. So a send planned for a moment when the previous call is still running
+goes late, and with a zero interval sends run back to back: one send's processing
+time is the shortest interval between two interrupts, as the paper says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from mintactors.errors import UnexpectedMessage
+from mintactors.messages import RunTask, SendPacket, Start, SystemCall, SystemCallReturn, TaskDone
+from mintactors.packets import FrameFactory
+from mintactors.runtime import Effect, Note, Send, SetTimer
+
+__all__ = ["Generator", "GeneratorStatistics"]
+
+
+@attrs.frozen
+class GeneratorStatistics:
+    """What the generator did.
+
+    ``send_ns`` holds each system call's processing time (entry to return), in send
+    order, for the paper's E1 measurement.
+    """
+
+    sent: int
+    accepted: int
+    refused: int
+    late: int
+    bytes_sent: int
+    first_send_ns: int | None
+    last_return_ns: int | None
+    send_ns: tuple[int, ...]
+
+
+class Generator:
+    """The generator application.
+
+    Args:
+        name: this actor's name (the system call returns to it).
+        core: the core it runs on.
+        mechanism: the debug-support mechanism's actor.
+        factories: one frame factory per flow; packet ``seq`` uses flow
+            ``seq % len(factories)``.
+        instants: planned send times, nondecreasing, one per packet.
+        count: how many packets.
+        build_ns: user-space cost of building one frame.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        core: str,
+        mechanism: str,
+        factories: Sequence[FrameFactory],
+        instants: Iterator[int],
+        count: int,
+        build_ns: int,
+    ) -> None:
+        if not factories:
+            raise ValueError("the generator needs at least one flow")
+        self.name = name
+        self.core = core
+        self.mechanism = mechanism
+        self.factories = tuple(factories)
+        self.instants = instants
+        self.count = count
+        self.build_ns = build_ns
+        self.next_seq = 0
+        self.current: int | None = None  # seq being built or inside the system call
+        self.in_kernel = False
+        self._sent = self._accepted = self._refused = self._late = self._bytes = 0
+        self._first_send: int | None = None
+        self._last_return: int | None = None
+        self._send_ns: list[int] = []
+
+    def statistics(self) -> GeneratorStatistics:
+        """The counters so far."""
+        return GeneratorStatistics(
+            sent=self._sent,
+            accepted=self._accepted,
+            refused=self._refused,
+            late=self._late,
+            bytes_sent=self._bytes,
+            first_send_ns=self._first_send,
+            last_return_ns=self._last_return,
+            send_ns=tuple(self._send_ns),
+        )
+
+    @property
+    def packets_in_call(self) -> int:
+        """Packets handed to the system call that has not returned yet (0 or 1)."""
+        return int(self.in_kernel)
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        """Start, a planned send, a finished frame build, or a system call's return."""
+        match message:
+            case Start():
+                return self._plan_next(now_ns)
+            case SendPacket(seq=seq) if self.current is None:
+                return self._build(seq)
+            case TaskDone(label="build") if self.current is not None:
+                return self._enter_kernel(now_ns)
+            case SystemCallReturn() if self.in_kernel:
+                return self._returned(message, now_ns)
+            case _:
+                raise UnexpectedMessage("Generator", message)
+
+    def _plan_next(self, now_ns: int) -> Sequence[Effect]:
+        if self.next_seq >= self.count:
+            return ()
+        seq = self.next_seq
+        self.next_seq += 1
+        planned = next(self.instants)
+        if planned < now_ns:
+            self._late += 1
+        return (SetTimer("send", max(0, planned - now_ns), SendPacket(seq)),)
+
+    def _build(self, seq: int) -> Sequence[Effect]:
+        self.current = seq
+        return (Send(self.core, RunTask(self.name, self.build_ns, "build")),)
+
+    def _enter_kernel(self, now_ns: int) -> Sequence[Effect]:
+        seq = self.current
+        assert seq is not None
+        frame = self.factories[seq % len(self.factories)].frame(seq, now_ns)
+        self.in_kernel = True
+        self._sent += 1
+        self._bytes += len(frame)
+        if self._first_send is None:
+            self._first_send = now_ns
+        return (
+            Note("PacketGenerated", {"seq": seq, "size": len(frame)}),
+            Send(self.mechanism, SystemCall(seq, frame, self.name)),
+        )
+
+    def _returned(self, message: SystemCallReturn, now_ns: int) -> Sequence[Effect]:
+        if message.seq != self.current:
+            raise UnexpectedMessage("Generator", message, f"in a call for packet {self.current}")
+        self._send_ns.append(now_ns - message.entered_ns)
+        self._last_return = now_ns
+        if message.result == "ok":
+            self._accepted += 1
+        else:
+            self._refused += 1
+        self.current = None
+        self.in_kernel = False
+        return self._plan_next(now_ns)

@@ -1,0 +1,138 @@
+"""The debug-support mechanism: the system call in the debug-support OS's kernel.
+
+For each frame the generator passes in (paper, steps 4-7):
+
+1. enter the kernel (``syscall_entry_ns``);
+2. copy the frame into a receive buffer in shared memory and set its receive
+   descriptor, DD last: the CPU plays the NIC's DMA engine, so this is a
+   :class:`PostFrame` to the ring with the memcpy's cost;
+3. write the local APIC's ICR to send the IPI to the target core
+   (``icr_write_ns``);
+4. return to the generator (``syscall_exit_ns``).
+
+With no free descriptor the ring refuses the frame (under the ``drop`` policy): the
+packet is dropped with reason ``no_descriptor``, no IPI is sent, and the call
+returns the error, as a NIC that counts a missed packet raises no receive interrupt
+for it. The time from entry to return is the paper's "send processing time".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from mintactors.errors import UnexpectedMessage
+from mintactors.messages import (
+    FramePosted,
+    FrameRefused,
+    PostFrame,
+    SystemCall,
+    SystemCallReturn,
+    WriteIcr,
+)
+from mintactors.runtime import Effect, Note, Send, TraceLevel
+
+__all__ = ["DebugSupportMechanism", "MechanismStatistics"]
+
+
+@attrs.frozen
+class MechanismStatistics:
+    """Counters of the system call: calls, frames posted, drops, IPIs requested."""
+
+    calls: int
+    posted: int
+    dropped_no_descriptor: int
+    icr_writes: int
+
+
+class DebugSupportMechanism:
+    """The system call, as a pure component.
+
+    Args:
+        name: this actor's name (the ring replies to it).
+        ring: the RX ring actor.
+        apic: the local APIC of the core the call runs on.
+        vector: the IPI vector the target's handler is registered for.
+        destination: the target core's APIC ID.
+        copy_ns: memcpy cost on this core, by byte count.
+        syscall_entry_ns / icr_write_ns / syscall_exit_ns: costs of the other steps.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        ring: str,
+        apic: str,
+        vector: int,
+        destination: int,
+        copy_ns: Callable[[int], int],
+        syscall_entry_ns: int,
+        icr_write_ns: int,
+        syscall_exit_ns: int,
+    ) -> None:
+        self.name = name
+        self.ring = ring
+        self.apic = apic
+        self.vector = vector
+        self.destination = destination
+        self.copy_ns = copy_ns
+        self.syscall_entry_ns = syscall_entry_ns
+        self.icr_write_ns = icr_write_ns
+        self.syscall_exit_ns = syscall_exit_ns
+        self.call: tuple[SystemCall, int] | None = None  # the call in progress, entry time
+        self._calls = self._posted = self._dropped = self._icr = 0
+
+    def statistics(self) -> MechanismStatistics:
+        """The counters so far."""
+        return MechanismStatistics(
+            calls=self._calls,
+            posted=self._posted,
+            dropped_no_descriptor=self._dropped,
+            icr_writes=self._icr,
+        )
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        """Enter the call, or take the ring's answer and finish it."""
+        match message:
+            case SystemCall() if self.call is None:
+                return self._enter(message, now_ns)
+            case FramePosted(seq=seq) if self.call is not None and self.call[0].seq == seq:
+                return self._posted_frame(seq)
+            case FrameRefused(seq=seq, reason=reason) if (
+                self.call is not None and self.call[0].seq == seq
+            ):
+                return self._refused(seq, reason)
+            case _:
+                raise UnexpectedMessage("DebugSupportMechanism", message)
+
+    def _enter(self, call: SystemCall, now_ns: int) -> Sequence[Effect]:
+        self.call = (call, now_ns)
+        self._calls += 1
+        post = PostFrame(call.seq, call.frame, self.copy_ns(len(call.frame)), self.name)
+        return (
+            Note("SyscallEntered", {"seq": call.seq, "length": len(call.frame)}),
+            Send(self.ring, post, self.syscall_entry_ns),
+        )
+
+    def _posted_frame(self, seq: int) -> Sequence[Effect]:
+        self._posted += 1
+        self._icr += 1
+        icr = WriteIcr(self.vector, self.destination, seq)
+        return (
+            Send(self.apic, icr, self.icr_write_ns),
+            Note("IcrWritten", {"seq": seq, "vector": self.vector}),
+            *self._return(seq, "ok", self.icr_write_ns),
+        )
+
+    def _refused(self, seq: int, reason: str) -> Sequence[Effect]:
+        self._dropped += 1
+        drop = Note("PacketDropped", {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)
+        return (drop, *self._return(seq, reason, 0))
+
+    def _return(self, seq: int, result: str, after_ns: int) -> Sequence[Effect]:
+        assert self.call is not None
+        call, entered = self.call
+        self.call = None
+        delay = after_ns + self.syscall_exit_ns
+        return (Send(call.caller, SystemCallReturn(seq, result, entered), delay),)

@@ -1,0 +1,102 @@
+"""The receiving UDP socket's queue: skbs charged by truesize against ``rcvbuf``.
+
+Linux charges each queued skb's ``truesize`` to the socket's ``sk_rmem_alloc`` and
+refuses a new one once ``sk_rmem_alloc >= sk_rcvbuf`` (``sock_queue_rcv_skb``),
+counting the drop in both ``UDP_MIB_RCVBUFERRORS`` and ``UDP_MIB_INERRORS``
+("an ENOMEM error is charged twice", ``__udp_queue_rcv_skb``; domain.md 2.3). The
+charge is released when the application takes the skb. The default ``rcvbuf`` is
+212992 bytes (``SK_RMEM_MAX`` on x86-64).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import attrs
+
+from mintactors.errors import UnexpectedMessage
+from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer
+from mintactors.runtime import Effect, Note, Send, TraceLevel
+
+__all__ = ["DEFAULT_RCVBUF", "SocketStatistics", "UdpSocket"]
+
+DEFAULT_RCVBUF = 212992
+
+
+@attrs.frozen
+class SocketStatistics:
+    """Counters as ``/proc/net/snmp`` would show them, plus high-water marks."""
+
+    queued: int
+    taken: int
+    rcvbuf_errors: int
+    in_errors: int
+    rmem_high_water: int
+    queue_high_water: int
+
+
+class UdpSocket:
+    """One UDP socket's receive queue.
+
+    Args:
+        reader: the application actor that reads from it.
+        rcvbuf: ``SO_RCVBUF`` in bytes.
+    """
+
+    def __init__(self, reader: str, rcvbuf: int = DEFAULT_RCVBUF) -> None:
+        self.reader = reader
+        self.rcvbuf = rcvbuf
+        self.queue: deque[SocketBuffer] = deque()
+        self.rmem = 0
+        self.reader_waiting = False
+        self._queued = self._taken = self._errors = 0
+        self._rmem_high = self._queue_high = 0
+
+    def statistics(self) -> SocketStatistics:
+        """The counters so far."""
+        return SocketStatistics(
+            queued=self._queued,
+            taken=self._taken,
+            rcvbuf_errors=self._errors,
+            in_errors=self._errors,
+            rmem_high_water=self._rmem_high,
+            queue_high_water=self._queue_high,
+        )
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        """Queue an arriving skb, or serve the reader."""
+        match message:
+            case NetifReceive(skb=skb):
+                return self._enqueue(skb)
+            case Recv() if not self.reader_waiting:
+                if self.queue:
+                    return self._deliver()
+                self.reader_waiting = True
+                return ()
+            case _:
+                raise UnexpectedMessage("UdpSocket", message)
+
+    def _enqueue(self, skb: SocketBuffer) -> Sequence[Effect]:
+        if self.rmem >= self.rcvbuf:
+            self._errors += 1
+            fields = {"seq": skb.seq, "reason": "rcvbuf_full", "rmem": self.rmem}
+            return (Note("PacketDropped", fields, TraceLevel.SUMMARY),)
+        self.queue.append(skb)
+        self.rmem += skb.truesize
+        self._queued += 1
+        self._rmem_high = max(self._rmem_high, self.rmem)
+        self._queue_high = max(self._queue_high, len(self.queue))
+        effects: list[Effect] = [
+            Note("SkbQueued", {"seq": skb.seq, "truesize": skb.truesize, "rmem": self.rmem})
+        ]
+        if self.reader_waiting:
+            self.reader_waiting = False
+            effects += self._deliver()
+        return effects
+
+    def _deliver(self) -> list[Effect]:
+        skb = self.queue.popleft()
+        self.rmem -= skb.truesize
+        self._taken += 1
+        return [Send(self.reader, SkbDelivered(skb))]

@@ -1,0 +1,233 @@
+"""Build the Mint debugging environment from a config: components wired as actors.
+
+Actor names are fixed, so traces and tools can rely on them:
+
+=============  ================================================================
+``core<N>``    CPU core N (:class:`~mintactors.hardware.cpu.CpuCore`)
+``apic<N>``    its local APIC
+``memory``     physical memory with the Mint partitions
+``rx_ring``    the emulated NIC's receive ring engine
+``generator``  the interrupt generator (application, debug-support node)
+``mechanism``  the debug-support system call (kernel, debug-support node)
+``driver``     the NIC driver's receive handler (kernel, target node)
+``socket``     the receiving UDP socket (kernel, target node)
+``app``        the receiving application (target node)
+=============  ================================================================
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+
+from mintactors.config import Config
+from mintactors.distributions import Fixed, sampler
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.cpu import CpuCore
+from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
+from mintactors.hardware.rx_ring import RxRing
+from mintactors.kernel.app import ReceivingApp
+from mintactors.kernel.driver import DriverCosts, PaperDriver, RxDriver
+from mintactors.kernel.generator import Generator
+from mintactors.kernel.mechanism import DebugSupportMechanism
+from mintactors.kernel.socket import UdpSocket
+from mintactors.messages import Start
+from mintactors.packets import FlowAddress, FrameFactory
+from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
+
+__all__ = ["DRIVERS", "Machine", "build_machine"]
+
+DriverFactory = Callable[..., RxDriver]
+DRIVERS: dict[str, DriverFactory] = {"paper": PaperDriver}
+
+
+def fixed_instants(start_ns: int, interval_ns: int) -> Iterator[int]:
+    """start, start + interval, start + 2 interval, ..."""
+    return (start_ns + k * interval_ns for k in itertools.count())
+
+
+@attrs.define
+class Machine:
+    """A built machine: the simulation and direct handles on its components."""
+
+    config: Config
+    simulation: Simulation
+    memory: PhysicalMemory
+    cores: tuple[CpuCore, ...]
+    apics: tuple[LocalApic, ...]
+    ring: RxRing
+    generator: Generator
+    mechanism: DebugSupportMechanism
+    driver: RxDriver
+    socket: UdpSocket
+    app: ReceivingApp
+
+
+def _trace_metadata(config: Config) -> dict[str, Any]:
+    profile = config.costs_profile
+    return {
+        "config_source": config.source,
+        "profile": f"{profile.name} v{profile.version}",
+    }
+
+
+def build_machine(
+    config: Config,
+    trace_stream: IO[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    instants: Iterator[int] | None = None,
+) -> Machine:
+    """Wire every component of the environment described by ``config``.
+
+    Args:
+        config: the experiment.
+        trace_stream: where the trace goes (None: no trace).
+        metadata: extra trace-header fields.
+        instants: planned send times overriding the generator's fixed interval.
+    """
+    seed = config.simulation.seed
+    level = TraceLevel[config.simulation.trace.upper()]
+    sink = TraceSink(trace_stream, level) if trace_stream is not None else TraceSink.off()
+    sim = Simulation(
+        seed=seed,
+        policy=config.simulation.policy,
+        trace=sink,
+        metadata={**_trace_metadata(config), **(metadata or {})},
+    )
+    profile = config.costs_profile
+    machine = config.machine
+    debug = machine.node(machine.debug_node)
+    target = machine.node(machine.target_node)
+    debug_core, target_core = debug.cores[0], target.cores[0]
+
+    regions = [
+        MemoryRegion(f"node{n.id}", n.memory_base, n.memory_size, frozenset({n.id}))
+        for n in machine.nodes
+    ]
+    regions.append(
+        MemoryRegion(
+            "shared",
+            machine.shared.base,
+            machine.shared.size,
+            frozenset(n.id for n in machine.nodes),
+        )
+    )
+    memory = PhysicalMemory(regions, profile.memory_latency_ns)
+    sim.add_actor("memory", memory)
+
+    latency = config.apic.ipi_latency or Fixed(profile.ipi_latency_ns)
+    apic_names = {c: f"apic{c}" for c in range(machine.cores)}
+    vector = config.apic.vector
+    cores, apics = [], []
+    for c in range(machine.cores):
+        idt = {vector: "driver"} if c == target_core else {}
+        core = CpuCore(c, apic_names[c], idt, profile.irq_entry_ns, profile.irq_exit_ns)
+        apic = LocalApic(
+            c, f"core{c}", apic_names, sampler(latency, rng_stream(seed, f"apic{c}.latency"))
+        )
+        sim.add_actor(f"core{c}", core)
+        sim.add_actor(apic_names[c], apic)
+        cores.append(core)
+        apics.append(apic)
+
+    layout = config.layout
+    nic = config.nic
+    ring = RxRing(
+        "rx_ring",
+        layout,
+        "memory",
+        node=debug.id,
+        writeback_ns=profile.descriptor_writeback_ns,
+        no_buffer=nic.no_buffer,
+        block_poll_ns=nic.block_poll_ns,
+    )
+    sim.add_actor("rx_ring", ring)
+
+    gen = config.generator
+    factories = [
+        FrameFactory(
+            gen.size,
+            FlowAddress(
+                gen.src_mac,
+                gen.dst_mac,
+                gen.src_ip,
+                gen.dst_ip,
+                (gen.src_port + i) % 65536,
+                gen.dst_port,
+            ),
+        )
+        for i in range(gen.flows)
+    ]
+    generator = Generator(
+        "generator",
+        f"core{debug_core}",
+        "mechanism",
+        factories,
+        instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns),
+        gen.count,
+        profile.frame_build_ns,
+    )
+    sim.add_actor("generator", generator)
+    mechanism = DebugSupportMechanism(
+        "mechanism",
+        "rx_ring",
+        apic_names[debug_core],
+        vector,
+        target_core,
+        profile.copy_ns,
+        profile.syscall_entry_ns,
+        profile.icr_write_ns,
+        profile.syscall_exit_ns,
+    )
+    sim.add_actor("mechanism", mechanism)
+
+    driver_costs = DriverCosts(
+        descriptor_ns=profile.driver_descriptor_ns,
+        skb_alloc_ns=profile.skb_alloc_ns,
+        stack_ns=profile.stack_ns,
+        refill_ns=profile.refill_ns,
+        eoi_ns=profile.eoi_ns,
+        copy_ns=profile.copy_ns,
+    )
+    driver = DRIVERS[config.driver.kind](
+        "driver",
+        target.id,
+        f"core{target_core}",
+        apic_names[target_core],
+        "memory",
+        "socket",
+        layout,
+        driver_costs,
+        config.driver.refill_batch,
+    )
+    sim.add_actor("driver", driver)
+    socket = UdpSocket("app", config.socket.rcvbuf)
+    sim.add_actor("socket", socket)
+    app = ReceivingApp(
+        "app",
+        f"core{target_core}",
+        "socket",
+        profile.app_recv_ns,
+        profile.copy_ns,
+        config.app.verify,
+    )
+    sim.add_actor("app", app)
+
+    for name in ("driver", "app", "generator"):
+        sim.post(name, Start())
+    return Machine(
+        config=config,
+        simulation=sim,
+        memory=memory,
+        cores=tuple(cores),
+        apics=tuple(apics),
+        ring=ring,
+        generator=generator,
+        mechanism=mechanism,
+        driver=driver,
+        socket=socket,
+        app=app,
+    )

@@ -1,0 +1,305 @@
+"""Every message the model's actors exchange, as frozen attrs records.
+
+Commands are in the imperative (``WriteIcr``, ``PostFrame``), facts in the past
+tense (``FramePosted``, ``TaskDone``). A message's class name is its ``kind`` in
+the trace. Grouped by the component that receives them.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = [
+    "AcceptInterrupt",
+    "CoreStep",
+    "DriverStep",
+    "FramePosted",
+    "FrameRefused",
+    "InterruptEntry",
+    "InterruptPending",
+    "InterruptReturn",
+    "IpiMessage",
+    "MechanismStep",
+    "MemoryData",
+    "MemoryFault",
+    "MemoryRead",
+    "MemoryWrite",
+    "NetifReceive",
+    "PostFrame",
+    "Recv",
+    "RingStep",
+    "RunTask",
+    "SendPacket",
+    "SkbDelivered",
+    "SocketBuffer",
+    "Start",
+    "SystemCall",
+    "SystemCallReturn",
+    "TaskDone",
+    "WriteEoi",
+    "WriteIcr",
+]
+
+
+# --- to anyone -------------------------------------------------------------------
+
+
+@attrs.frozen
+class Start:
+    """Posted to every actor at t=0: begin (boot, init, first send)."""
+
+
+# --- shared memory -----------------------------------------------------------------
+
+
+@attrs.frozen
+class MemoryRead:
+    """Read ``ranges`` (address, length) as OS node ``node``; reply to ``reply_to``.
+
+    The reply is :class:`MemoryData` with one chunk per range, or :class:`MemoryFault`
+    if any range is outside what the node may touch. ``tag`` comes back unchanged.
+    """
+
+    node: int
+    ranges: tuple[tuple[int, int], ...]
+    reply_to: str
+    tag: str = ""
+
+
+@attrs.frozen
+class MemoryWrite:
+    """Posted writes (no reply) by OS node ``node``: each ``(addr, data)`` in order.
+
+    Like a sequence of CPU stores, each is checked on its own: a refused one changes
+    nothing and, if ``reply_to`` is set, is reported with a :class:`MemoryFault`.
+    """
+
+    node: int
+    writes: tuple[tuple[int, bytes], ...]
+    reply_to: str = ""
+    tag: str = ""
+
+
+@attrs.frozen
+class MemoryData:
+    """The bytes a :class:`MemoryRead` asked for, one chunk per range."""
+
+    tag: str
+    chunks: tuple[bytes, ...]
+
+
+@attrs.frozen
+class MemoryFault:
+    """An access was refused: ``node`` may not touch ``addr .. addr+length``."""
+
+    tag: str
+    node: int
+    addr: int
+    length: int
+    access: str  # "read" or "write"
+
+
+# --- NIC receive ring (the device side) --------------------------------------------
+
+
+@attrs.frozen
+class PostFrame:
+    """Put ``frame`` into the RX ring: buffers, descriptors, DD last.
+
+    ``copy_ns`` is how long moving the bytes takes for this producer (a CPU memcpy
+    for the debug-support mechanism, DMA for a real NIC). The ring answers
+    ``reply_to`` with :class:`FramePosted` or :class:`FrameRefused`.
+    """
+
+    seq: int
+    frame: bytes
+    copy_ns: int
+    reply_to: str
+
+
+@attrs.frozen
+class FramePosted:
+    """The frame is in the ring: descriptors ``first`` .. ``first+count-1`` have DD set."""
+
+    seq: int
+    first: int
+    count: int
+
+
+@attrs.frozen
+class FrameRefused:
+    """The ring could not take the frame (``reason``: ``no_descriptor``)."""
+
+    seq: int
+    reason: str
+
+
+@attrs.frozen
+class RingStep:
+    """The ring's own continuation: the next step of posting the current frame."""
+
+    step: str
+
+
+# --- local APIC and CPU core --------------------------------------------------------
+
+
+@attrs.frozen
+class WriteIcr:
+    """Software on this core writes the ICR: send fixed IPI ``vector`` to APIC ``destination``.
+
+    ``seq`` is instrumentation, not hardware: the packet whose send caused the write,
+    carried along so the trace can follow one packet from ICR write to handler.
+    """
+
+    vector: int
+    destination: int
+    seq: int = -1
+
+
+@attrs.frozen
+class IpiMessage:
+    """An IPI on the interrupt bus, from APIC ``source`` (``seq``: as in WriteIcr)."""
+
+    vector: int
+    source: int
+    seq: int = -1
+
+
+@attrs.frozen
+class InterruptPending:
+    """APIC to its core: INTR is raised for ``vector`` (highest deliverable in IRR)."""
+
+    vector: int
+
+
+@attrs.frozen
+class AcceptInterrupt:
+    """Core to its APIC: the interrupt-acknowledge cycle for ``vector`` (IRR to ISR)."""
+
+    vector: int
+
+
+@attrs.frozen
+class WriteEoi:
+    """The handler writes the APIC's EOI register: clear the highest ISR bit."""
+
+
+@attrs.frozen
+class InterruptEntry:
+    """Core to the handler registered for ``vector``: the handler starts, IF=0."""
+
+    vector: int
+    core: int
+
+
+@attrs.frozen
+class InterruptReturn:
+    """Handler to its core: ``iret``; the core restores IF and resumes what it was doing."""
+
+
+@attrs.frozen
+class CoreStep:
+    """The core's own continuation (end of a task slice, end of ``iret``)."""
+
+    step: str
+
+
+@attrs.frozen
+class RunTask:
+    """Run ``cost_ns`` of task-level work for ``owner`` on this core.
+
+    Tasks run one at a time, lower ``priority`` first (0 = softirq, 1 = process
+    context), and are paused while an interrupt handler runs. When the work is done
+    the core sends :class:`TaskDone` with ``label`` to ``owner``.
+    """
+
+    owner: str
+    cost_ns: int
+    label: str
+    priority: int = 1
+
+
+@attrs.frozen
+class TaskDone:
+    """The task work ``label`` finished; it began at ``started_ns``."""
+
+    label: str
+    started_ns: int
+
+
+# --- debug-support OS: generator and mechanism --------------------------------------
+
+
+@attrs.frozen
+class SendPacket:
+    """The generator's own timer: time to send packet ``seq``."""
+
+    seq: int
+
+
+@attrs.frozen
+class SystemCall:
+    """The generator enters the debug-support system call with one frame."""
+
+    seq: int
+    frame: bytes
+    caller: str
+
+
+@attrs.frozen
+class SystemCallReturn:
+    """The system call returns: ``result`` is ``ok`` or the drop reason."""
+
+    seq: int
+    result: str
+    entered_ns: int
+
+
+@attrs.frozen
+class MechanismStep:
+    """The mechanism's own continuation within one system call."""
+
+    step: str
+
+
+# --- debug-target OS: driver, socket, application -----------------------------------
+
+
+@attrs.frozen
+class DriverStep:
+    """The driver's own continuation: the handler reaches step ``step``."""
+
+    step: str
+
+
+@attrs.frozen
+class SocketBuffer:
+    """An skb: the received frame and what the socket charges for it.
+
+    ``seq`` is decoded from the payload header for tracing (None if unreadable).
+    """
+
+    data: bytes
+    truesize: int
+    seq: int | None
+    queued_ns: int
+
+
+@attrs.frozen
+class NetifReceive:
+    """The driver hands an skb up the stack to the receiving socket."""
+
+    skb: SocketBuffer
+
+
+@attrs.frozen
+class Recv:
+    """The application asks its socket for the next skb (blocking ``recvmsg``)."""
+
+
+@attrs.frozen
+class SkbDelivered:
+    """The socket hands the application one skb."""
+
+    skb: SocketBuffer
