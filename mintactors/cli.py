@@ -8,6 +8,8 @@ key or value, a bad option).
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,15 +23,18 @@ from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import run_config
 from mintactors.machine import Machine
 
-__all__ = ["main", "register_command"]
+__all__ = ["COMMAND_MODULES", "add_config_arguments", "build_parser", "load_from_args", "main"]
 
 Command = Callable[[argparse.Namespace], int]
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
-
-def register_command(add: Callable[[Any], None]) -> None:
-    """Let another module add a subcommand: ``add(subparsers)``."""
-    _EXTRA_COMMANDS.append(add)
+#: Modules that add subcommands: each defines ``add_commands(subparsers)``. A module
+#: not present in this installation is skipped.
+COMMAND_MODULES = (
+    "mintactors.traces.commands",
+    "mintactors.experiments.sweep_commands",
+    "mintactors.experiments.paper_commands",
+    "mintactors.experiments.explore_commands",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,6 +83,22 @@ def summary_table(results: dict[str, Any]) -> str:
         f"run ended: {results['end']['reason']} at t = {_fmt_us(results['end']['t_ns'])}\n"
     )
     return head + "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The CONFIG argument and ``--set`` that every config-taking command has."""
+    parser.add_argument("config", help="experiment config (TOML)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set generator.count=500 (repeatable)",
+    )
+
+
+def load_from_args(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` with ``--set`` and the --seed/--trace/--until shortcuts."""
+    return _load(args)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -135,13 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def config_command(name: str, help_text: str, func: Command) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("config", help="experiment config (TOML)")
-        p.add_argument(
-            "--set",
-            action="append",
-            metavar="KEY=VALUE",
-            help="override a config key, e.g. --set generator.count=500 (repeatable)",
-        )
+        add_config_arguments(p)
         p.set_defaults(func=func)
         return p
 
@@ -155,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--until", type=int, metavar="NS", help="stop at this virtual time")
     config_command("check", "validate a config without running it", cmd_check)
-    for add in _EXTRA_COMMANDS:
-        add(sub)
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_commands(sub)
     return parser
 
 
