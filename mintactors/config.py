@@ -365,6 +365,8 @@ def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = No
     Raises:
         ConfigError: anything wrong, naming ``source`` and the key.
     """
+    if "sweep" in raw:
+        raise ConfigError(source, "sweep", "this config is a sweep; run it with `mintactors sweep`")
     data = _split_costs(dict(raw), source)
     overrides = data.pop("_cost_overrides", {})
     config = structure(data, Config, source)
