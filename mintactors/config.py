@@ -191,7 +191,14 @@ class ApicConfig:
 
 @attrs.frozen
 class NicConfig:
-    """The emulated NIC's receive ring."""
+    """The NIC's receive ring, and where its frames come from.
+
+    ``source = "mint"`` (the default) is the paper's environment: the debug-support
+    mechanism fills the ring. ``source = "e1000"`` puts a real 1 Gb/s-class NIC
+    there instead (:mod:`mintactors.hardware.e1000`): the ``[generator]`` traffic
+    arrives over an Ethernet link at ``link_mbps``, is DMA'd into the same ring at
+    ``dma_mb_s`` and announced by a device interrupt throttled by ``itr``.
+    """
 
     ring_size: int = checked(
         256,
@@ -205,6 +212,13 @@ class NicConfig:
     buffer_size: int = checked(2048, _one_of(VALID_BUFFER_SIZES))
     no_buffer: Literal["drop", "block"] = "drop"
     block_poll_ns: int = checked(1000, _at_least(1))
+    source: Literal["mint", "e1000"] = "mint"
+    link_mbps: int = checked(1000, _between(10, 400_000))
+    # PCI-X at 133 MHz x 64 bits, the bus of the 82545/82546 (8254x) parts.
+    dma_mb_s: int = checked(1064, _between(1, 1_000_000))
+    # 4000 interrupts/s: where InterruptThrottleRate = 3 settles for bulk traffic.
+    itr: int = checked(976, _between(0, 65535))
+    interrupt_latency_ns: int = checked(500, _at_least(0))
 
 
 @attrs.frozen

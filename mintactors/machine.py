@@ -12,7 +12,15 @@ Actor names are fixed, so traces and tools can rely on them:
 ``driver``     the NIC driver's receive handler (kernel, target node)
 ``socket``     the receiving UDP socket (kernel, target node)
 ``app``        the receiving application (target node)
+``link``       with ``nic.source = "e1000"``: the far host sending the traffic
+``nic``        with ``nic.source = "e1000"``: the real NIC's receive side
 =============  ================================================================
+
+With ``nic.source = "e1000"`` the ring is filled by a real NIC's DMA (as the
+target node's device) instead of the debug-support mechanism; the generator
+application then has nothing to send (the link partner sends ``[generator]``'s
+traffic), and the driver's vector is raised by the NIC's throttled interrupt
+instead of an IPI. The driver, socket and application are the same.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from mintactors.config import Config
 from mintactors.distributions import Fixed, sampler
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CpuCore
+from mintactors.hardware.e1000 import E1000Receiver, dma_time
+from mintactors.hardware.ethernet import LinkPartner
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
@@ -64,6 +74,8 @@ class Machine:
     driver: RxDriver
     socket: UdpSocket
     app: ReceivingApp
+    link: LinkPartner | None = None
+    nic: E1000Receiver | None = None
 
 
 def _trace_metadata(config: Config) -> dict[str, Any]:
@@ -72,6 +84,30 @@ def _trace_metadata(config: Config) -> dict[str, Any]:
         "config_source": config.source,
         "profile": f"{profile.name} v{profile.version}",
     }
+
+
+def _add_real_nic(
+    sim: Simulation,
+    config: Config,
+    factories: list[FrameFactory],
+    planned: Iterator[int],
+    target_apic: str,
+) -> tuple[LinkPartner, E1000Receiver]:
+    """The link partner sending the traffic and the e1000 receiving it (``nic.source``)."""
+    nic = config.nic
+    link = LinkPartner("nic", factories, planned, config.generator.count, nic.link_mbps)
+    receiver = E1000Receiver(
+        "nic",
+        "rx_ring",
+        target_apic,
+        config.apic.vector,
+        dma_time(nic.dma_mb_s),
+        nic.itr,
+        nic.interrupt_latency_ns,
+    )
+    sim.add_actor("link", link)
+    sim.add_actor("nic", receiver)
+    return link, receiver
 
 
 def build_machine(
@@ -135,11 +171,13 @@ def build_machine(
 
     layout = config.layout
     nic = config.nic
+    real_nic = nic.source == "e1000"
     ring = RxRing(
         "rx_ring",
         layout,
         "memory",
-        node=debug.id,
+        # A real NIC is a device of the target node; its DMA writes as that node.
+        node=target.id if real_nic else debug.id,
         writeback_ns=profile.descriptor_writeback_ns,
         no_buffer=nic.no_buffer,
         block_poll_ns=nic.block_poll_ns,
@@ -161,13 +199,19 @@ def build_machine(
         )
         for i in range(gen.flows)
     ]
+    planned = instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns)
+    link, receiver = (
+        _add_real_nic(sim, config, factories, planned, apic_names[target_core])
+        if real_nic
+        else (None, None)
+    )
     generator = Generator(
         "generator",
         f"core{debug_core}",
         "mechanism",
         factories,
-        instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns),
-        gen.count,
+        iter(()) if real_nic else planned,
+        0 if real_nic else gen.count,
         profile.frame_build_ns,
     )
     sim.add_actor("generator", generator)
@@ -216,7 +260,7 @@ def build_machine(
     )
     sim.add_actor("app", app)
 
-    for name in ("driver", "app", "generator"):
+    for name in ("driver", "app", "generator", *(("link",) if real_nic else ())):
         sim.post(name, Start())
     return Machine(
         config=config,
@@ -230,4 +274,6 @@ def build_machine(
         driver=driver,
         socket=socket,
         app=app,
+        link=link,
+        nic=receiver,
     )

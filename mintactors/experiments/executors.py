@@ -16,6 +16,7 @@ in task order themselves, so the outcome never depends on the executor.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -130,7 +131,8 @@ class DaskExecutor:
 
     def __init__(self, address: str, timeout_s: float = 10.0) -> None:
         try:
-            import distributed
+            # An optional extra: imported only when this executor is chosen.
+            distributed: Any = importlib.import_module("distributed")
         except ImportError:
             raise ExecutorError(
                 "the dask executor needs the optional extra: pip install 'mintactors[dask]'"

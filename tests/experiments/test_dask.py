@@ -17,7 +17,10 @@ trace = "off"
 [generator]
 count = 10
 [sweep]
-runs = [{ "generator.size" = 1514, "nic.buffer_size" = 2048 }, { "generator.size" = 8192, "nic.buffer_size" = 8192 }]
+runs = [
+    { "generator.size" = 1514, "nic.buffer_size" = 2048 },
+    { "generator.size" = 8192, "nic.buffer_size" = 8192 },
+]
 grid = { "generator.interval_ns" = [1000, 5000] }
 """
 

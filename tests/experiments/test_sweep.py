@@ -41,7 +41,8 @@ def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
 def test_grid_expands_to_every_combination_last_key_fastest() -> None:
     """A grid gives the product of its value lists, in file order, last key varying fastest."""
     sweep = sweep_from(
-        '[sweep]\ngrid = { "generator.interval_ns" = [1000, 2000], "generator.size" = [100, 200, 300] }'
+        "[sweep]\n"
+        'grid = { "generator.interval_ns" = [1000, 2000], "generator.size" = [100, 200, 300] }'
     )
     assert sweep.keys == ("generator.interval_ns", "generator.size")
     assert [p.values() for p in sweep.points] == [
@@ -114,7 +115,11 @@ def test_a_run_list_alone_is_a_sweep() -> None:
             "did you mean 'size'",
         ),
         ('[sweep]\ngrid = { "genrator.size" = [100] }', "sweep.grid.genrator.size", "unknown key"),
-        ('[sweep]\ncolumns = "sent"\ngrid = { "generator.size" = [100] }', "sweep.columns", "array"),
+        (
+            '[sweep]\ncolumns = "sent"\ngrid = { "generator.size" = [100] }',
+            "sweep.columns",
+            "array",
+        ),
     ],
 )
 def test_bad_sweeps_are_refused_naming_file_and_key(text: str, key: str, fragment: str) -> None:
@@ -139,7 +144,8 @@ def test_the_sweep_command_reports_bad_input_with_exit_status_2(
     path = write(tmp_path, '[sweep]\ngrid = { "generator.size" = [10] }')
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "-j", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "sweep.grid.generator.size" in err
+    assert err.count("\n") == 1
+    assert "sweep.grid.generator.size" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -255,7 +261,10 @@ def failing_measure(outcome: RunOutcome) -> dict[str, int]:
 def test_a_failing_run_stops_the_sweep_naming_the_run(tmp_path: Path) -> None:
     """A run that fails raises SweepRunFailed with its index and swept values."""
     sweep = load_sweep(write(tmp_path, '[sweep]\ngrid = { "generator.count" = [1, 2] }'))
-    with LocalExecutor(2) as pool, pytest.raises(SweepRunFailed, match=r"run \d \(generator.count="):
+    with (
+        LocalExecutor(2) as pool,
+        pytest.raises(SweepRunFailed, match=r"run \d \(generator.count="),
+    ):
         run_sweep(sweep, pool, measure=failing_measure, progress=False)
 
 
@@ -263,5 +272,7 @@ def test_save_runs_keeps_each_runs_results(tmp_path: Path) -> None:
     """--save-runs writes results.json for every run under DIR/runs/NNNN."""
     path = write(tmp_path, '[sweep]\ngrid = { "generator.count" = [1, 2] }')
     assert main(["sweep", str(path), "-j", "1", "--save-runs", "--out", str(tmp_path / "o")]) == 0
-    saved = sorted(p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.json"))
+    saved = sorted(
+        p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*.json")
+    )
     assert saved == ["runs/0000/results.json", "runs/0001/results.json"]
