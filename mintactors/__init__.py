@@ -1,6 +1,8 @@
 """mintactors: a deterministic simulator of the Mint interrupt-debugging environment."""
 
 from mintactors._version import __version__
+from mintactors.config import Config, load_config, parse_config
+from mintactors.costs import CostProfile, load_profile
 from mintactors.errors import (
     ActorCrashed,
     ConfigError,
@@ -10,8 +12,6 @@ from mintactors.errors import (
     UnexpectedMessage,
     UnknownActorError,
 )
-from mintactors.config import Config, load_config, parse_config
-from mintactors.costs import CostProfile, load_profile
 from mintactors.experiments import AccountingError, RunOutcome, run_config
 from mintactors.machine import Machine, build_machine
 from mintactors.runtime import (
