@@ -106,3 +106,16 @@ def test_generator_stops_after_count() -> None:
     gen.handle(SendPacket(0), 0)
     gen.handle(TaskDone("build", 0), 0)
     assert gen.handle(SystemCallReturn(0, "ok", 0), 10) == ()
+
+
+def test_app_without_verification_still_reads_the_header() -> None:
+    """verify=false skips checksums (a corrupted payload passes) but still needs the magic."""
+    app = ReceivingApp("app", "core1", "socket", 0, lambda n: 0, verify=False)
+    frame = bytearray(FrameFactory(500).frame(seq=2, send_ns=10))
+    frame[300] ^= 0xFF
+    app.handle(SkbDelivered(SocketBuffer(bytes(frame), 768, 2, 0)), 20)
+    app.handle(TaskDone("recv", 20), 20)
+    app.handle(SkbDelivered(SocketBuffer(bytes(100), 768, None, 0)), 30)
+    app.handle(TaskDone("recv", 30), 30)
+    stats = app.statistics()
+    assert (stats.received, stats.malformed) == (1, 1)
