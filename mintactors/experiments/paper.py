@@ -63,6 +63,7 @@ __all__ = [
     "size_overrides",
     "table1",
     "table2",
+    "tables",
 ]
 
 #: Every paper run starts from this config (see the module docstring).
@@ -104,8 +105,8 @@ class PaperScale:
     e1_interval_ns: int = 20_000
     e2_count: int = 3000
     cycle: int = 5000
-    fractions: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
-    resolution: float = 0.005
+    fractions: tuple[float, ...] = (0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.25)
+    resolution: float = 0.01
 
 
 #: The paper's own counts.
@@ -284,6 +285,17 @@ def table2_rows(rows: Sequence[Mapping[str, Any]]) -> list[Table2Row]:
             )
         )
     return out
+
+
+def tables(
+    executor: Executor,
+    scale: PaperScale = FULL,
+    costs: Mapping[str, Any] | None = None,
+) -> tuple[list[Table1Row], list[Table2Row]]:
+    """Run E1 and E2 as one batch (keeping every worker busy); Tables 1 and 2."""
+    first, second = e1_runs(scale), e2_runs(scale)
+    rows = run_paper_points(executor, first + second, scale, costs, "tables 1 and 2")
+    return table1_rows(rows[: len(first)]), table2_rows(rows[len(first) :])
 
 
 def table1(
