@@ -116,9 +116,9 @@ QUICK: Final = PaperScale(
     sends=300,
     window=(100, 200),
     e2_count=300,
-    cycle=400,
+    cycle=800,
     fractions=(0.2, 0.5, 0.8, 1.2),
-    resolution=0.05,
+    resolution=0.1,
 )
 
 

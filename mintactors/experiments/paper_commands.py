@@ -99,6 +99,6 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a reduced run for smoke tests (300 sends, 400-packet cycles); not the paper's",
+        help="a reduced run for smoke tests (300 sends, 800-packet cycles); not the paper's",
     )
     parser.set_defaults(func=cmd_paper)

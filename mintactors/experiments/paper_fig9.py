@@ -167,7 +167,8 @@ def fig9(
         mids = []
         for kb in sizes:
             bracket = _bracket([p for p in points if p.size_kb == kb])
-            if bracket is not None and not _done(*bracket, scale.resolution):
+            # lo = 0: every interval measured reached 100 %; there is no rise to refine.
+            if bracket is not None and bracket[0] and not _done(*bracket, scale.resolution):
                 mids.append((kb, (bracket[0] + bracket[1]) // 2))
         if not mids:
             break
