@@ -12,6 +12,7 @@ The sweep is ``configs/sweeps/interval_size.toml`` with 2000 packets per run
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ SWEEP = ROOT / "configs" / "sweeps" / "interval_size.toml"
 
 
 def timed(args: list[str]) -> float:
+    """Wall seconds of one command in a fresh process."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run(
@@ -58,6 +60,7 @@ def main() -> None:
             f"paper all, 2 workers: median {statistics.median(times):.1f} s of {args.repeat} "
             f"({', '.join(f'{t:.1f}' for t in times)})"
         )
+    print(f"load average afterwards: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
