@@ -50,16 +50,29 @@ class atomic_outputs:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self._files: list[tuple[IO[str], Path, Path]] = []
+        self._files: list[tuple[IO[Any], Path, Path]] = []
 
     def open(self, name: str) -> IO[str]:
         """A text stream that becomes ``directory/name`` if the block succeeds."""
         assert self.directory is not None
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-        os.fchmod(fd, 0o666 & ~_umask())
+        fd, tmp = self._temporary(self.directory / name)
         stream = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
-        self._files.append((stream, Path(tmp), self.directory / name))
+        self._files.append((stream, tmp, self.directory / name))
         return stream
+
+    def open_binary(self, path: Path) -> IO[bytes]:
+        """A binary stream that becomes ``path`` (in any directory) if the block succeeds."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = self._temporary(path)
+        stream = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._files.append((stream, tmp, path))
+        return stream
+
+    @staticmethod
+    def _temporary(final: Path) -> tuple[int, Path]:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        os.fchmod(fd, 0o666 & ~_umask())
+        return fd, Path(tmp)
 
     def __enter__(self) -> atomic_outputs:
         if self.directory is not None:
