@@ -102,7 +102,13 @@ def diff_traces(a: TraceReader, b: TraceReader, context: int = 3) -> TraceDiff:
 
 
 def _short(text: str, width: int = 160) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}... ({len(text) - width} more characters)"
+
+
+def _value(value: Any) -> str:
+    return _short(repr(value), 80)
 
 
 def render_diff(diff: TraceDiff, name_a: str, name_b: str) -> str:
@@ -115,7 +121,7 @@ def render_diff(diff: TraceDiff, name_a: str, name_b: str) -> str:
     out: list[str] = []
     if diff.header:
         out.append(f"headers differ in {len(diff.header)} field(s):")
-        out += [f"  {key}: {va!r} (A) vs {vb!r} (B)" for key, va, vb in diff.header]
+        out += [f"  {key}: {_value(va)} (A) vs {_value(vb)} (B)" for key, va, vb in diff.header]
     else:
         out.append("headers are equal")
     if diff.line is None:
@@ -126,15 +132,15 @@ def render_diff(diff: TraceDiff, name_a: str, name_b: str) -> str:
     )
     out.append(f"  A = {name_a}\n  B = {name_b}")
     out += [f"    {n:>8}  {_short(text)}" for n, text in diff.before]
-    out += [f"  A {n:>8}  {text}" for n, text in diff.a[:1]]
-    out += [f"  B {n:>8}  {text}" for n, text in diff.b[:1]]
+    out += [f"  A {n:>8}  {_short(text, 400)}" for n, text in diff.a[:1]]
+    out += [f"  B {n:>8}  {_short(text, 400)}" for n, text in diff.b[:1]]
     if not diff.a:
         out.append("  A has no more lines (it ends here)")
     if not diff.b:
         out.append("  B has no more lines (it ends here)")
     if diff.fields:
         out.append("  fields that differ:")
-        out += [f"    {key}: {va!r} (A) vs {vb!r} (B)" for key, va, vb in diff.fields]
+        out += [f"    {key}: {_value(va)} (A) vs {_value(vb)} (B)" for key, va, vb in diff.fields]
     for tag, rest in (("A", diff.a[1:]), ("B", diff.b[1:])):
         if rest:
             out.append(f"  then in {tag}:")
