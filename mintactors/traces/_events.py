@@ -74,7 +74,7 @@ def matching_lines(reader: TraceReader, keep: EventFilter) -> Iterator[Line]:
     Lines are in time order, so reading stops at the first line after ``end_ns``.
     """
     if keep.header:
-        yield 1, json.dumps(reader.header, sort_keys=True).encode(), reader.header
+        yield 1, reader.header_line, reader.header
     for line in reader.lines():
         event = line[2]
         if keep.end_ns is not None and event["t_ns"] > keep.end_ns:

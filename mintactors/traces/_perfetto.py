@@ -372,6 +372,9 @@ class _Exporter:
             if start is not None and end is not None:
                 self.slice(core, name, start, end, {})
         pid, tid = self.layout.of(core)
+        # The arrow ends 1 ns into the interrupt, so it binds to the interrupt's slice
+        # whatever order the importer gives events that share a timestamp.
+        end_t = irq.taken + 1 if t - irq.taken >= 2 else irq.taken
         for seq, icr_t, writer in irq.flows:
             self.flow_id += 1
             wpid, wtid = self.layout.of(writer)
@@ -393,7 +396,7 @@ class _Exporter:
                     "bp": "e",
                     "pid": pid,
                     "tid": tid,
-                    "ts": us_from_ns(irq.taken),
+                    "ts": us_from_ns(end_t),
                     "args": {"seq": seq},
                 }
             )

@@ -136,7 +136,8 @@ class TraceReader:
             raise TraceError(self.path, None, "empty file: not a mintactors trace")
         if not raw.endswith(b"\n"):
             raise TraceError(self.path, 1, "the header line is incomplete (the run was killed?)")
-        event = _decode(raw.rstrip(b"\n"))
+        self.header_line = raw.rstrip(b"\n")
+        event = _decode(self.header_line)
         if isinstance(event, str):
             raise TraceError(self.path, 1, f"not a mintactors trace: {event}")
         if event["kind"] != "trace_header":

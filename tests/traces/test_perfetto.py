@@ -133,18 +133,26 @@ def test_slices_sit_at_the_exact_virtual_nanosecond(
 def test_every_ipi_is_an_arrow_from_its_system_call_to_the_interrupt_it_raised_or_rode(
     runs: Callable[..., Run], tmp_path: Path
 ) -> None:
-    """One flow per IPI sent; it starts at the ICR write and ends where an interrupt is taken."""
+    """One flow per IPI sent, from the ICR write to the start of the interrupt on core1."""
     run = runs("merging")
     checked = validate(export(run, tmp_path))
     events = [json.loads(line) for line in run.trace.read_text().splitlines()]
     icr = {e["seq"]: e["t_ns"] for e in events if e["kind"] == "IcrWritten"}
-    taken = {e["t_ns"] for e in events if e["kind"] == "InterruptTaken"}
+    irqs = list(
+        zip(
+            [e["t_ns"] for e in events if e["kind"] == "InterruptTaken"],
+            [e["t_ns"] for e in events if e["kind"] == "InterruptReturned"],
+            strict=True,
+        )
+    )
     flows = checked["flows"].values()
     assert sorted(f["s"]["args"]["seq"] for f in flows) == sorted(icr)
     assert run.results["ipi"]["merged"] > 0
     for flow in flows:
         assert ns(flow["s"]["ts"]) == icr[flow["s"]["args"]["seq"]]
-        assert ns(flow["f"]["ts"]) in taken
+        end = ns(flow["f"]["ts"])
+        assert any(taken <= end <= taken + 1 and end < back for taken, back in irqs)
+        assert checked["threads"][(flow["f"]["pid"], flow["f"]["tid"])] == "core1"
 
 
 def test_counters_follow_the_ring_and_the_socket(runs: Callable[..., Run], tmp_path: Path) -> None:
