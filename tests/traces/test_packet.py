@@ -136,3 +136,21 @@ def test_an_unknown_packet_is_a_clear_error(
     run = runs("sparse")
     assert main(["trace", "packet", str(run.trace), "999"]) == 2
     assert "packet 999 does not appear" in capsys.readouterr().err
+
+
+def test_a_summary_trace_shows_only_a_packets_drop(
+    runs: Callable[..., Run], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At level summary a dropped packet shows its drop and says hops need --trace full."""
+    run = runs("drops", level="summary")
+    events = [json.loads(line) for line in run.trace.read_text().splitlines()]
+    dropped = next(e for e in events if e["kind"] == "PacketDropped")
+    line = timeline(run, dropped["seq"])
+    assert [hop.kind for hop in line.hops] == ["PacketDropped"]
+    assert line.fate == "dropped"
+    assert any("--trace full" in note for note in line.notes)
+    delivered = next(
+        seq for seq in range(run.results["sent"]) if seq not in {e.get("seq") for e in events}
+    )
+    assert main(["trace", "packet", str(run.trace), str(delivered)]) == 2
+    assert "summary-level trace" in capsys.readouterr().err
