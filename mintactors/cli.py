@@ -185,7 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config_command("check", "validate a config without running it", cmd_check)
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # its parent package is not there either
+            found = False
+        if found:
             importlib.import_module(name).add_commands(sub)
     return parser
 
