@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,7 +51,7 @@ class atomic_outputs:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self._files: list[tuple[IO[Any], Path, Path]] = []
+        self._files: list[tuple[IO[Any], Path | None, Path]] = []
 
     def open(self, name: str) -> IO[str]:
         """A text stream that becomes ``directory/name`` if the block succeeds."""
@@ -61,7 +62,15 @@ class atomic_outputs:
         return stream
 
     def open_binary(self, path: Path) -> IO[bytes]:
-        """A binary stream that becomes ``path`` (in any directory) if the block succeeds."""
+        """A binary stream that becomes ``path`` (in any directory) if the block succeeds.
+
+        A path that exists and is not a regular file (a FIFO, ``/dev/null``) is written
+        directly: renaming over it would replace the device or pipe with a file.
+        """
+        if _is_special(path):
+            direct = path.open("wb")
+            self._files.append((direct, None, path))
+            return direct
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = self._temporary(path)
         stream = os.fdopen(fd, "wb", buffering=1 << 20)
@@ -83,11 +92,21 @@ class atomic_outputs:
         for stream, _, _ in self._files:
             stream.close()
         for _, tmp, final in self._files:
+            if tmp is None:
+                continue
             if kind is None:
                 tmp.replace(final)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` exists and is not a regular file (following symlinks)."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _config_echo(config: Config) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -61,6 +62,12 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True))
 
 
+def _quiet_stdout() -> None:
+    """The reader closed the pipe (``... | head``): drop what is left to write."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 @contextlib.contextmanager
 def _stdout_may_close() -> Iterator[None]:
     """Let ``... | head`` close the pipe early without a traceback."""
@@ -68,8 +75,7 @@ def _stdout_may_close() -> Iterator[None]:
         yield
         sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -132,35 +138,72 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0 if diff.equal else 1
 
 
-def _output(path: str) -> tuple[atomic_outputs, Path]:
+@contextlib.contextmanager
+def _output_file(path: str, binary: bool) -> Iterator[IO[Any]]:
+    """Where an export goes: ``-`` is stdout; a file is written atomically.
+
+    A path that exists and is not a regular file (a FIFO, ``/dev/null``) is written
+    directly rather than replaced.
+    """
+    if path == "-":
+        stream: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
     target = Path(path)
-    return atomic_outputs(target.parent if str(target.parent) else Path(".")), target
+    try:
+        with atomic_outputs(None) as outputs:
+            raw = outputs.open_binary(target)
+            if binary:
+                yield raw
+            else:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+                yield text
+                text.flush()
+                text.detach()
+    except OSError as exc:
+        raise TraceError(path, None, f"cannot write: {exc.strerror or exc}") from None
+
+
+def _report(path: str, message: str) -> None:
+    """Say what an export wrote: on stdout, unless the export itself went there."""
+    print(
+        f"{'<stdout>' if path == '-' else path}: {message}",
+        file=sys.stderr if path == "-" else sys.stdout,
+    )
 
 
 def cmd_export_perfetto(args: argparse.Namespace) -> int:
     """``trace export perfetto``: Chrome trace-event JSON for ui.perfetto.dev."""
-    outputs, target = _output(args.output)
-    with _open(args.trace) as reader, outputs:
-        if reader.level != "full":
-            _warn(
-                f"{args.trace} is a {reader.level}-level trace: only drops and violations "
-                "can be drawn; run with --trace full for slices, flows and counters"
-            )
-        stats = export_perfetto(reader, outputs.open(target.name))
-    print(
-        f"{target}: {stats.slices} slices, {stats.flows} IPI flows, {stats.counters} counter "
-        f"samples ({stats.events} events); open it at https://ui.perfetto.dev"
+    try:
+        with _open(args.trace) as reader, _output_file(args.output, binary=False) as out:
+            if reader.level != "full":
+                _warn(
+                    f"{args.trace} is a {reader.level}-level trace: only drops and violations "
+                    "can be drawn; run with --trace full for slices, flows and counters"
+                )
+            stats = export_perfetto(reader, out)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    _report(
+        args.output,
+        f"{stats.slices} slices, {stats.flows} IPI flows, {stats.counters} counter samples "
+        f"({stats.events} events); open it at https://ui.perfetto.dev",
     )
     return 0
 
 
 def cmd_export_pcap(args: argparse.Namespace) -> int:
     """``trace export pcap``: frames carried by the trace, as a nanosecond pcap."""
-    outputs, target = _output(args.output)
-    with _open(args.trace) as reader, outputs:
-        frames = export_pcap(reader, outputs.open_binary(target), args.frames)
+    try:
+        with _open(args.trace) as reader, _output_file(args.output, binary=True) as out:
+            frames = export_pcap(reader, out, args.frames)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
     which = "generated and delivered" if args.frames == "both" else args.frames
-    print(f"{target}: {frames} {which} frames (nanosecond pcap, virtual timestamps)")
+    _report(args.output, f"{frames} {which} frames (nanosecond pcap, virtual timestamps)")
     return 0
 
 
@@ -174,7 +217,11 @@ def pcap_during_run(
     """
 
     def hook(outputs: atomic_outputs, machine: Machine) -> None:
-        PcapRecorder(outputs.open_binary(path)).attach(machine, frames)
+        try:
+            stream = outputs.open_binary(path)
+        except OSError as exc:
+            raise TraceError(path, None, f"cannot write: {exc.strerror or exc}") from None
+        PcapRecorder(stream).attach(machine, frames)
 
     return hook
 
@@ -248,11 +295,11 @@ def add_commands(subparsers: Any) -> None:
     formats = export.add_subparsers(dest="export_format", required=True)
     p = formats.add_parser("perfetto", help="Chrome trace-event JSON for ui.perfetto.dev")
     p.add_argument("trace", help="trace.jsonl")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.json")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="- for stdout")
     p.set_defaults(func=cmd_export_perfetto)
     p = formats.add_parser("pcap", help="frames as a nanosecond pcap (Wireshark, tshark)")
     p.add_argument("trace", help="trace.jsonl written with simulation.trace_frames = true")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.pcap")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.pcap", help="- for stdout")
     p.add_argument(
         "--frames",
         choices=FRAME_CHOICES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -143,3 +144,69 @@ def test_cli_run_pcap_writes_a_capture(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(records) == 4
     for _, frame in records:
         assert_valid_udp_frame(frame)
+
+
+def test_export_to_stdout_writes_the_same_bytes(
+    runs: Callable[..., Run], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """-o - writes the capture to stdout (for a pipe into tshark) and reports on stderr."""
+    run = runs("merging")
+    assert main(["trace", "export", "pcap", str(run.trace), "-o", "-"]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out == run.pcap.read_bytes()
+    assert b"delivered frames" in captured.err
+
+
+def test_a_device_as_output_is_written_not_replaced(
+    runs: Callable[..., Run], tmp_path: Path
+) -> None:
+    """Writing to /dev/null leaves /dev/null a character device (no rename over it)."""
+    run = runs("sparse")
+    null = Path("/dev/null")
+    assert main(["trace", "export", "pcap", str(run.trace), "-o", str(null)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(QUICKSTART),
+                "--set",
+                "generator.count=2",
+                "--trace",
+                "off",
+                "--out",
+                str(tmp_path),
+                "--pcap",
+                str(null),
+            ]
+        )
+        == 0
+    )
+    assert stat.S_ISCHR(null.stat().st_mode)
+
+
+def test_a_directory_as_output_is_a_clear_error(
+    runs: Callable[..., Run], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output path that is a directory exits 2 with 'cannot write', for export and run."""
+    run = runs("sparse")
+    assert main(["trace", "export", "pcap", str(run.trace), "-o", str(tmp_path)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "run",
+                str(QUICKSTART),
+                "--set",
+                "generator.count=2",
+                "--trace",
+                "off",
+                "--out",
+                str(tmp_path / "out"),
+                "--pcap",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert "cannot write" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "results.json").exists()
