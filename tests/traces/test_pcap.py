@@ -210,3 +210,34 @@ def test_a_directory_as_output_is_a_clear_error(
     )
     assert "cannot write" in capsys.readouterr().err
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_run_pcap_frames_both_holds_every_generated_and_delivered_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--pcap-frames both records each frame when built and again when received."""
+    pcap = tmp_path / "both.pcap"
+    argv = [
+        "run",
+        str(QUICKSTART),
+        "--set",
+        "generator.count=6",
+        "--set",
+        "generator.interval_ns=300",
+        "--trace",
+        "off",
+        "--out",
+        str(tmp_path / "out"),
+        "--pcap",
+        str(pcap),
+        "--pcap-frames",
+        "both",
+    ]
+    assert main(argv) == 0
+    capsys.readouterr()
+    _, records = read_pcap(pcap)
+    frames = [frame for _, frame in records]
+    assert len(frames) == 12
+    assert all(frames.count(frame) == 2 for frame in frames)
+    times = [t for t, _ in records]
+    assert times == sorted(times)
