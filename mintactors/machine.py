@@ -169,6 +169,7 @@ def build_machine(
         instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns),
         gen.count,
         profile.frame_build_ns,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
     mechanism = DebugSupportMechanism(
@@ -213,6 +214,7 @@ def build_machine(
         profile.app_recv_ns,
         profile.copy_ns,
         config.app.verify,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)
 
