@@ -213,6 +213,7 @@ def build_machine(
         iter(()) if real_nic else planned,
         0 if real_nic else gen.count,
         profile.frame_build_ns,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
     mechanism = DebugSupportMechanism(
@@ -257,6 +258,7 @@ def build_machine(
         profile.app_recv_ns,
         profile.copy_ns,
         config.app.verify,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)
 

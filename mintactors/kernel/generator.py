@@ -14,7 +14,7 @@ time is the shortest interval between two interrupts, as the paper says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -56,6 +56,11 @@ class Generator:
         instants: planned send times, nondecreasing, one per packet.
         count: how many packets.
         build_ns: user-space cost of building one frame.
+        note_frames: put each frame's bytes (hex) in its ``PacketGenerated`` note.
+
+    Attributes:
+        on_generate: optional observer called with (seq, now_ns, frame) for each frame
+            built (a pcap writer during the run); it only records.
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class Generator:
         instants: Iterator[int],
         count: int,
         build_ns: int,
+        note_frames: bool = False,
     ) -> None:
         if not factories:
             raise ValueError("the generator needs at least one flow")
@@ -77,6 +83,8 @@ class Generator:
         self.instants = instants
         self.count = count
         self.build_ns = build_ns
+        self.note_frames = note_frames
+        self.on_generate: Callable[[int, int, bytes], None] | None = None
         self.next_seq = 0
         self.current: int | None = None  # seq being built or inside the system call
         self.in_kernel = False
@@ -140,8 +148,13 @@ class Generator:
         self._bytes += len(frame)
         if self._first_send is None:
             self._first_send = now_ns
+        fields: dict[str, object] = {"seq": seq, "size": len(frame)}
+        if self.note_frames:
+            fields["frame"] = frame
+        if self.on_generate is not None:
+            self.on_generate(seq, now_ns, frame)
         return (
-            Note("PacketGenerated", {"seq": seq, "size": len(frame)}),
+            Note("PacketGenerated", fields),
             Send(self.mechanism, SystemCall(seq, frame, self.name)),
         )
 
