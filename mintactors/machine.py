@@ -95,7 +95,14 @@ def _add_real_nic(
 ) -> tuple[LinkPartner, E1000Receiver]:
     """The link partner sending the traffic and the e1000 receiving it (``nic.source``)."""
     nic = config.nic
-    link = LinkPartner("nic", factories, planned, config.generator.count, nic.link_mbps)
+    link = LinkPartner(
+        "nic",
+        factories,
+        planned,
+        config.generator.count,
+        nic.link_mbps,
+        note_frames=config.simulation.trace_frames,
+    )
     receiver = E1000Receiver(
         "nic",
         "rx_ring",
