@@ -3,10 +3,10 @@
 Each figure is the median of ``--repeat`` runs of the command in a fresh process
 (as a user would run it), so interpreter start-up and worker start-up count.
 
-    python tools/bench_sweep.py [--repeat 3] [--jobs 1 2] [--skip-paper]
+    python tools/bench_sweep.py [--repeat 3] [--jobs 1 2] [--packets 5000] [--skip-paper]
 
-The sweep is ``configs/sweeps/interval_size.toml`` with 2000 packets per run
-(8 runs).
+The sweep is ``configs/sweeps/interval_size.toml`` (8 runs) with ``--packets``
+packets per run (default 5000).
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-paper", action="store_true")
+    parser.add_argument("--packets", type=int, default=5000, help="packets per sweep run")
     args = parser.parse_args()
     runs = 8
-    sweep = ["sweep", str(SWEEP), "--set", "generator.count=2000"]
+    sweep = ["sweep", str(SWEEP), "--set", f"generator.count={args.packets}"]
     base = None
     for jobs in args.jobs:
         times = [timed([*sweep, "-j", str(jobs)]) for _ in range(args.repeat)]
