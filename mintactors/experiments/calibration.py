@@ -41,10 +41,10 @@ from mintactors.experiments.paper_data import (
 
 __all__ = [
     "DESCRIPTION",
+    "calibrate",
     "fit_send_side",
     "fit_stack",
     "profile_toml",
-    "calibrate",
 ]
 
 PROFILE = "paper-2014"

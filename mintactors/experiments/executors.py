@@ -27,8 +27,8 @@ from typing import Any, Protocol, TypeVar
 from mintactors.errors import MintactorsError
 
 __all__ = [
-    "EXECUTOR_NAMES",
     "DaskExecutor",
+    "EXECUTOR_NAMES",
     "Executor",
     "ExecutorError",
     "LocalExecutor",

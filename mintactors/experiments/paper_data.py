@@ -32,10 +32,10 @@ import attrs
 __all__ = [
     "FIG9_SIZES",
     "PAPER_SIZES",
+    "PaperSize",
     "TABLE1_US",
     "TABLE2_GBPS",
     "TABLE2_REAL_NIC_GBPS",
-    "PaperSize",
     "implied_packet_ns",
     "paper_size",
 ]

@@ -52,12 +52,12 @@ from mintactors.messages import (
 from mintactors.runtime import Effect, Note, Send, SetTimer, TraceLevel
 
 __all__ = [
+    "E1000Receiver",
+    "E1000Statistics",
     "ICR_RXO",
     "ICR_RXT0",
     "IMS_ENABLE_MASK",
     "ITR_UNIT_NS",
-    "E1000Receiver",
-    "E1000Statistics",
     "dma_time",
 ]
 

@@ -32,9 +32,9 @@ from mintactors.runtime import Effect, Note, Send, SetTimer
 __all__ = [
     "FCS_LEN",
     "IFG_LEN",
-    "PREAMBLE_SFD_LEN",
     "LinkPartner",
     "LinkStatistics",
+    "PREAMBLE_SFD_LEN",
     "byte_times_ns",
 ]
 
