@@ -148,6 +148,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _module_present(name: str) -> bool:
+    # find_spec raises, rather than returning None, when a parent package is absent.
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="mintactors", description=__doc__.splitlines()[0] if __doc__ else "")
@@ -171,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--until", type=int, metavar="NS", help="stop at this virtual time")
     config_command("check", "validate a config without running it", cmd_check)
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        if _module_present(name):
             importlib.import_module(name).add_commands(sub)
     return parser
 
