@@ -1,6 +1,8 @@
 """mintactors: a deterministic simulator of the Mint interrupt-debugging environment."""
 
 from mintactors._version import __version__
+from mintactors.config import Config, load_config, parse_config
+from mintactors.costs import CostProfile, load_profile
 from mintactors.errors import (
     ActorCrashed,
     ConfigError,
@@ -10,6 +12,8 @@ from mintactors.errors import (
     UnexpectedMessage,
     UnknownActorError,
 )
+from mintactors.experiments import AccountingError, RunOutcome, run_config
+from mintactors.machine import Machine, build_machine
 from mintactors.runtime import (
     CancelTimer,
     Component,
@@ -27,14 +31,19 @@ from mintactors.runtime import (
 )
 
 __all__ = [
+    "AccountingError",
     "ActorCrashed",
     "CancelTimer",
     "Component",
+    "Config",
     "ConfigError",
+    "CostProfile",
     "DuplicateActorError",
     "Effect",
+    "Machine",
     "MintactorsError",
     "Note",
+    "RunOutcome",
     "RunResult",
     "Send",
     "SetTimer",
@@ -46,6 +55,11 @@ __all__ = [
     "UnexpectedMessage",
     "UnknownActorError",
     "__version__",
+    "build_machine",
+    "load_config",
+    "load_profile",
+    "parse_config",
     "policy_names",
     "rng_stream",
+    "run_config",
 ]

@@ -148,14 +148,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _module_present(name: str) -> bool:
-    # find_spec raises, rather than returning None, when a parent package is absent.
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="mintactors", description=__doc__.splitlines()[0] if __doc__ else "")
@@ -179,7 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--until", type=int, metavar="NS", help="stop at this virtual time")
     config_command("check", "validate a config without running it", cmd_check)
     for name in COMMAND_MODULES:
-        if _module_present(name):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # its parent package is not there either
+            found = False
+        if found:
             importlib.import_module(name).add_commands(sub)
     return parser
 

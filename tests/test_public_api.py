@@ -7,7 +7,15 @@ from importlib.resources import files
 
 import pytest
 
-PUBLIC_MODULES = ["mintactors", "mintactors.runtime", "mintactors.testing", "mintactors.errors"]
+PUBLIC_MODULES = [
+    "mintactors",
+    "mintactors.errors",
+    "mintactors.experiments",
+    "mintactors.hardware",
+    "mintactors.kernel",
+    "mintactors.runtime",
+    "mintactors.testing",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

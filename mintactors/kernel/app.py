@@ -24,7 +24,7 @@ import attrs
 from mintactors.errors import UnexpectedMessage
 from mintactors.kernel.frames import FrameLedger, flow_of
 from mintactors.messages import Recv, RunTask, SkbDelivered, SocketBuffer, Start, TaskDone
-from mintactors.packets import verify_frame
+from mintactors.packets import FrameCheck, parse_pktgen_header, verify_frame
 from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["AppStatistics", "ReceivingApp"]
@@ -52,7 +52,8 @@ class ReceivingApp:
         socket: the socket it reads.
         recv_ns: fixed cost of one ``recvmsg``.
         copy_ns: cost of copying a frame to user space, by length.
-        verify: check checksums (True) or only the payload header (False).
+        verify: check lengths and checksums (True) or read only the payload header
+            (False, faster for long sweeps where frames are known good).
         ledger: identify frames through this ledger instead of their payload header.
     """
 
@@ -114,7 +115,11 @@ class ReceivingApp:
         """``(seq, send_ns)`` of a received frame, or what is wrong with it."""
         if self.ledger is not None:
             return self.ledger.claim(data)
-        check = verify_frame(data)
+        if self.verify:
+            check = verify_frame(data)
+        else:  # trust the checksums; read only the payload header
+            header = parse_pktgen_header(data)
+            check = FrameCheck(*header) if header else FrameCheck(None, None, "bad_magic")
         if not check.ok or check.seq is None or check.send_ns is None:
             return check.problem or "bad_header"
         return check.seq, check.send_ns

@@ -164,6 +164,21 @@ async def test_stop_effect_ends_run_with_reason() -> None:
     assert (result.reason, result.detail, result.now_ns) == ("stopped", "stopper: enough", 5)
 
 
+async def test_a_stop_still_makes_every_delivery_due_at_that_instant() -> None:
+    """Stopping ends the run at the end of the instant, not in the middle of it."""
+    sim = Simulation()
+    sim.add_actor("stopper", Stopper(count=1))  # stops on its next message
+    sink = Recorder()
+    sim.add_actor("sink", sink)
+    sim.post("stopper", Tick("now"), at_ns=50)
+    sim.post("sink", Tick("same instant"), at_ns=50)
+    sim.post("sink", Tick("later"), at_ns=51)
+    result = await sim.run()
+    assert [m.label for _, m in sink.seen] == ["same instant"]  # type: ignore[attr-defined]
+    assert (result.reason, result.now_ns, result.pending) == ("stopped", 50, 1)
+    assert [(t, a) for t, a, _ in sim.pending()] == [(51, "sink")]
+
+
 @attrs.define
 class Watchdog:
     """Arms a timer on ``arm``, re-arms on ``rearm``, cancels on ``cancel``."""
