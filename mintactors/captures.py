@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 import dpkt
 
-__all__ = ["Capture", "CaptureError", "parse_capture", "read_capture"]
+__all__ = ["Capture", "CaptureError", "parse_capture", "pcap_bytes", "pcapng_bytes", "read_capture"]
 
 LINKTYPE_ETHERNET = dpkt.pcap.DLT_EN10MB
 
@@ -183,7 +184,7 @@ def _read_pcapng(data: bytes) -> tuple[list[bytes], list[int]]:
                 else (png.PacketBlockLE if little else png.PacketBlock)
             )
             packet = cls(block)
-            iface = packet.iface_id if block_type == png.PCAPNG_BT_EPB else packet.iface_id & 0xFFFF
+            iface = packet.iface_id
             if iface >= len(interfaces):
                 raise CaptureError(f"has a frame on interface {iface}, which is not described")
             resolution, shift = interfaces[iface]
@@ -194,3 +195,44 @@ def _read_pcapng(data: bytes) -> tuple[list[bytes], list[int]]:
             raise CaptureError("holds simple packet blocks, which carry no timestamp")
         offset += length
     return frames, stamps
+
+
+def pcap_bytes(
+    frames: Sequence[bytes], timestamps_ns: Sequence[int], *, nano: bool = True
+) -> bytes:
+    """A little-endian pcap file of Ethernet ``frames`` at ``timestamps_ns``.
+
+    ``nano`` writes nanosecond timestamps (magic ``0xa1b23c4d``); otherwise
+    microseconds, truncating the nanoseconds.
+    """
+    magic = dpkt.pcap.TCPDUMP_MAGIC_NANO if nano else dpkt.pcap.TCPDUMP_MAGIC
+    out = [bytes(dpkt.pcap.LEFileHdr(magic=magic, snaplen=262144, linktype=LINKTYPE_ETHERNET))]
+    for frame, ts in zip(frames, timestamps_ns, strict=True):
+        seconds, rest = divmod(ts, 1_000_000_000)
+        sub = rest if nano else rest // 1000
+        record = dpkt.pcap.LEPktHdr(tv_sec=seconds, tv_usec=sub, caplen=len(frame), len=len(frame))
+        out += [bytes(record), frame]
+    return b"".join(out)
+
+
+def pcapng_bytes(
+    frames: Sequence[bytes], timestamps_ns: Sequence[int], *, resolution: int = 9
+) -> bytes:
+    """A little-endian pcapng file, one Ethernet interface with ``if_tsresol`` 10^-resolution.
+
+    Timestamps are written in the interface's ticks (rounded down).
+    """
+    png = dpkt.pcapng
+    options = [
+        png.PcapngOptionLE(code=png.PCAPNG_OPT_IF_TSRESOL, data=bytes([resolution])),
+        png.PcapngOptionLE(code=png.PCAPNG_OPT_ENDOFOPT),
+    ]
+    idb = png.InterfaceDescriptionBlockLE(linktype=LINKTYPE_ETHERNET, snaplen=262144, opts=options)
+    out = [bytes(png.SectionHeaderBlockLE()), bytes(idb)]
+    for frame, ts in zip(frames, timestamps_ns, strict=True):
+        ticks = ts * 10**resolution // 1_000_000_000
+        epb = png.EnhancedPacketBlockLE(
+            ts_high=ticks >> 32, ts_low=ticks & 0xFFFFFFFF, pkt_data=frame
+        )
+        out.append(bytes(epb))
+    return b"".join(out)

@@ -76,6 +76,16 @@ def summary_table(results: dict[str, Any]) -> str:
             " / ".join(_fmt_us(lat[k]) for k in ("p50", "p99", "max")),
         ),
     ]
+    oracles = results.get("oracles")
+    if oracles:
+        broken = [name for name, verdict in oracles.items() if not verdict["ok"]]
+        text = (
+            "all passed"
+            if not broken
+            else "VIOLATED: "
+            + ", ".join(f"{name} ({oracles[name]['first']['message']})" for name in broken)
+        )
+        rows.append(("oracles", text))
     width = max(len(k) for k, _ in rows)
     head = (
         f"mintactors {results['mintactors_version']}  {results['config_source']}  "

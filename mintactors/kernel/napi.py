@@ -53,6 +53,7 @@ from mintactors.kernel.mechanism import ICR_RXT0
 from mintactors.messages import (
     DriverStep,
     InterruptEntry,
+    InterruptReturn,
     MemoryData,
     MemoryFault,
     MemoryRead,
@@ -270,6 +271,13 @@ class NapiDriver(RxDriver):
             work = RunTask(self.name, self.costs.descriptor_ns, "poll_start", priority=0)
             effects.append(Send(self.core, work))
         effects.append(self._after(self.costs.eoi_ns, "before_eoi"))
+        return effects
+
+    def _return(self, now_ns: int) -> Sequence[Effect]:
+        effects = self._step("returned", now_ns)
+        self.in_handler = False
+        effects.append(Note("HandlerExited", {"run": self._runs, "drained": 0}))
+        effects.append(Send(self.core, InterruptReturn()))
         return effects
 
     # -- the poll -------------------------------------------------------------------
