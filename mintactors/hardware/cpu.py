@@ -103,6 +103,7 @@ class CpuCore:
         self.current: _Running | None = None
         self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
         self._arrivals = 0
+        self._softirq_yield = False  # softirq work just ended; its owner may queue more now
         self._handler_started = 0
         self._interrupts = self._handler_ns = self._tasks_done = self._task_ns = 0
 
@@ -137,13 +138,14 @@ class CpuCore:
             case CoreStep(step="task_done"):
                 return self._finish_task(now_ns)
             case CoreStep(step="softirq_yield"):
+                self._softirq_yield = False
                 return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
             case RunTask():
                 if message.cost_ns < 0:
                     raise ValueError(f"negative task cost in {message!r}")
                 self._arrivals += 1
                 bisect.insort(self.queue, (message.priority, self._arrivals, message))
-                if self.state is CoreState.IDLE:
+                if self.state is CoreState.IDLE and not (self._softirq_yield and message.priority):
                     return self._start_next(now_ns)
                 return ()
             case _:
@@ -214,5 +216,6 @@ class CpuCore:
             # queue its next piece in reply to TaskDone, at this same instant, and it
             # must run before process context. So the next task is chosen only once
             # every priority-0 delivery due now has been made.
+            self._softirq_yield = True
             return (done, SetTimer("softirq", 0, CoreStep("softirq_yield"), priority=1))
         return (done, *self._start_next(now_ns))

@@ -116,10 +116,16 @@ def poisson_instants(start_ns: int, rate_pps: float, rng: RandomSource) -> Itera
 
     Gaps are exponential with mean ``1e9 / rate_pps`` ns, drawn by inversion (one
     uniform per gap).
+
+    Raises:
+        ValueError: a rate that is not positive.
     """
     if rate_pps <= 0:
         raise ValueError(f"rate must be positive, not {rate_pps}")
-    mean_ns = 1e9 / rate_pps
+    return _poisson(start_ns, 1e9 / rate_pps, rng)
+
+
+def _poisson(start_ns: int, mean_ns: float, rng: RandomSource) -> Iterator[int]:
     elapsed = 0.0
     while True:
         elapsed += -mean_ns * math.log(1.0 - rng.random())
@@ -132,7 +138,7 @@ def burst_instants(
     """``burst_size`` packets ``gap_ns`` apart, every ``period_ns``.
 
     Raises:
-        ValueError: a burst longer than its period (bursts would overlap).
+        ValueError: an empty burst, or one longer than its period (bursts would overlap).
     """
     if burst_size < 1:
         raise ValueError(f"a burst needs at least one packet, not {burst_size}")
@@ -141,10 +147,9 @@ def burst_instants(
             f"a burst of {burst_size} packets {gap_ns} ns apart lasts longer than "
             f"its period of {period_ns} ns"
         )
-    for j in itertools.count():
-        base = start_ns + j * period_ns
-        for i in range(burst_size):
-            yield base + i * gap_ns
+    return (
+        start_ns + j * period_ns + i * gap_ns for j in itertools.count() for i in range(burst_size)
+    )
 
 
 def capture_instants(
