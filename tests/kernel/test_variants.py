@@ -1,4 +1,4 @@
-"""Driver variants: each does what it claims, correct ones keep every oracle, buggy ones fail as designed."""
+"""Driver variants do what they claim: correct ones keep every oracle, buggy ones fail as designed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from mintactors.testing import PINNED_COSTS, Recorder, read_trace
 FIXED_LATENCY = {"ipi_latency": 1000}
 
 
-def config(driver: str, generator: dict[str, Any], **sections: dict[str, Any]) -> Config:
+def config(driver: str, generator: dict[str, Any], **sections: Any) -> Config:
     raw: dict[str, Any] = {
         "driver": {"kind": driver},
         "generator": generator,
@@ -33,7 +33,7 @@ def config(driver: str, generator: dict[str, Any], **sections: dict[str, Any]) -
     return parse_config(raw, "<test>")
 
 
-def run(driver: str, generator: dict[str, Any], **sections: dict[str, Any]) -> RecordedRun:
+def run(driver: str, generator: dict[str, Any], **sections: Any) -> RecordedRun:
     return record_run(config(driver, generator, **sections))
 
 
@@ -62,7 +62,8 @@ def test_one_per_irq_merges_and_loses_under_load_and_not_when_idle() -> None:
     slow = run("one-per-irq", {"count": 40, "interval_ns": 20_000})
     assert fast.machine.apics[1].statistics().ipi_merged > 0
     assert slow.machine.apics[1].statistics().ipi_merged == 0
-    assert slow.results is not None and slow.results["delivered"] == 40
+    assert slow.results is not None
+    assert slow.results["delivered"] == 40
 
 
 # -- napi ---------------------------------------------------------------------------
@@ -85,7 +86,8 @@ def test_napi_polls_with_a_budget_of_64_and_delivers_everything() -> None:
     stats = napi_stats(recorded)
     assert stats.max_drained_per_run == 64
     assert stats.budget_exhausted >= 2
-    assert recorded.results is not None and recorded.results["delivered"] == 200
+    assert recorded.results is not None
+    assert recorded.results["delivered"] == 200
     assert recorded.violations == ()
 
 
@@ -101,13 +103,14 @@ def test_napi_masks_so_the_mechanism_sends_fewer_ipis_than_frames() -> None:
 
 
 def test_napi_records_missed_when_an_interrupt_comes_during_a_poll() -> None:
-    """An IPI during a poll sets MISSED; napi_complete_done then polls again instead of unmasking."""
+    """An IPI during a poll sets MISSED; napi_complete_done then polls again, staying masked."""
     inject = [{"step": "poll_started", "occurrence": 2, "action": "ipi", "delay_ns": 100}]
-    recorded = run("napi", {"count": 10, "interval_ns": 20_000}, inject=inject)  # type: ignore[arg-type]
+    recorded = run("napi", {"count": 10, "interval_ns": 20_000}, inject=inject)
     stats = napi_stats(recorded)
     assert stats.missed == 1
     assert stats.polls == stats.handler_runs  # one extra poll for the one extra hard IRQ
-    assert recorded.results is not None and recorded.results["delivered"] == 10
+    assert recorded.results is not None
+    assert recorded.results["delivered"] == 10
     assert recorded.violations == ()
 
 
@@ -127,7 +130,8 @@ def test_lost_wakeup_strands_a_frame_written_between_last_check_and_unmask() -> 
     recorded = run("lost-wakeup", IN_THE_WINDOW)
     assert recorded.machine.mechanism.statistics().ipis_masked >= 1
     first = recorded.first
-    assert first is not None and first.oracle == "lost_wakeup"
+    assert first is not None
+    assert first.oracle == "lost_wakeup"
     assert first.detail["seq"] == 1
     assert first.detail["stranded_ns"] > 40_000  # until the next pair, ~46 us later
 
@@ -235,7 +239,7 @@ def test_softirq_work_queued_at_the_end_of_softirq_work_runs_before_process_cont
 
 
 def test_process_work_arriving_as_softirq_work_ends_waits_for_the_softirq_owner() -> None:
-    """A process task queued at the very instant softirq work ends still runs after the owner's next piece."""
+    """A process task queued as softirq work ends still waits for the owner's next piece."""
     sim = Simulation()
     core = CpuCore(1, "apic", {}, 0, 0)
     owner, process = SoftirqOwner(), Recorder()
