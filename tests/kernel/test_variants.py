@@ -1,4 +1,4 @@
-"""Driver variants do what they claim: correct ones keep every oracle, buggy ones fail as designed."""
+"""Driver variants: correct ones keep every oracle, buggy ones fail as designed."""
 
 from __future__ import annotations
 
