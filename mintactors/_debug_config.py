@@ -23,7 +23,13 @@ from mintactors.kernel.variants import DRIVER_VARIANTS
 if TYPE_CHECKING:
     from mintactors.config import Config
 
-__all__ = ["PATTERN_KEYS", "InjectConfig", "OraclesConfig", "check_debugging"]
+__all__ = [
+    "PATTERN_KEYS",
+    "InjectConfig",
+    "OraclesConfig",
+    "check_debugging",
+    "describe_timing",
+]
 
 #: The [generator] keys each pattern uses beyond count, size, start_ns, flows, addresses.
 PATTERN_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -163,3 +169,26 @@ def check_debugging(config: Config, source: str, base_dir: Path | None) -> Confi
     config = _check_pattern(config, source, base_dir)
     _check_injections(config, source)
     return config
+
+
+def describe_timing(config: Config) -> str:
+    """The generator's frames and timing in a few words, for ``mintactors check``."""
+    gen = config.generator
+    size = f"of {gen.size} B"
+    match gen.pattern:
+        case "fixed":
+            return f"{size} every {gen.interval_ns} ns"
+        case "list":
+            return f"{size} at {len(gen.instants_ns)} listed instants"
+        case "jitter":
+            return f"{size} every {gen.interval_ns} ns +- {gen.jitter_dist} jitter {gen.jitter_ns} ns"
+        case "poisson":
+            return f"{size}, Poisson at {gen.rate_pps:g} packets/s"
+        case "burst":
+            return (
+                f"{size} in bursts of {gen.burst_size}, {gen.burst_gap_ns} ns apart, "
+                f"every {gen.burst_period_ns} ns"
+            )
+        case _:
+            scale = f" x {gen.time_scale:g}" if gen.time_scale != 1 else ""
+            return f"from capture {gen.capture} with its timing{scale}"

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from tqdm import tqdm
 
 from mintactors._version import __version__
+from mintactors._debug_config import describe_timing
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import run_config
@@ -151,9 +152,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     print(
-        f"{args.config}: ok - {gen.count} packets of {gen.size} B every {gen.interval_ns} ns, "
+        f"{args.config}: ok - {gen.count} packets {describe_timing(config)}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}), "
         f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        + (f", {len(config.inject)} injection(s)" if config.inject else "")
     )
     return 0
 

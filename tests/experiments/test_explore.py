@@ -1,4 +1,4 @@
-"""Exploration: seeded variations until the first oracle violation, the same for any worker count."""
+"""Exploration: seeded variations until the first violation, whatever the worker count."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def test_explore_finds_the_lost_wakeup_within_the_seed_range() -> None:
 
 @pytest.mark.parametrize("driver", ["napi", "paper"])
 @pytest.mark.parametrize("policy", ["random", "pct"])
-def test_explore_finds_nothing_in_correct_drivers_over_the_same_runs(driver: str, policy: str) -> None:
+def test_explore_finds_nothing_in_correct_drivers_over_the_same_runs(
+    driver: str, policy: str
+) -> None:
     """The same seeds and traffic with the napi or paper driver pass every oracle."""
     plan = variations(RUNS, 1, policy)
     outcome = explore(LOST_WAKEUP, pinned(f'driver.kind="{driver}"'), plan, jobs=1)
@@ -44,7 +46,7 @@ def test_explore_finds_nothing_in_correct_drivers_over_the_same_runs(driver: str
 
 
 def test_parallel_exploration_reports_the_same_run_as_a_serial_one(tmp_path: Path) -> None:
-    """With two worker processes the first failing run, and every verdict before it, are the same."""
+    """Two worker processes find the same first failing run, with the same verdicts before it."""
     plan = variations(RUNS, 1, "random")
     serial = explore(LOST_WAKEUP, pinned(), plan, jobs=1)
     parallel = explore(LOST_WAKEUP, pinned(), plan, jobs=2, out_dir=tmp_path)
@@ -70,8 +72,23 @@ def test_explore_command_reports_the_seed_window_and_replay_command(
     """explore exits 1 with the seed, oracle, a trace window and a replay command that works."""
     sets = [arg for a in pinned() for arg in ("--set", a)]
     out = tmp_path / "found"
-    status = main(["explore", LOST_WAKEUP, "--runs", str(RUNS), "--seed", "1", "--jobs", "2",
-                   "--jitter", "100", "--out", str(out), *sets])
+    status = main(
+        [
+            "explore",
+            LOST_WAKEUP,
+            "--runs",
+            str(RUNS),
+            "--seed",
+            "1",
+            "--jobs",
+            "2",
+            "--jitter",
+            "100",
+            "--out",
+            str(out),
+            *sets,
+        ]
+    )
     printed = capsys.readouterr().out
     assert status == 1
     assert "violated lost_wakeup" in printed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,13 +29,18 @@ def record(config_path: Path, out: Path, *assignments: str) -> Path:
 
 @pytest.mark.parametrize(
     "scenario",
-    ["driver-lost-wakeup.toml", "driver-napi.toml", "inject-ipi-at-step.toml",
-     "pattern-jitter.toml"],
+    [
+        "driver-lost-wakeup.toml",
+        "driver-napi.toml",
+        "inject-ipi-at-step.toml",
+        "pattern-jitter.toml",
+    ],
 )
 def test_replay_reproduces_a_trace_byte_for_byte(tmp_path: Path, scenario: str) -> None:
-    """Rerunning from the header gives the identical trace, random policy and injections included."""
-    trace = record(SCENARIOS / scenario, tmp_path / "run", 'simulation.policy="random"',
-                   "generator.count=120")
+    """Rerunning from the header gives the same trace, random policy and injections included."""
+    trace = record(
+        SCENARIOS / scenario, tmp_path / "run", 'simulation.policy="random"', "generator.count=120"
+    )
     outcome = replay_trace(trace, tmp_path / "again")
     assert outcome.identical
     assert (tmp_path / "again" / "trace.jsonl").read_bytes() == trace.read_bytes()
@@ -98,3 +105,25 @@ def test_a_file_that_is_not_a_trace_is_an_input_error(
     path.write_text(content)
     assert main(["replay", str(path)]) == 2
     assert problem in capsys.readouterr().err
+
+
+def test_replay_in_another_interpreter_with_another_hash_seed_is_identical(tmp_path: Path) -> None:
+    """A capture run with an injection replays byte for byte under another PYTHONHASHSEED."""
+    trace = record(
+        SCENARIOS / "pattern-capture.toml",
+        tmp_path / "run",
+        'driver.kind="napi"',
+        'simulation.policy="pct"',
+        'inject=[{step = "poll_started", occurrence = 2, action = "ipi"}]',
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "4321"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mintactors", "replay", str(trace)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "byte-identical" in done.stdout
