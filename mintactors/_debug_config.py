@@ -181,7 +181,8 @@ def describe_timing(config: Config) -> str:
         case "list":
             return f"{size} at {len(gen.instants_ns)} listed instants"
         case "jitter":
-            return f"{size} every {gen.interval_ns} ns +- {gen.jitter_dist} jitter {gen.jitter_ns} ns"
+            jitter = f"{gen.jitter_dist} jitter {gen.jitter_ns} ns"
+            return f"{size} every {gen.interval_ns} ns +- {jitter}"
         case "poisson":
             return f"{size}, Poisson at {gen.rate_pps:g} packets/s"
         case "burst":

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
-from mintactors._version import __version__
 from mintactors._debug_config import describe_timing
+from mintactors._version import __version__
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import run_config
