@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from mintactors.hardware.nic import STATUS_DD, STATUS_OFFSET
 from mintactors.machine import Machine
 from mintactors.packets import MIN_FRAME_LEN, parse_pktgen_header
 from mintactors.runtime import RunResult
@@ -93,6 +94,7 @@ class OracleMonitor:
         self._core = machine.cores[target]
         self._apic = machine.apics[target]
         self._ring_size = machine.config.nic.ring_size
+        self._layout = machine.config.layout
         self.violations: list[Violation] = []
         self._problems_seen = 0
         self._stranded_since: int | None = None
@@ -110,12 +112,16 @@ class OracleMonitor:
             return False
         if apic.irr or apic.isr or m.mechanism.call is not None:
             return False
-        waiting = m.ring.statistics().frames_posted - m.driver.statistics().frames_taken
-        if waiting <= 0:
+        # A frame waits where the driver will look next: DD set at next_to_clean.
+        status = m.memory.peek(self._status_addr(m.driver.next_to_clean), 1)
+        if not status[0] & STATUS_DD:
             return False
         injected = m.injector.ipis_injected if m.injector is not None else 0
         sent = m.mechanism.statistics().icr_writes + injected
         return sent <= apic.statistics().ipi_received
+
+    def _status_addr(self, index: int) -> int:
+        return self._layout.descriptor(index % self._ring_size) + STATUS_OFFSET
 
     def __call__(self) -> bool:
         """Check after one delivery; true asks the run to stop (see ``stop_on_violation``)."""
