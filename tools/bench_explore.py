@@ -53,8 +53,10 @@ def main() -> None:
         ("lost-wakeup from seed 1 until found, 2 workers", [], 100, 2),
     ):
         times = [timed(base, runs, jobs) for _ in range(args.repeats)]
-        print(f"{label}: median {statistics.median(times):.2f} s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
+        print(
+            f"{label}: median {statistics.median(times):.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)})"
+        )
 
 
 if __name__ == "__main__":

@@ -72,6 +72,13 @@ def trace_window(
     return [*earlier, marker, *later]
 
 
+def _cores() -> int:
+    """Cores this process may run on (all of them where affinity is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _jobs(value: str) -> int:
     jobs = int(value)
     if jobs < 1:
@@ -193,7 +200,7 @@ def add_commands(subparsers: Any) -> None:
     explore_parser.add_argument(
         "--jobs",
         type=_jobs,
-        default=max(1, len(os.sched_getaffinity(0))),
+        default=_cores(),
         help="worker processes (default: one per core)",
     )
     explore_parser.add_argument(

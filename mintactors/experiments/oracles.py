@@ -27,7 +27,6 @@ from typing import Any
 
 import attrs
 
-from mintactors.hardware.nic import STATUS_DD, STATUS_OFFSET
 from mintactors.machine import Machine
 from mintactors.packets import MIN_FRAME_LEN, parse_pktgen_header
 from mintactors.runtime import RunResult
@@ -94,7 +93,11 @@ class OracleMonitor:
         self._core = machine.cores[target]
         self._apic = machine.apics[target]
         self._ring_size = machine.config.nic.ring_size
-        self._layout = machine.config.layout
+        self._driver = machine.driver
+        self._ring = machine.ring
+        self._mechanism = machine.mechanism
+        self._app = machine.app
+        self._simulation = machine.simulation
         self.violations: list[Violation] = []
         self._problems_seen = 0
         self._stranded_since: int | None = None
@@ -106,37 +109,31 @@ class OracleMonitor:
 
     def stranded(self) -> bool:
         """True when a frame waits in the ring and nothing will come for it."""
-        m = self.machine
-        core, apic = self._core, self._apic
-        if m.driver.busy or core.in_handler is not None or core.intr_pending is not None:
+        driver, core, apic = self._driver, self._core, self._apic
+        if driver.busy or core.in_handler is not None or core.intr_pending is not None:
             return False
-        if apic.irr or apic.isr or m.mechanism.call is not None:
+        if apic.irr or apic.isr or self._mechanism.call is not None:
             return False
-        # A frame waits where the driver will look next: DD set at next_to_clean.
-        status = m.memory.peek(self._status_addr(m.driver.next_to_clean), 1)
-        if not status[0] & STATUS_DD:
+        if self._ring.frames_posted <= driver.frames_taken:
             return False
-        injected = m.injector.ipis_injected if m.injector is not None else 0
-        sent = m.mechanism.statistics().icr_writes + injected
+        injector = self.machine.injector
+        injected = injector.ipis_injected if injector is not None else 0
+        sent = self._mechanism.statistics().icr_writes + injected
         return sent <= apic.statistics().ipi_received
-
-    def _status_addr(self, index: int) -> int:
-        return self._layout.descriptor(index % self._ring_size) + STATUS_OFFSET
 
     def __call__(self) -> bool:
         """Check after one delivery; true asks the run to stop (see ``stop_on_violation``)."""
-        now = self.machine.simulation.now_ns
-        app = self.machine.app
-        if len(app.problems) > self._problems_seen:
-            for t_ns, kind, detail in app.problems[self._problems_seen :]:
+        problems = self._app.problems
+        if len(problems) > self._problems_seen:
+            for t_ns, kind, detail in problems[self._problems_seen :]:
                 self._record_problem(t_ns, kind, detail)
-            self._problems_seen = len(app.problems)
+            self._problems_seen = len(problems)
         if self.stranded():
             if self._stranded_since is None:
-                self._stranded_since = now
-                self._stranded_desc = self.machine.driver.next_to_clean % self._ring_size
+                self._stranded_since = self._simulation.now_ns
+                self._stranded_desc = self._driver.next_to_clean % self._ring_size
         elif self._stranded_since is not None:
-            self._end_stranding(now, forever=False)
+            self._end_stranding(self._simulation.now_ns, forever=False)
         return self.stop_on_violation and bool(self.violations)
 
     def _record_problem(self, t_ns: int, kind: str, detail: dict[str, object]) -> None:

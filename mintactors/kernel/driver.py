@@ -210,6 +210,11 @@ class RxDriver:
         )
 
     @property
+    def frames_taken(self) -> int:
+        """Frames taken out of the ring so far (cheap; for monitors)."""
+        return self._taken
+
+    @property
     def busy(self) -> bool:
         """True while the driver will look at the ring again without a new interrupt."""
         return self.in_handler
