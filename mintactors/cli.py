@@ -23,6 +23,7 @@ from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import run_config
 from mintactors.machine import Machine
+from mintactors.traces.commands import pcap_during_run
 
 __all__ = ["COMMAND_MODULES", "add_config_arguments", "build_parser", "load_from_args", "main"]
 
@@ -140,9 +141,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``mintactors run``: one experiment, summary on stdout, files in --out."""
     config = _load(args)
     out = Path(args.out) if args.out else Path("out") / Path(args.config).stem
-    outcome = run_config(config, out, progress=_progress_bar(config))
+    extra = None
+    if args.pcap:
+        extra = pcap_during_run(Path(args.pcap), args.pcap_frames)
+    outcome = run_config(config, out, progress=_progress_bar(config), extra_outputs=extra)
     print(summary_table(outcome.results))
-    print("outputs: " + ", ".join(str(p) for p in outcome.paths.values()))
+    paths = [str(p) for p in outcome.paths.values()] + ([args.pcap] if args.pcap else [])
+    print("outputs: " + ", ".join(paths))
     return 0
 
 
@@ -181,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--trace", choices=("off", "summary", "full"), help="override simulation.trace"
     )
     run.add_argument("--until", type=int, metavar="NS", help="stop at this virtual time")
+    run.add_argument(
+        "--pcap", metavar="FILE", help="also write the frames as a nanosecond pcap (virtual time)"
+    )
+    run.add_argument(
+        "--pcap-frames",
+        choices=("delivered", "generated", "both"),
+        default="delivered",
+        help="which frames --pcap writes (default: delivered)",
+    )
     config_command("check", "validate a config without running it", cmd_check)
     for name in COMMAND_MODULES:
         try:

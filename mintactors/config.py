@@ -129,12 +129,18 @@ register_hook(Distribution | None, _distribution)
 
 @attrs.frozen
 class SimulationConfig:
-    """How the run is driven: seed, end, tie-break policy and trace level."""
+    """How the run is driven: seed, end, tie-break policy and trace level.
+
+    ``trace_frames`` puts every generated and received frame's bytes in the trace
+    (``PacketGenerated`` and ``PacketReceived`` notes, ``full`` level), so
+    ``mintactors trace export pcap`` can rebuild a capture from the trace alone.
+    """
 
     seed: int = checked(1, _at_least(0))
     until_ns: int | None = checked(None, lambda v: None if v is None or v > 0 else "must be > 0")
     policy: str = checked("fifo", _policy)
     trace: Literal["off", "summary", "full"] = "summary"
+    trace_frames: bool = False
 
 
 @attrs.frozen

@@ -176,6 +176,7 @@ def build_machine(
         gen.count,
         profile.frame_build_ns,
         traffic.injected_frames,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
     mechanism = DebugSupportMechanism(
@@ -225,6 +226,7 @@ def build_machine(
         profile.copy_ns,
         config.app.verify,
         traffic.ledger,
+        note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)
 

@@ -77,6 +77,7 @@ def test_one_packets_whole_ordered_trace() -> None:
         (2492, "driver", "HandlerEntered"),
         (2846, "driver", "FrameTaken"),
         (3246, "socket", "SkbQueued"),
+        (3246, "socket", "SkbDequeued"),
         (3246, "driver", "DescriptorReturned"),
         (3296, "driver", "HandlerExited"),
         (3315, "core1", "InterruptReturned"),

@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "mintactors.kernel",
     "mintactors.runtime",
     "mintactors.testing",
+    "mintactors.traces",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,16 +52,37 @@ class atomic_outputs:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self._files: list[tuple[IO[str], Path, Path]] = []
+        self._files: list[tuple[IO[Any], Path | None, Path]] = []
 
     def open(self, name: str) -> IO[str]:
         """A text stream that becomes ``directory/name`` if the block succeeds."""
         assert self.directory is not None
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-        os.fchmod(fd, 0o666 & ~_umask())
+        fd, tmp = self._temporary(self.directory / name)
         stream = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
-        self._files.append((stream, Path(tmp), self.directory / name))
+        self._files.append((stream, tmp, self.directory / name))
         return stream
+
+    def open_binary(self, path: Path) -> IO[bytes]:
+        """A binary stream that becomes ``path`` (in any directory) if the block succeeds.
+
+        A path that exists and is not a regular file (a FIFO, ``/dev/null``) is written
+        directly: renaming over it would replace the device or pipe with a file.
+        """
+        if _is_special(path):
+            direct = path.open("wb")
+            self._files.append((direct, None, path))
+            return direct
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = self._temporary(path)
+        stream = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._files.append((stream, tmp, path))
+        return stream
+
+    @staticmethod
+    def _temporary(final: Path) -> tuple[int, Path]:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        os.fchmod(fd, 0o666 & ~_umask())
+        return fd, Path(tmp)
 
     def __enter__(self) -> atomic_outputs:
         if self.directory is not None:
@@ -71,11 +93,21 @@ class atomic_outputs:
         for stream, _, _ in self._files:
             stream.close()
         for _, tmp, final in self._files:
+            if tmp is None:
+                continue
             if kind is None:
                 tmp.replace(final)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` exists and is not a regular file (following symlinks)."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _config_echo(config: Config) -> dict[str, Any]:

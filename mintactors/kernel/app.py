@@ -27,7 +27,10 @@ from mintactors.messages import Recv, RunTask, SkbDelivered, SocketBuffer, Start
 from mintactors.packets import FrameCheck, parse_pktgen_header, verify_frame
 from mintactors.runtime import Effect, Note, Send, TraceLevel
 
-__all__ = ["AppStatistics", "ReceivingApp"]
+__all__ = ["AppStatistics", "FrameObserver", "ReceivingApp"]
+
+#: Called with (seq, now_ns, frame) when a frame is generated or received intact.
+FrameObserver = Callable[[int, int, bytes], None]
 
 
 @attrs.frozen
@@ -55,6 +58,12 @@ class ReceivingApp:
         verify: check lengths and checksums (True) or read only the payload header
             (False, faster for long sweeps where frames are known good).
         ledger: identify frames through this ledger instead of their payload header.
+        note_frames: put each received frame's bytes (hex) in its ``PacketReceived``
+            note, so the trace alone can be exported as a pcap.
+
+    Attributes:
+        on_receive: optional observer called with (seq, now_ns, frame) for each frame
+            received intact (a pcap writer during the run); it only records.
     """
 
     def __init__(
@@ -66,6 +75,7 @@ class ReceivingApp:
         copy_ns: Callable[[int], int],
         verify: bool = True,
         ledger: FrameLedger | None = None,
+        note_frames: bool = False,
     ) -> None:
         self.name = name
         self.core = core
@@ -74,6 +84,8 @@ class ReceivingApp:
         self.copy_ns = copy_ns
         self.verify = verify
         self.ledger = ledger
+        self.note_frames = note_frames
+        self.on_receive: FrameObserver | None = None
         self.holding: SocketBuffer | None = None
         self.seen = bytearray()  # one byte per sequence number: received already?
         self.highest_in_flow: dict[bytes, int] = {}
@@ -164,6 +176,11 @@ class ReceivingApp:
             self._bytes += len(skb.data)
             self._latencies.append(latency)
             self._last = now_ns
-            effects.append(Note("PacketReceived", {"seq": seq, "latency_ns": latency}))
+            received: dict[str, object] = {"seq": seq, "latency_ns": latency}
+            if self.note_frames:
+                received["frame"] = skb.data
+            effects.append(Note("PacketReceived", received))
+            if self.on_receive is not None:
+                self.on_receive(seq, now_ns, skb.data)
         effects.append(Send(self.socket, Recv()))
         return effects

@@ -22,7 +22,7 @@ capture's own frames.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
@@ -77,6 +77,11 @@ class Generator:
         build_ns: user-space cost of building one frame.
         injected_frames: where injected packets' frames come from (default: the
             same source, which must then be pktgen frames).
+        note_frames: put each frame's bytes (hex) in its ``PacketGenerated`` note.
+
+    Attributes:
+        on_generate: optional observer called with (seq, now_ns, frame) for each frame
+            built (a pcap writer during the run); it only records.
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class Generator:
         count: int,
         build_ns: int,
         injected_frames: FrameSource | None = None,
+        note_frames: bool = False,
     ) -> None:
         frames = PktgenFrames(factories) if isinstance(factories, Sequence) else factories
         self.name = name
@@ -100,6 +106,8 @@ class Generator:
         self.count = count
         self.build_ns = build_ns
         self.planned = 0  # planned sends taken from the pattern so far
+        self.note_frames = note_frames
+        self.on_generate: Callable[[int, int, bytes], None] | None = None
         self.next_seq = 0
         self.ready: deque[int] = deque()  # planned send index, or -1 for an injected one
         self.current: int | None = None  # seq being built or inside the system call
@@ -181,8 +189,13 @@ class Generator:
         self._bytes += len(frame)
         if self._first_send is None:
             self._first_send = now_ns
+        fields: dict[str, object] = {"seq": seq, "size": len(frame)}
+        if self.note_frames:
+            fields["frame"] = frame
+        if self.on_generate is not None:
+            self.on_generate(seq, now_ns, frame)
         return (
-            Note("PacketGenerated", {"seq": seq, "size": len(frame)}),
+            Note("PacketGenerated", fields),
             Send(self.mechanism, SystemCall(seq, frame, self.name)),
         )
 

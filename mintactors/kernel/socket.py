@@ -99,4 +99,7 @@ class UdpSocket:
         skb = self.queue.popleft()
         self.rmem -= skb.truesize
         self._taken += 1
-        return [Send(self.reader, SkbDelivered(skb))]
+        return [
+            Send(self.reader, SkbDelivered(skb)),
+            Note("SkbDequeued", {"seq": skb.seq, "rmem": self.rmem}),
+        ]

@@ -1,0 +1,100 @@
+"""``trace events``: the lines of a trace that match a filter, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from mintactors.traces._hops import packet_seq
+from mintactors.traces._reader import Line, TraceReader
+
+__all__ = ["TABLE_HEADER", "EventFilter", "format_event", "matching_lines", "parse_time"]
+
+_TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|ms|s)?\s*$")
+_UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_FIXED = ("t_ns", "actor", "kind", "src")
+
+
+def parse_time(text: str) -> int:
+    """A virtual time from the command line: ``12000``, ``12000ns``, ``12us``, ``1.5ms``.
+
+    Raises:
+        ValueError: not a non-negative number with an optional unit, or not a
+            whole number of nanoseconds.
+    """
+    match = _TIME.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time (examples: 12000, 12000ns, 12us, 1.5ms, 2s)")
+    number, unit = match.groups()
+    scale = _UNIT_NS[unit or "ns"]
+    whole, _, frac = number.partition(".")
+    frac = frac.rstrip("0")
+    digits = len(str(scale)) - 1
+    if len(frac) > digits:
+        raise ValueError(f"{text!r} is not a whole number of nanoseconds")
+    return int(whole or "0") * scale + int(frac.ljust(digits, "0") or "0")
+
+
+@attrs.frozen
+class EventFilter:
+    """Which events to keep; an empty criterion keeps everything.
+
+    ``seq`` matches events about that packet: notes with ``seq``, the skb-carrying
+    deliveries, and IPI events caused by its send.
+    """
+
+    actors: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    start_ns: int | None = None
+    end_ns: int | None = None
+    seq: int | None = None
+    header: bool = False
+
+    def accepts(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` passes every criterion."""
+        t = event["t_ns"]
+        if self.start_ns is not None and t < self.start_ns:
+            return False
+        if self.end_ns is not None and t > self.end_ns:
+            return False
+        if self.actors and event["actor"] not in self.actors:
+            return False
+        if self.kinds and event["kind"] not in self.kinds:
+            return False
+        return self.seq is None or packet_seq(event) == self.seq
+
+
+def matching_lines(reader: TraceReader, keep: EventFilter) -> Iterator[Line]:
+    """The lines that pass ``keep``, in file order (the header first, if asked for).
+
+    Lines are in time order, so reading stops at the first line after ``end_ns``.
+    """
+    if keep.header:
+        yield 1, reader.header_line, reader.header
+    for line in reader.lines():
+        event = line[2]
+        if keep.end_ns is not None and event["t_ns"] > keep.end_ns:
+            return
+        if keep.accepts(event):
+            yield line
+
+
+def _value(value: Any, width: int = 48) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One table row: time in microseconds, actor, kind, sender, the other fields."""
+    src = event.get("src")
+    kind = event["kind"] if src is None else f"{event['kind']} <- {src}"
+    fields = " ".join(f"{k}={_value(v)}" for k, v in event.items() if k not in _FIXED)
+    return f"{event['t_ns'] / 1000:>12.3f}  {event['actor']:<10} {kind:<32} {fields}".rstrip()
+
+
+#: The header row of the table.
+TABLE_HEADER = f"{'t (us)':>12}  {'actor':<10} {'kind <- sender':<32} fields"

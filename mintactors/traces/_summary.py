@@ -1,0 +1,361 @@
+"""``trace summary``: what happened in a run, from its trace alone, in one pass.
+
+The figures that ``results.json`` also reports are named and computed the same way
+(``sent``, ``delivered``, ``dropped``, ``in_flight``, ``reached_socket``, ``ipi``,
+``handler_runs``, ``latency_ns``, ``send_time_ns_mean``), so the two can be checked
+against each other. Memory is constant except for one 8-byte integer per delivered
+packet (for exact latency percentiles) and a small record per packet still in flight.
+
+A ``summary``-level trace holds only drops, access violations, the header and the
+end line: the figures that need the rest are reported as unavailable.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from mintactors.experiments.results import percentile
+from mintactors.traces._hops import PLACE_AFTER, packet_seq
+from mintactors.traces._reader import TraceReader
+
+__all__ = ["FULL_ONLY", "TraceSummary", "render_summary", "summarise"]
+
+#: Summary fields that need a ``full`` trace.
+FULL_ONLY = (
+    "sent",
+    "delivered",
+    "in_flight",
+    "reached_socket",
+    "ipi",
+    "handler_runs",
+    "handler",
+    "ring",
+    "socket",
+    "latency_ns",
+    "send_time_ns_mean",
+)
+
+
+@attrs.frozen
+class TraceSummary:
+    """Everything ``trace summary`` reports, as plain JSON-able data."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON object (the ``--json`` output)."""
+        return self.data
+
+
+class _Accumulator:
+    """Per-event bookkeeping for :func:`summarise`."""
+
+    def __init__(self) -> None:
+        self.by_actor: dict[str, Counter[str]] = {}
+        self.lines = 0
+        self.first_t: int | None = None
+        self.generated = self.received = self.skb_queued = 0
+        self.dropped: Counter[str] = Counter()
+        self.latencies = array("q")
+        self.place: dict[int, str] = {}
+        self.ipi_sent = self.ipi_delivered = self.ipi_merged = 0
+        self.handler_runs = self.empty_runs = self.max_drained = self.drained = 0
+        self.irq_start: dict[str, int] = {}
+        self.irq_ns: Counter[str] = Counter()
+        self.irq_count: Counter[str] = Counter()
+        self.ring = self.ring_high = self.ring_full = 0
+        self.rmem_high = self.queue = self.queue_high = 0
+        self.syscalls = self.syscall_ns = 0
+        self.violations = 0
+        self._handlers = {
+            name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_on_")
+        }
+
+    def feed(self, event: dict[str, Any]) -> None:
+        actor, kind, t = event["actor"], event["kind"], event["t_ns"]
+        self.lines += 1
+        if self.first_t is None:
+            self.first_t = t
+        counts = self.by_actor.get(actor)
+        if counts is None:
+            counts = self.by_actor[actor] = Counter()
+        counts[kind] += 1
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(event, t)
+
+    def _track(self, event: dict[str, Any], place: str) -> None:
+        seq = packet_seq(event)
+        if seq is not None:
+            self.place[seq] = place
+
+    def _forget(self, event: dict[str, Any]) -> None:
+        seq = packet_seq(event)
+        if seq is not None:
+            self.place.pop(seq, None)
+
+    def _on_PacketGenerated(self, event: dict[str, Any], t: int) -> None:
+        self.generated += 1
+        self._track(event, PLACE_AFTER["PacketGenerated"])
+
+    def _on_SyscallEntered(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER["SyscallEntered"])
+
+    def _on_FrameCopied(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER["FrameCopied"])
+
+    def _on_DescriptorDone(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER["DescriptorDone"])
+        self.ring += int(event.get("count", 1))
+        self.ring_high = max(self.ring_high, self.ring)
+
+    def _on_DescriptorReturned(self, event: dict[str, Any], t: int) -> None:
+        self.ring -= 1
+
+    def _on_RingFull(self, event: dict[str, Any], t: int) -> None:
+        self.ring_full += 1
+
+    def _on_FrameTaken(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER["FrameTaken"])
+
+    def _on_SkbQueued(self, event: dict[str, Any], t: int) -> None:
+        self.skb_queued += 1
+        self._track(event, PLACE_AFTER["SkbQueued"])
+        self.rmem_high = max(self.rmem_high, int(event.get("rmem", 0)))
+        self.queue += 1
+        self.queue_high = max(self.queue_high, self.queue)
+
+    def _on_SkbDequeued(self, event: dict[str, Any], t: int) -> None:
+        self.queue -= 1
+        self._track(event, PLACE_AFTER["SkbDequeued"])
+
+    def _on_PacketReceived(self, event: dict[str, Any], t: int) -> None:
+        self.received += 1
+        self.latencies.append(int(event["latency_ns"]))
+        self._forget(event)
+
+    def _on_PacketDropped(self, event: dict[str, Any], t: int) -> None:
+        self.dropped[str(event.get("reason"))] += 1
+        self._forget(event)
+
+    def _on_AccessViolation(self, event: dict[str, Any], t: int) -> None:
+        self.violations += 1
+
+    def _on_IpiSent(self, event: dict[str, Any], t: int) -> None:
+        self.ipi_sent += 1
+
+    def _on_IpiDelivered(self, event: dict[str, Any], t: int) -> None:
+        self.ipi_delivered += 1
+
+    def _on_IpiMerged(self, event: dict[str, Any], t: int) -> None:
+        self.ipi_merged += 1
+
+    def _on_InterruptTaken(self, event: dict[str, Any], t: int) -> None:
+        self.irq_start[event["actor"]] = t
+
+    def _on_InterruptReturned(self, event: dict[str, Any], t: int) -> None:
+        start = self.irq_start.pop(event["actor"], None)
+        if start is not None:
+            self.irq_ns[event["actor"]] += t - start
+            self.irq_count[event["actor"]] += 1
+
+    def _on_HandlerEntered(self, event: dict[str, Any], t: int) -> None:
+        self.handler_runs += 1
+
+    def _on_HandlerExited(self, event: dict[str, Any], t: int) -> None:
+        drained = int(event.get("drained", 0))
+        self.drained += drained
+        self.empty_runs += drained == 0
+        self.max_drained = max(self.max_drained, drained)
+
+    def _on_SystemCallReturn(self, event: dict[str, Any], t: int) -> None:
+        self.syscalls += 1
+        self.syscall_ns += t - int(event["entered_ns"])
+
+
+def _header_fields(reader: TraceReader) -> dict[str, Any]:
+    header = reader.header
+    return {
+        key: header.get(key)
+        for key in ("mintactors_version", "config_source", "seed", "policy", "profile")
+    }
+
+
+def summarise(reader: TraceReader) -> TraceSummary:
+    """Read the rest of ``reader`` and summarise it."""
+    acc = _Accumulator()
+    for event in reader.events():
+        acc.feed(event)
+    full = reader.level == "full"
+    end = reader.run_end
+    data: dict[str, Any] = {
+        "trace": str(reader.path),
+        "level": reader.level,
+        **_header_fields(reader),
+        "lines": acc.lines + 1,
+        "complete": end is not None,
+        "truncated": reader.truncated,
+        "span_ns": {"first": acc.first_t, "last": reader.last_t_ns},
+        "end": None
+        if end is None
+        else {k: end.get(k) for k in ("reason", "t_ns", "detail", "delivered", "pending")},
+        "events": {
+            actor: dict(sorted(kinds.items())) for actor, kinds in sorted(acc.by_actor.items())
+        },
+        "dropped": dict(sorted(acc.dropped.items())),
+        "access_violations": acc.violations,
+    }
+    if full:
+        data.update(_full_figures(acc))
+        data["unavailable"] = []
+    else:
+        data.update(dict.fromkeys(FULL_ONLY))
+        data["unavailable"] = list(FULL_ONLY)
+    return TraceSummary(data)
+
+
+def _full_figures(acc: _Accumulator) -> dict[str, Any]:
+    latencies = acc.latencies
+    in_flight = acc.generated - acc.received - sum(acc.dropped.values())
+    places = Counter(acc.place.values())
+    located = sum(places.values())
+    if located != in_flight:  # drops of unreadable frames carry no seq to match
+        places["unknown"] = in_flight - located
+    return {
+        "sent": acc.generated,
+        "delivered": acc.received,
+        "in_flight": in_flight,
+        "in_flight_at": dict(sorted(places.items())),
+        "reached_socket": acc.skb_queued,
+        "ipi": {"sent": acc.ipi_sent, "delivered": acc.ipi_delivered, "merged": acc.ipi_merged},
+        "handler_runs": acc.handler_runs,
+        "handler": {
+            "empty_runs": acc.empty_runs,
+            "max_drained": acc.max_drained,
+            "mean_drained": acc.drained / acc.handler_runs if acc.handler_runs else None,
+            "interrupt_ns_mean": {
+                core: acc.irq_ns[core] / acc.irq_count[core] for core in sorted(acc.irq_count)
+            },
+        },
+        "ring": {"high_water": acc.ring_high, "full_events": acc.ring_full},
+        "socket": {"rmem_high_water": acc.rmem_high, "queue_high_water": acc.queue_high},
+        "latency_ns": {
+            "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99),
+            "max": max(latencies) if latencies else None,
+            "mean": sum(latencies) / len(latencies) if latencies else None,
+        },
+        "send_time_ns_mean": acc.syscall_ns / acc.syscalls if acc.syscalls else None,
+    }
+
+
+def _us(ns: float | None) -> str:
+    return "-" if ns is None else f"{ns / 1000:.3f} us"
+
+
+def _rows(rows: Iterable[tuple[str, str]]) -> list[str]:
+    items = list(rows)
+    width = max(len(k) for k, _ in items)
+    return [f"  {k.ljust(width)}  {v}" for k, v in items]
+
+
+def render_summary(summary: TraceSummary) -> str:
+    """The human-readable summary."""
+    d = summary.data
+    lines = [
+        f"{d['trace']}: mintactors {d['mintactors_version']} trace, level {d['level']}, "
+        f"{d['config_source']} (seed {d['seed']}, {d['policy']}, {d['profile']})",
+    ]
+    end = d["end"]
+    span = d["span_ns"]
+    if end is not None:
+        lines.append(f"run ended: {end['reason']} at t = {_us(end['t_ns'])}; {d['lines']} lines")
+    else:
+        lines.append(
+            f"run did not finish (no run_end{', last line truncated' if d['truncated'] else ''}); "
+            f"{d['lines']} lines up to t = {_us(span['last'])}"
+        )
+    dropped = d["dropped"]
+    drop_text = ", ".join(f"{k} {v}" for k, v in dropped.items())
+    drops = f"{sum(dropped.values())}" + (f"  ({drop_text})" if drop_text else "")
+    lines.append("packets")
+    if d["level"] != "full":
+        lines += _rows([("dropped", drops), ("access violations", str(d["access_violations"]))])
+        lines.append(
+            "  (a summary-level trace holds only drops and violations: sent, delivered, "
+            "in flight, IPIs, handler runs, ring and socket levels and latencies need "
+            "--trace full)"
+        )
+    else:
+        lines += _full_rows(d, drops)
+    lines.append("events by actor")
+    for actor, kinds in d["events"].items():
+        listing = ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+        lines.append(f"  {actor}: {listing}")
+    return "\n".join(lines)
+
+
+def _full_rows(d: dict[str, Any], drops: str) -> list[str]:
+    where = ", ".join(f"{k} {v}" for k, v in d["in_flight_at"].items())
+    ipi = d["ipi"]
+    handler = d["handler"]
+    lat = d["latency_ns"]
+    irq = ", ".join(f"{core} {_us(ns)}" for core, ns in handler["interrupt_ns_mean"].items())
+    mean_drained = handler["mean_drained"]
+    lines = _rows(
+        [
+            ("sent", str(d["sent"])),
+            ("delivered", str(d["delivered"])),
+            ("dropped", drops),
+            ("in flight", str(d["in_flight"]) + (f"  ({where})" if where else "")),
+            ("reached socket buffer", str(d["reached_socket"])),
+            ("access violations", str(d["access_violations"])),
+        ]
+    )
+    lines.append("interrupts")
+    lines += _rows(
+        [
+            (
+                "IPIs sent / delivered / merged",
+                f"{ipi['sent']} / {ipi['delivered']} / {ipi['merged']}",
+            ),
+            (
+                "handler runs",
+                f"{d['handler_runs']}  ({handler['empty_runs']} found the ring empty)",
+            ),
+            (
+                "frames per run, mean / max",
+                ("-" if mean_drained is None else f"{mean_drained:.2f}")
+                + f" / {handler['max_drained']}",
+            ),
+            ("interrupt time per run, mean", irq or "-"),
+        ]
+    )
+    lines.append("queues")
+    lines += _rows(
+        [
+            (
+                "RX ring high-water mark",
+                f"{d['ring']['high_water']} descriptors  "
+                f"({d['ring']['full_events']} frames found it full)",
+            ),
+            (
+                "socket buffer high-water mark",
+                f"{d['socket']['rmem_high_water']} bytes, {d['socket']['queue_high_water']} skbs",
+            ),
+        ]
+    )
+    lines.append("timing")
+    lines += _rows(
+        [
+            ("send processing time, mean", _us(d["send_time_ns_mean"])),
+            ("latency p50 / p99 / max", " / ".join(_us(lat[k]) for k in ("p50", "p99", "max"))),
+            ("latency mean", _us(lat["mean"])),
+        ]
+    )
+    return lines
