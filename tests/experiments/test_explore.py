@@ -114,3 +114,20 @@ def test_a_bad_jitter_spec_is_an_input_error(capsys: pytest.CaptureFixture[str])
     status = main(["explore", LOST_WAKEUP, "--runs", "1", "--jitter", "lots"])
     assert status == 2
     assert "--jitter" in capsys.readouterr().err
+
+
+def test_tie_break_exploration_finds_a_race_that_fifo_never_shows(tmp_path: Path) -> None:
+    """The ring's DD write and the poll's last read due at memory in the same nanosecond:
+    fifo always reads second and sees the frame; random and pct find the other order."""
+    config = tmp_path / "tie.toml"
+    config.write_text(
+        '[driver]\nkind = "lost-wakeup"\n'
+        '[generator]\npattern = "list"\ninstants_ns = [10_000, 13_644]\n'
+    )
+    base = pinned()
+    assert explore(str(config), base, variations(RUNS, 1, "fifo"), jobs=1).failing is None
+    for policy in ("random", "pct"):
+        outcome = explore(str(config), base, variations(RUNS, 1, policy), jobs=1)
+        assert outcome.failing is not None, policy
+        assert outcome.failing.violation is not None
+        assert outcome.failing.violation.oracle == "lost_wakeup"
