@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+from mintactors._debug_config import describe_timing
 from mintactors._version import __version__
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
@@ -77,6 +78,16 @@ def summary_table(results: dict[str, Any]) -> str:
             " / ".join(_fmt_us(lat[k]) for k in ("p50", "p99", "max")),
         ),
     ]
+    oracles = results.get("oracles")
+    if oracles:
+        broken = [name for name, verdict in oracles.items() if not verdict["ok"]]
+        text = (
+            "all passed"
+            if not broken
+            else "VIOLATED: "
+            + ", ".join(f"{name} ({oracles[name]['first']['message']})" for name in broken)
+        )
+        rows.append(("oracles", text))
     width = max(len(k) for k, _ in rows)
     head = (
         f"mintactors {results['mintactors_version']}  {results['config_source']}  "
@@ -146,9 +157,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     print(
-        f"{args.config}: ok - {gen.count} packets of {gen.size} B every {gen.interval_ns} ns, "
+        f"{args.config}: ok - {gen.count} packets {describe_timing(config)}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}), "
         f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        + (f", {len(config.inject)} injection(s)" if config.inject else "")
     )
     return 0
 

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import attrs
 
+from mintactors._build_debug import build_injector, generator_instants, plan_traffic, replay_files
 from mintactors.config import Config
 from mintactors.distributions import Fixed, sampler
 from mintactors.hardware.apic import LocalApic
@@ -30,10 +31,12 @@ from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.driver import DriverCosts, PaperDriver, RxDriver
+from mintactors.kernel.driver import DriverCosts, RxDriver
 from mintactors.kernel.generator import Generator
-from mintactors.kernel.mechanism import DebugSupportMechanism
+from mintactors.kernel.injection import Injector
+from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
 from mintactors.kernel.socket import UdpSocket
+from mintactors.kernel.variants import DRIVER_VARIANTS
 from mintactors.messages import Start
 from mintactors.packets import FlowAddress, FrameFactory
 from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
@@ -41,7 +44,7 @@ from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
 __all__ = ["DRIVERS", "Machine", "build_machine"]
 
 DriverFactory = Callable[..., RxDriver]
-DRIVERS: dict[str, DriverFactory] = {"paper": PaperDriver}
+DRIVERS: dict[str, DriverFactory] = dict(DRIVER_VARIANTS)
 
 
 def fixed_instants(start_ns: int, interval_ns: int) -> Iterator[int]:
@@ -64,6 +67,7 @@ class Machine:
     driver: RxDriver
     socket: UdpSocket
     app: ReceivingApp
+    injector: Injector | None = None
 
 
 def _trace_metadata(config: Config) -> dict[str, Any]:
@@ -71,6 +75,7 @@ def _trace_metadata(config: Config) -> dict[str, Any]:
     return {
         "config_source": config.source,
         "profile": f"{profile.name} v{profile.version}",
+        "replay_files": replay_files(config),
     }
 
 
@@ -161,14 +166,16 @@ def build_machine(
         )
         for i in range(gen.flows)
     ]
+    traffic = plan_traffic(config, factories)
     generator = Generator(
         "generator",
         f"core{debug_core}",
         "mechanism",
-        factories,
-        instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns),
+        traffic.frames,
+        instants if instants is not None else generator_instants(config),
         gen.count,
         profile.frame_build_ns,
+        traffic.injected_frames,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
@@ -182,6 +189,7 @@ def build_machine(
         profile.syscall_entry_ns,
         profile.icr_write_ns,
         profile.syscall_exit_ns,
+        mask_registers=_mask_registers(config, debug.id),
     )
     sim.add_actor("mechanism", mechanism)
 
@@ -192,7 +200,9 @@ def build_machine(
         refill_ns=profile.refill_ns,
         eoi_ns=profile.eoi_ns,
         copy_ns=profile.copy_ns,
+        load_ns=profile.memory_latency_ns,
     )
+    injector = build_injector(config, apic_names[target_core], debug_core)
     driver = DRIVERS[config.driver.kind](
         "driver",
         target.id,
@@ -203,6 +213,7 @@ def build_machine(
         layout,
         driver_costs,
         config.driver.refill_batch,
+        injector,
     )
     sim.add_actor("driver", driver)
     socket = UdpSocket("app", config.socket.rcvbuf)
@@ -214,6 +225,7 @@ def build_machine(
         profile.app_recv_ns,
         profile.copy_ns,
         config.app.verify,
+        traffic.ledger,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)
@@ -232,4 +244,13 @@ def build_machine(
         driver=driver,
         socket=socket,
         app=app,
+        injector=injector,
     )
+
+
+def _mask_registers(config: Config, node: int) -> InterruptMaskRegisters | None:
+    """IMS/ICR emulation for driver variants that mask their interrupt."""
+    if not DRIVER_VARIANTS[config.driver.kind].masks_interrupts:
+        return None
+    layout = config.layout
+    return InterruptMaskRegisters("memory", node, layout.register("IMS"), layout.register("ICR"))

@@ -15,6 +15,7 @@ __all__ = [
     "DriverStep",
     "FramePosted",
     "FrameRefused",
+    "InjectPacket",
     "InterruptEntry",
     "InterruptPending",
     "InterruptReturn",
@@ -236,6 +237,11 @@ class SendPacket:
     """The generator's own timer: time to send packet ``seq``."""
 
     seq: int
+
+
+@attrs.frozen
+class InjectPacket:
+    """An injection at a driver step asks the generator for one more packet now."""
 
 
 @attrs.frozen
