@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+from mintactors._debug_config import describe_timing
 from mintactors._version import __version__
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
@@ -77,6 +79,16 @@ def summary_table(results: dict[str, Any]) -> str:
             " / ".join(_fmt_us(lat[k]) for k in ("p50", "p99", "max")),
         ),
     ]
+    oracles = results.get("oracles")
+    if oracles:
+        broken = [name for name, verdict in oracles.items() if not verdict["ok"]]
+        text = (
+            "all passed"
+            if not broken
+            else "VIOLATED: "
+            + ", ".join(f"{name} ({oracles[name]['first']['message']})" for name in broken)
+        )
+        rows.append(("oracles", text))
     width = max(len(k) for k, _ in rows)
     head = (
         f"mintactors {results['mintactors_version']}  {results['config_source']}  "
@@ -146,9 +158,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     print(
-        f"{args.config}: ok - {gen.count} packets of {gen.size} B every {gen.interval_ns} ns, "
+        f"{args.config}: ok - {gen.count} packets {describe_timing(config)}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}), "
         f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        + (f", {len(config.inject)} injection(s)" if config.inject else "")
     )
     return 0
 
@@ -199,7 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # inside the try, so a closed pipe is caught below
+        return code
     except ConfigError as exc:
         print(f"mintactors: error: {exc}", file=sys.stderr)
         return 2
@@ -212,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mintactors: interrupted; no outputs written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

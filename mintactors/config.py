@@ -15,11 +15,15 @@ from typing import Any, Literal
 
 import attrs
 
+from mintactors._debug_config import InjectConfig, OraclesConfig, check_debugging
 from mintactors._structure import checked, register_hook, structure, unknown_key_error
+from mintactors.captures import Capture
 from mintactors.costs import COST_FIELDS, CostProfile, load_profile
 from mintactors.distributions import Distribution, Exponential, Fixed, Normal, Uniform
 from mintactors.errors import ConfigError
 from mintactors.hardware.nic import VALID_BUFFER_SIZES, NicLayout
+from mintactors.kernel.patterns import PATTERNS
+from mintactors.kernel.variants import DRIVER_VARIANTS
 from mintactors.packets import MAX_FRAME_LEN, MIN_FRAME_LEN
 from mintactors.runtime import policy_names
 
@@ -30,9 +34,11 @@ __all__ = [
     "CostsConfig",
     "DriverConfig",
     "GeneratorConfig",
+    "InjectConfig",
     "MachineConfig",
     "NicConfig",
     "NodeConfig",
+    "OraclesConfig",
     "SharedMemoryConfig",
     "SimulationConfig",
     "SocketConfig",
@@ -61,7 +67,7 @@ def _policy(value: str) -> str | None:
     return None if value in names else f"unknown policy {value!r}; allowed: {', '.join(names)}"
 
 
-_DRIVER_KINDS: list[str] = ["paper"]
+_DRIVER_KINDS: list[str] = list(DRIVER_VARIANTS)
 
 
 def driver_kinds() -> tuple[str, ...]:
@@ -237,7 +243,11 @@ class CostsConfig:
 
 @attrs.frozen
 class GeneratorConfig:
-    """The interrupt generator: how many packets, how large, how often, which flow."""
+    """The interrupt generator: how many packets, how large, when, which flow.
+
+    ``pattern`` picks the timing (see :mod:`mintactors.kernel.patterns`); the keys
+    after ``dst_port`` belong to one pattern each.
+    """
 
     count: int = checked(1000, _at_least(0))
     size: int = checked(1514, _between(MIN_FRAME_LEN, MAX_FRAME_LEN))
@@ -250,6 +260,18 @@ class GeneratorConfig:
     dst_ip: str = "10.0.0.2"
     src_port: int = checked(9, _between(0, 65535))
     dst_port: int = checked(9, _between(0, 65535))
+    pattern: str = checked("fixed", _one_of(PATTERNS))
+    instants_ns: tuple[int, ...] = ()
+    jitter_ns: int = checked(0, _at_least(0))
+    jitter_dist: Literal["uniform", "normal"] = "uniform"
+    rate_pps: float = checked(0.0, _at_least(0))
+    burst_size: int = checked(1, _at_least(1))
+    burst_period_ns: int = checked(0, _at_least(0))
+    burst_gap_ns: int = checked(0, _at_least(0))
+    capture: str = ""
+    time_scale: float = checked(
+        1.0, lambda v: None if v > 0 else f"must be greater than 0, not {v}"
+    )
 
 
 @attrs.frozen
@@ -287,9 +309,13 @@ class Config:
     driver: DriverConfig = attrs.field(factory=DriverConfig)
     socket: SocketConfig = attrs.field(factory=SocketConfig)
     app: AppConfig = attrs.field(factory=AppConfig)
+    inject: tuple[InjectConfig, ...] = ()
+    oracles: OraclesConfig = attrs.field(factory=OraclesConfig)
     source: str = attrs.field(default="<defaults>", metadata={"internal": True})
     raw: Mapping[str, Any] = attrs.field(factory=dict, metadata={"internal": True}, eq=False)
     profile: CostProfile | None = attrs.field(default=None, metadata={"internal": True}, eq=False)
+    capture: Capture | None = attrs.field(default=None, metadata={"internal": True}, eq=False)
+    base_dir: Path | None = attrs.field(default=None, metadata={"internal": True}, eq=False)
 
     @property
     def layout(self) -> NicLayout:
@@ -397,13 +423,14 @@ def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = No
         raise ConfigError(source, "costs.profile", str(exc)) from None
     except ValueError as exc:
         raise ConfigError(source, "costs", str(exc)) from None
-    return attrs.evolve(
+    config = attrs.evolve(
         config,
         costs=CostsConfig(config.costs.profile, overrides),
         source=source,
         raw=raw,
         profile=profile,
     )
+    return check_debugging(config, source, base_dir)
 
 
 def apply_overrides(raw: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import attrs
 
+from mintactors._build_debug import build_injector, generator_instants, plan_traffic, replay_files
 from mintactors.config import Config
 from mintactors.distributions import Fixed, sampler
 from mintactors.hardware.apic import LocalApic
@@ -40,10 +41,13 @@ from mintactors.hardware.ethernet import LinkPartner
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.driver import DriverCosts, PaperDriver, RxDriver
+from mintactors.kernel.driver import DriverCosts, RxDriver
+from mintactors.kernel.frames import FrameSource
 from mintactors.kernel.generator import Generator
-from mintactors.kernel.mechanism import DebugSupportMechanism
+from mintactors.kernel.injection import Injector
+from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
 from mintactors.kernel.socket import UdpSocket
+from mintactors.kernel.variants import DRIVER_VARIANTS
 from mintactors.messages import Start
 from mintactors.packets import FlowAddress, FrameFactory
 from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
@@ -51,7 +55,7 @@ from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
 __all__ = ["DRIVERS", "Machine", "build_machine"]
 
 DriverFactory = Callable[..., RxDriver]
-DRIVERS: dict[str, DriverFactory] = {"paper": PaperDriver}
+DRIVERS: dict[str, DriverFactory] = dict(DRIVER_VARIANTS)
 
 
 def fixed_instants(start_ns: int, interval_ns: int) -> Iterator[int]:
@@ -74,6 +78,7 @@ class Machine:
     driver: RxDriver
     socket: UdpSocket
     app: ReceivingApp
+    injector: Injector | None = None
     link: LinkPartner | None = None
     nic: E1000Receiver | None = None
 
@@ -83,13 +88,14 @@ def _trace_metadata(config: Config) -> dict[str, Any]:
     return {
         "config_source": config.source,
         "profile": f"{profile.name} v{profile.version}",
+        "replay_files": replay_files(config),
     }
 
 
 def _add_real_nic(
     sim: Simulation,
     config: Config,
-    factories: list[FrameFactory],
+    frames: FrameSource,
     planned: Iterator[int],
     target_apic: str,
 ) -> tuple[LinkPartner, E1000Receiver]:
@@ -97,7 +103,7 @@ def _add_real_nic(
     nic = config.nic
     link = LinkPartner(
         "nic",
-        factories,
+        frames,
         planned,
         config.generator.count,
         nic.link_mbps,
@@ -206,9 +212,10 @@ def build_machine(
         )
         for i in range(gen.flows)
     ]
-    planned = instants if instants is not None else fixed_instants(gen.start_ns, gen.interval_ns)
+    traffic = plan_traffic(config, factories)
+    planned = instants if instants is not None else generator_instants(config)
     link, receiver = (
-        _add_real_nic(sim, config, factories, planned, apic_names[target_core])
+        _add_real_nic(sim, config, traffic.frames, planned, apic_names[target_core])
         if real_nic
         else (None, None)
     )
@@ -216,10 +223,11 @@ def build_machine(
         "generator",
         f"core{debug_core}",
         "mechanism",
-        factories,
+        traffic.frames,
         iter(()) if real_nic else planned,
         0 if real_nic else gen.count,
         profile.frame_build_ns,
+        traffic.injected_frames,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
@@ -233,6 +241,7 @@ def build_machine(
         profile.syscall_entry_ns,
         profile.icr_write_ns,
         profile.syscall_exit_ns,
+        mask_registers=_mask_registers(config, debug.id),
     )
     sim.add_actor("mechanism", mechanism)
 
@@ -243,7 +252,9 @@ def build_machine(
         refill_ns=profile.refill_ns,
         eoi_ns=profile.eoi_ns,
         copy_ns=profile.copy_ns,
+        load_ns=profile.memory_latency_ns,
     )
+    injector = build_injector(config, apic_names[target_core], debug_core)
     driver = DRIVERS[config.driver.kind](
         "driver",
         target.id,
@@ -254,6 +265,7 @@ def build_machine(
         layout,
         driver_costs,
         config.driver.refill_batch,
+        injector,
     )
     sim.add_actor("driver", driver)
     socket = UdpSocket("app", config.socket.rcvbuf)
@@ -265,6 +277,7 @@ def build_machine(
         profile.app_recv_ns,
         profile.copy_ns,
         config.app.verify,
+        traffic.ledger,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)
@@ -283,6 +296,15 @@ def build_machine(
         driver=driver,
         socket=socket,
         app=app,
+        injector=injector,
         link=link,
         nic=receiver,
     )
+
+
+def _mask_registers(config: Config, node: int) -> InterruptMaskRegisters | None:
+    """IMS/ICR emulation for driver variants that mask their interrupt."""
+    if not DRIVER_VARIANTS[config.driver.kind].masks_interrupts:
+        return None
+    layout = config.layout
+    return InterruptMaskRegisters("memory", node, layout.register("IMS"), layout.register("ICR"))

@@ -17,6 +17,7 @@ __all__ = [
     "FrameArrived",
     "FramePosted",
     "FrameRefused",
+    "InjectPacket",
     "InterruptEntry",
     "InterruptPending",
     "InterruptReturn",
@@ -272,6 +273,11 @@ class SendPacket:
     """The generator's own timer: time to send packet ``seq``."""
 
     seq: int
+
+
+@attrs.frozen
+class InjectPacket:
+    """An injection at a driver step asks the generator for one more packet now."""
 
 
 @attrs.frozen

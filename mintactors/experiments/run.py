@@ -19,6 +19,7 @@ from typing import IO, Any
 import attrs
 
 from mintactors.config import Config
+from mintactors.experiments.oracles import OracleMonitor
 from mintactors.experiments.results import collect_results
 from mintactors.machine import Machine, build_machine
 
@@ -146,8 +147,13 @@ def run_config(
         if extra_outputs is not None:
             extra_outputs(outputs, machine)
         hook = (lambda t: progress(machine, t)) if progress is not None else None
-        run = machine.simulation.run_sync(until_ns=config.simulation.until_ns, progress=hook)
+        oracles = OracleMonitor(machine, config.oracles.stranded_bound_ns)
+        run = machine.simulation.run_sync(
+            until_ns=config.simulation.until_ns, progress=hook, stop_when=oracles
+        )
         results = collect_results(machine, run)
+        oracles.finish(run)
+        results["oracles"] = oracles.report()
         results["config"] = echo
         if out_dir is not None:
             write_json(outputs.open("results.json"), results)

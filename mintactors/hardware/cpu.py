@@ -18,7 +18,10 @@ again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
 (SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
 
 Task work queues by priority (0 = softirq before 1 = process context), then in
-arrival order; tasks do not preempt each other.
+arrival order; tasks do not preempt each other. When softirq work ends, the next
+task is chosen only after the other deliveries due at that instant, so the softirq's
+owner can queue its next piece in reply and keep the CPU, as ``__do_softirq`` loops
+while softirq work is pending.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class CpuCore:
         self.current: _Running | None = None
         self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
         self._arrivals = 0
+        self._softirq_yield = False  # softirq work just ended; its owner may queue more now
         self._handler_started = 0
         self._interrupts = self._handler_ns = self._tasks_done = self._task_ns = 0
 
@@ -133,12 +137,15 @@ class CpuCore:
                 return self._after_iret(now_ns)
             case CoreStep(step="task_done"):
                 return self._finish_task(now_ns)
+            case CoreStep(step="softirq_yield"):
+                self._softirq_yield = False
+                return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
             case RunTask():
                 if message.cost_ns < 0:
                     raise ValueError(f"negative task cost in {message!r}")
                 self._arrivals += 1
                 bisect.insort(self.queue, (message.priority, self._arrivals, message))
-                if self.state is CoreState.IDLE:
+                if self.state is CoreState.IDLE and not (self._softirq_yield and message.priority):
                     return self._start_next(now_ns)
                 return ()
             case _:
@@ -204,4 +211,11 @@ class CpuCore:
         self._task_ns += now_ns - running.slice_started_ns
         task = running.task
         done = Send(task.owner, TaskDone(task.label, running.started_ns))
+        if task.priority == 0 and not (self.queue and self.queue[0][0] == 0):
+            # __do_softirq keeps the CPU while softirq work is pending: the owner may
+            # queue its next piece in reply to TaskDone, at this same instant, and it
+            # must run before process context. So the next task is chosen only once
+            # every priority-0 delivery due now has been made.
+            self._softirq_yield = True
+            return (done, SetTimer("softirq", 0, CoreStep("softirq_yield"), priority=1))
         return (done, *self._start_next(now_ns))

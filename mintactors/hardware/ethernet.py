@@ -20,17 +20,17 @@ The receiving MAC has the frame when its last bit (the FCS) is in:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import FrameArrived, SendPacket, Start
-from mintactors.packets import FrameFactory
 from mintactors.runtime import Effect, Note, Send, SetTimer
 
 __all__ = [
     "FCS_LEN",
+    "FrameMaker",
     "IFG_LEN",
     "LinkPartner",
     "LinkStatistics",
@@ -41,6 +41,14 @@ __all__ = [
 PREAMBLE_SFD_LEN: Final = 8  # 7 bytes of preamble and the start-of-frame delimiter
 FCS_LEN: Final = 4  # the frame check sequence (CRC-32)
 IFG_LEN: Final = 12  # the minimum inter-frame gap, 96 bit times
+
+
+class FrameMaker(Protocol):
+    """Makes the frame for one send (the generator's frame sources fit)."""
+
+    def frame(self, index: int, seq: int, now_ns: int) -> bytes:
+        """The frame for planned send ``index``, numbered ``seq``, sent at ``now_ns``."""
+        ...
 
 
 def byte_times_ns(nbytes: int, link_mbps: int) -> int:
@@ -69,8 +77,7 @@ class LinkPartner:
 
     Args:
         nic: the receiving NIC's actor.
-        factories: one frame factory per flow; packet ``seq`` uses flow
-            ``seq % len(factories)``.
+        frames: where the frames come from (pktgen frames, a capture's).
         instants: planned start times, nondecreasing, one per frame.
         count: how many frames.
         link_mbps: the link speed in Mb/s.
@@ -84,18 +91,16 @@ class LinkPartner:
     def __init__(
         self,
         nic: str,
-        factories: Sequence[FrameFactory],
+        frames: FrameMaker,
         instants: Iterator[int],
         count: int,
         link_mbps: int = 1000,
         note_frames: bool = False,
     ) -> None:
-        if not factories:
-            raise ValueError("the link partner needs at least one flow")
         if link_mbps <= 0:
             raise ValueError(f"link speed must be positive, not {link_mbps} Mb/s")
         self.nic = nic
-        self.factories = tuple(factories)
+        self.frames = frames
         self.instants = instants
         self.count = count
         self.link_mbps = link_mbps
@@ -146,7 +151,7 @@ class LinkPartner:
         return (SetTimer("send", start - now_ns, SendPacket(seq)),)
 
     def _transmit(self, seq: int, now_ns: int) -> Sequence[Effect]:
-        frame = self.factories[seq % len(self.factories)].frame(seq, now_ns)
+        frame = self.frames.frame(seq, seq, now_ns)
         arrive, free = self.wire_ns(len(frame))
         self.wire_free_ns = now_ns + free
         self._sent += 1

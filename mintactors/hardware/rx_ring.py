@@ -127,6 +127,11 @@ class RxRing:
         )
 
     @property
+    def frames_posted(self) -> int:
+        """Frames whose descriptors have been written back with DD (cheap; for monitors)."""
+        return self._posted
+
+    @property
     def frames_held(self) -> int:
         """Frames accepted for posting but not yet in the ring (in flight here)."""
         return len(self.pending) + (self.current is not None)

@@ -4,8 +4,15 @@ It loops on a blocking receive. Each skb costs ``recv_ns`` plus a copy of the fr
 to user space, run as task work on the node's core (so the driver's interrupts
 pre-empt it), and is then checked: IP and UDP checksums, lengths, pktgen magic,
 and sequence number. A frame that fails is dropped with reason ``malformed``;
-a repeated sequence number is counted as a duplicate, a lower one than the last as
-reordered. Latency is now minus the send time in the payload header.
+a repeated sequence number is counted as a duplicate, a lower one than the last of
+the same flow (IPv4 5-tuple) as reordered. Latency is now minus the send time in
+the payload header.
+
+Frames without a pktgen header (a replayed capture) are identified through a
+:class:`~mintactors.kernel.frames.FrameLedger` instead: when the app has one, it
+looks every frame up by its bytes, which also proves the frame intact. Every
+fault found is kept in :attr:`ReceivingApp.problems` with its time, for the
+oracles (:mod:`mintactors.experiments.oracles`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from mintactors.errors import UnexpectedMessage
+from mintactors.kernel.frames import FrameLedger, flow_of
 from mintactors.messages import Recv, RunTask, SkbDelivered, SocketBuffer, Start, TaskDone
 from mintactors.packets import FrameCheck, parse_pktgen_header, verify_frame
 from mintactors.runtime import Effect, Note, Send, TraceLevel
@@ -49,6 +57,7 @@ class ReceivingApp:
         copy_ns: cost of copying a frame to user space, by length.
         verify: check lengths and checksums (True) or read only the payload header
             (False, faster for long sweeps where frames are known good).
+        ledger: identify frames through this ledger instead of their payload header.
         note_frames: put each received frame's bytes (hex) in its ``PacketReceived``
             note, so the trace alone can be exported as a pcap.
 
@@ -65,6 +74,7 @@ class ReceivingApp:
         recv_ns: int,
         copy_ns: Callable[[int], int],
         verify: bool = True,
+        ledger: FrameLedger | None = None,
         note_frames: bool = False,
     ) -> None:
         self.name = name
@@ -73,11 +83,15 @@ class ReceivingApp:
         self.recv_ns = recv_ns
         self.copy_ns = copy_ns
         self.verify = verify
+        self.ledger = ledger
         self.note_frames = note_frames
         self.on_receive: FrameObserver | None = None
         self.holding: SocketBuffer | None = None
         self.seen = bytearray()  # one byte per sequence number: received already?
-        self.highest = -1
+        self.highest_in_flow: dict[bytes, int] = {}
+        #: Faults found, in order: (t_ns, kind, detail); kind is ``malformed``,
+        #: ``duplicate`` or ``reordered``.
+        self.problems: list[tuple[int, str, dict[str, object]]] = []
         self._received = self._bytes = self._malformed = self._dup = self._reordered = 0
         self._latencies: list[int] = []
         self._last: int | None = None
@@ -109,31 +123,55 @@ class ReceivingApp:
             case _:
                 raise UnexpectedMessage("ReceivingApp", message)
 
+    def _identify(self, data: bytes) -> tuple[int, int] | str:
+        """``(seq, send_ns)`` of a received frame, or what is wrong with it."""
+        if self.ledger is not None:
+            return self.ledger.claim(data)
+        if self.verify:
+            check = verify_frame(data)
+        else:  # trust the checksums; read only the payload header
+            header = parse_pktgen_header(data)
+            check = FrameCheck(*header) if header else FrameCheck(None, None, "bad_magic")
+        if not check.ok or check.seq is None or check.send_ns is None:
+            return check.problem or "bad_header"
+        return check.seq, check.send_ns
+
     def _check(self, now_ns: int) -> Sequence[Effect]:
         skb, self.holding = self.holding, None
         assert skb is not None
-        if self.verify:
-            check = verify_frame(skb.data)
-        else:  # trust the checksums; read only the payload header
-            header = parse_pktgen_header(skb.data)
-            check = FrameCheck(*header) if header else FrameCheck(None, None, "bad_magic")
+        identity = self._identify(skb.data)
         effects: list[Effect] = []
-        if not check.ok or check.seq is None or check.send_ns is None:
+        if identity == "duplicate":
+            # Every sent copy of these bytes was received already: one more than sent.
+            self._dup += 1
+            self._received += 1
+            self._bytes += len(skb.data)
+            self._last = now_ns
+            self.problems.append((now_ns, "duplicate", {"seq": skb.seq}))
+            effects.append(Note("PacketReceived", {"seq": skb.seq, "latency_ns": None}))
+        elif isinstance(identity, str):
             self._malformed += 1
             self.dropped["malformed"] = self.dropped.get("malformed", 0) + 1
-            fields = {"seq": skb.seq, "reason": "malformed", "problem": check.problem}
+            fields: dict[str, object] = {"seq": skb.seq, "reason": "malformed", "problem": identity}
+            self.problems.append((now_ns, "malformed", fields))
             effects.append(Note("PacketDropped", fields, TraceLevel.SUMMARY))
         else:
-            seq = check.seq
+            seq, send_ns = identity
             if seq >= len(self.seen):
                 self.seen.extend(bytes(seq + 1 - len(self.seen)))
             if self.seen[seq]:
                 self._dup += 1
+                self.problems.append((now_ns, "duplicate", {"seq": seq}))
             self.seen[seq] = 1
-            if seq < self.highest:
+            flow = flow_of(skb.data)
+            highest = self.highest_in_flow.get(flow, -1)
+            if seq < highest:
                 self._reordered += 1
-            self.highest = max(self.highest, seq)
-            latency = now_ns - check.send_ns
+                self.problems.append(
+                    (now_ns, "reordered", {"seq": seq, "after": highest, "flow": flow.hex()})
+                )
+            self.highest_in_flow[flow] = max(highest, seq)
+            latency = now_ns - send_ns
             self._received += 1
             self._bytes += len(skb.data)
             self._latencies.append(latency)

@@ -111,6 +111,9 @@ class DriverCosts:
     refill_ns: int
     eoi_ns: int
     copy_ns: Callable[[int], int]
+    #: A load from shared memory the CPU waits for (used where the handler's work is
+    #: CPU time on the core, as in a NAPI poll).
+    load_ns: int = 0
 
 
 @attrs.frozen
@@ -149,6 +152,10 @@ class RxDriver:
     """
 
     variant = "base"
+    #: The named steps this variant's handler goes through (for injections).
+    steps: tuple[str, ...] = HANDLER_STEPS
+    #: Whether the variant masks its interrupt (then the mechanism emulates IMS/ICR).
+    masks_interrupts = False
 
     def __init__(
         self,
@@ -180,7 +187,7 @@ class RxDriver:
         self.in_handler = False
         self.discarding = False
         self.holding = 0  # frames taken from the ring, not yet handed up or dropped
-        self.step_counts: dict[str, int] = dict.fromkeys(HANDLER_STEPS, 0)
+        self.step_counts: dict[str, int] = dict.fromkeys(self.steps, 0)
         self._descriptor: RxDescriptor | None = None
         self._frame = b""
         self._drained = 0
@@ -202,7 +209,25 @@ class RxDriver:
             max_drained_per_run=self._max_drained,
         )
 
+    @property
+    def frames_taken(self) -> int:
+        """Frames taken out of the ring so far (cheap; for monitors)."""
+        return self._taken
+
+    @property
+    def busy(self) -> bool:
+        """True while the driver will look at the ring again without a new interrupt."""
+        return self.in_handler
+
     # -- ring bookkeeping (e1000) ------------------------------------------------------
+
+    def descriptor_address(self, index: int) -> int:
+        """Where the driver believes descriptor ``index`` is."""
+        return self.layout.descriptor(index)
+
+    def advance(self, index: int) -> int:
+        """The descriptor after ``index``, wrapping at the end of the ring."""
+        return (index + 1) % self.count
 
     def unused(self) -> int:
         """``E1000_DESC_UNUSED``: descriptors free to refill, one slot always kept."""
@@ -292,7 +317,7 @@ class RxDriver:
     def _entered(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("entered", now_ns)
         effects.append(Note("HandlerEntered", {"run": self._runs}))
-        effects.append(self._read(self.layout.descriptor(self.next_to_clean), 16, "desc"))
+        effects.append(self._read(self.descriptor_address(self.next_to_clean), 16, "desc"))
         return effects
 
     def _status_read(self, desc: RxDescriptor, now_ns: int) -> Sequence[Effect]:
@@ -359,9 +384,9 @@ class RxDriver:
     def _return_descriptor(self, now_ns: int) -> list[Effect]:
         effects = self._step("descriptor_returned", now_ns)
         index = self.next_to_clean
-        writes = [(self.layout.descriptor(index) + STATUS_OFFSET, b"\0")]
+        writes = [(self.descriptor_address(index) + STATUS_OFFSET, b"\0")]
         effects.append(Note("DescriptorReturned", {"desc": index}))
-        self.next_to_clean = (index + 1) % self.count
+        self.next_to_clean = self.advance(index)
         self._cleaned += 1
         self._drained += 1
         self.cleaned_since_refill += 1
@@ -435,4 +460,4 @@ class PaperDriver(RxDriver):
 
     def next_after_descriptor(self, now_ns: int, delay_ns: int) -> list[Effect]:
         """Read the next descriptor; the run ends when one without DD turns up."""
-        return [self._read(self.layout.descriptor(self.next_to_clean), 16, "desc", delay_ns)]
+        return [self._read(self.descriptor_address(self.next_to_clean), 16, "desc", delay_ns)]

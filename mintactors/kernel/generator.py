@@ -10,16 +10,33 @@ system call is synchronous: the next packet is not built before the previous cal
 returns. So a send planned for a moment when the previous call is still running
 goes late, and with a zero interval sends run back to back: one send's processing
 time is the shortest interval between two interrupts, as the paper says.
+
+Planned sends come from a timing pattern (:mod:`mintactors.kernel.patterns`);
+an injection at a driver step can add a send (:class:`InjectPacket`). Sends wait
+their turn in arrival order; packets are numbered in the order they are built, so
+sequence numbers always follow send order. The frames come from a
+:class:`~mintactors.kernel.frames.FrameSource`: generated pktgen frames, or a
+capture's own frames.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from mintactors.errors import UnexpectedMessage
-from mintactors.messages import RunTask, SendPacket, Start, SystemCall, SystemCallReturn, TaskDone
+from mintactors.kernel.frames import FrameSource, PktgenFrames
+from mintactors.messages import (
+    InjectPacket,
+    RunTask,
+    SendPacket,
+    Start,
+    SystemCall,
+    SystemCallReturn,
+    TaskDone,
+)
 from mintactors.packets import FrameFactory
 from mintactors.runtime import Effect, Note, Send, SetTimer
 
@@ -31,7 +48,8 @@ class GeneratorStatistics:
     """What the generator did.
 
     ``send_ns`` holds each system call's processing time (entry to return), in send
-    order, for the paper's E1 measurement.
+    order, for the paper's E1 measurement. ``injected`` counts sends added by
+    injections (they are included in ``sent``).
     """
 
     sent: int
@@ -42,6 +60,7 @@ class GeneratorStatistics:
     first_send_ns: int | None
     last_return_ns: int | None
     send_ns: tuple[int, ...]
+    injected: int = 0
 
 
 class Generator:
@@ -51,11 +70,13 @@ class Generator:
         name: this actor's name (the system call returns to it).
         core: the core it runs on.
         mechanism: the debug-support mechanism's actor.
-        factories: one frame factory per flow; packet ``seq`` uses flow
-            ``seq % len(factories)``.
+        factories: where frames come from: a frame source, or one frame factory
+            per flow (packet ``seq`` uses flow ``seq % len(factories)``).
         instants: planned send times, nondecreasing, one per packet.
-        count: how many packets.
+        count: how many packets to plan.
         build_ns: user-space cost of building one frame.
+        injected_frames: where injected packets' frames come from (default: the
+            same source, which must then be pktgen frames).
         note_frames: put each frame's bytes (hex) in its ``PacketGenerated`` note.
 
     Attributes:
@@ -68,27 +89,32 @@ class Generator:
         name: str,
         core: str,
         mechanism: str,
-        factories: Sequence[FrameFactory],
+        factories: FrameSource | Sequence[FrameFactory],
         instants: Iterator[int],
         count: int,
         build_ns: int,
+        injected_frames: FrameSource | None = None,
         note_frames: bool = False,
     ) -> None:
-        if not factories:
-            raise ValueError("the generator needs at least one flow")
+        frames = PktgenFrames(factories) if isinstance(factories, Sequence) else factories
         self.name = name
         self.core = core
         self.mechanism = mechanism
-        self.factories = tuple(factories)
+        self.frames = frames
+        self.injected_frames = injected_frames if injected_frames is not None else frames
         self.instants = instants
         self.count = count
         self.build_ns = build_ns
+        self.planned = 0  # planned sends taken from the pattern so far
         self.note_frames = note_frames
         self.on_generate: Callable[[int, int, bytes], None] | None = None
         self.next_seq = 0
+        self.ready: deque[int] = deque()  # planned send index, or -1 for an injected one
         self.current: int | None = None  # seq being built or inside the system call
+        self._current_index = -1
         self.in_kernel = False
         self._sent = self._accepted = self._refused = self._late = self._bytes = 0
+        self._injected = 0
         self._first_send: int | None = None
         self._last_return: int | None = None
         self._send_ns: list[int] = []
@@ -104,6 +130,7 @@ class Generator:
             first_send_ns=self._first_send,
             last_return_ns=self._last_return,
             send_ns=tuple(self._send_ns),
+            injected=self._injected,
         )
 
     @property
@@ -116,8 +143,12 @@ class Generator:
         match message:
             case Start():
                 return self._plan_next(now_ns)
-            case SendPacket(seq=seq) if self.current is None:
-                return self._build(seq)
+            case SendPacket(seq=index):
+                self.ready.append(index)
+                return self._build_next()
+            case InjectPacket():
+                self.ready.append(-1)
+                return self._build_next()
             case TaskDone(label="build") if self.current is not None:
                 return self._enter_kernel(now_ns)
             case SystemCallReturn() if self.in_kernel:
@@ -126,23 +157,33 @@ class Generator:
                 raise UnexpectedMessage("Generator", message)
 
     def _plan_next(self, now_ns: int) -> Sequence[Effect]:
-        if self.next_seq >= self.count:
+        if self.planned >= self.count:
             return ()
-        seq = self.next_seq
-        self.next_seq += 1
+        index = self.planned
+        self.planned += 1
         planned = next(self.instants)
         if planned < now_ns:
             self._late += 1
-        return (SetTimer("send", max(0, planned - now_ns), SendPacket(seq)),)
+        return (SetTimer("send", max(0, planned - now_ns), SendPacket(index)),)
 
-    def _build(self, seq: int) -> Sequence[Effect]:
-        self.current = seq
+    def _build_next(self) -> Sequence[Effect]:
+        """Start building the next waiting send, if the generator is free."""
+        if self.current is not None or not self.ready:
+            return ()
+        self._current_index = self.ready.popleft()
+        self.current = self.next_seq
+        self.next_seq += 1
         return (Send(self.core, RunTask(self.name, self.build_ns, "build")),)
 
     def _enter_kernel(self, now_ns: int) -> Sequence[Effect]:
         seq = self.current
         assert seq is not None
-        frame = self.factories[seq % len(self.factories)].frame(seq, now_ns)
+        index = self._current_index
+        if index < 0:
+            frame = self.injected_frames.frame(index, seq, now_ns)
+            self._injected += 1
+        else:
+            frame = self.frames.frame(index, seq, now_ns)
         self.in_kernel = True
         self._sent += 1
         self._bytes += len(frame)
@@ -169,4 +210,5 @@ class Generator:
             self._refused += 1
         self.current = None
         self.in_kernel = False
-        return self._plan_next(now_ns)
+        effects = self._plan_next(now_ns) if self._current_index >= 0 else ()
+        return (*effects, *self._build_next())

@@ -14,10 +14,22 @@ With no free descriptor the ring refuses the frame (under the ``drop`` policy): 
 packet is dropped with reason ``no_descriptor``, no IPI is sent, and the call
 returns the error, as a NIC that counts a missed packet raises no receive interrupt
 for it. The time from entry to return is the paper's "send processing time".
+
+Interrupt masking (for drivers that mask their interrupt, such as NAPI). An e1000
+raises its interrupt only for causes enabled in IMS, and latches every cause in
+ICR (domain.md 1.2-1.4). With :class:`InterruptMaskRegisters` given, the
+mechanism emulates that in the shared register block: after posting the frame it
+reads IMS; if RXT0 is enabled it writes the APIC's ICR as before, otherwise it
+latches RXT0 in ICR and sends no IPI. An IPI is an edge with no latched state, so
+unlike a real e1000 nothing re-asserts the interrupt when the driver unmasks
+(domain.md 2.1 [inf]): a driver must re-check its ring after unmasking. Without
+the registers (the paper's driver never masks), nothing is read and the costs are
+the paper's.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -26,6 +38,9 @@ from mintactors.errors import UnexpectedMessage
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
+    MemoryData,
+    MemoryRead,
+    MemoryWrite,
     PostFrame,
     SystemCall,
     SystemCallReturn,
@@ -33,17 +48,42 @@ from mintactors.messages import (
 )
 from mintactors.runtime import Effect, Note, Send, TraceLevel
 
-__all__ = ["DebugSupportMechanism", "MechanismStatistics"]
+__all__ = ["ICR_RXT0", "DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatistics"]
+
+#: e1000 interrupt cause "receiver timer interrupt" (a descriptor written back).
+ICR_RXT0 = 0x80
+
+
+@attrs.frozen
+class InterruptMaskRegisters:
+    """Where the emulated IMS and ICR live, and who reads them.
+
+    Attributes:
+        memory: the memory actor.
+        node: the OS node the mechanism runs in.
+        ims: address of IMS (interrupt mask set: 1 = cause enabled).
+        icr: address of ICR (interrupt cause read: latched causes).
+    """
+
+    memory: str
+    node: int
+    ims: int
+    icr: int
 
 
 @attrs.frozen
 class MechanismStatistics:
-    """Counters of the system call: calls, frames posted, drops, IPIs requested."""
+    """Counters of the system call: calls, frames posted, drops, IPIs requested.
+
+    ``ipis_masked`` counts frames whose interrupt was held back because the driver
+    had masked it (the cause was latched in ICR instead).
+    """
 
     calls: int
     posted: int
     dropped_no_descriptor: int
     icr_writes: int
+    ipis_masked: int = 0
 
 
 class DebugSupportMechanism:
@@ -57,6 +97,7 @@ class DebugSupportMechanism:
         destination: the target core's APIC ID.
         copy_ns: memcpy cost on this core, by byte count.
         syscall_entry_ns / icr_write_ns / syscall_exit_ns: costs of the other steps.
+        mask_registers: emulate IMS/ICR (see the module docstring); None: never masked.
     """
 
     def __init__(
@@ -70,6 +111,7 @@ class DebugSupportMechanism:
         syscall_entry_ns: int,
         icr_write_ns: int,
         syscall_exit_ns: int,
+        mask_registers: InterruptMaskRegisters | None = None,
     ) -> None:
         self.name = name
         self.ring = ring
@@ -80,8 +122,10 @@ class DebugSupportMechanism:
         self.syscall_entry_ns = syscall_entry_ns
         self.icr_write_ns = icr_write_ns
         self.syscall_exit_ns = syscall_exit_ns
+        self.mask_registers = mask_registers
         self.call: tuple[SystemCall, int] | None = None  # the call in progress, entry time
-        self._calls = self._posted = self._dropped = self._icr = 0
+        self.reading_ims = False
+        self._calls = self._posted = self._dropped = self._icr = self._masked = 0
 
     def statistics(self) -> MechanismStatistics:
         """The counters so far."""
@@ -90,6 +134,7 @@ class DebugSupportMechanism:
             posted=self._posted,
             dropped_no_descriptor=self._dropped,
             icr_writes=self._icr,
+            ipis_masked=self._masked,
         )
 
     def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
@@ -97,8 +142,12 @@ class DebugSupportMechanism:
         match message:
             case SystemCall() if self.call is None:
                 return self._enter(message, now_ns)
-            case FramePosted(seq=seq) if self.call is not None and self.call[0].seq == seq:
+            case FramePosted(seq=seq) if (
+                self.call is not None and self.call[0].seq == seq and not self.reading_ims
+            ):
                 return self._posted_frame(seq)
+            case MemoryData(tag="ims") if self.call is not None and self.reading_ims:
+                return self._mask_read(self.call[0].seq, message.chunks[0])
             case FrameRefused(seq=seq, reason=reason) if (
                 self.call is not None and self.call[0].seq == seq
             ):
@@ -117,6 +166,28 @@ class DebugSupportMechanism:
 
     def _posted_frame(self, seq: int) -> Sequence[Effect]:
         self._posted += 1
+        registers = self.mask_registers
+        if registers is None:
+            return self._send_ipi(seq)
+        self.reading_ims = True
+        read = MemoryRead(registers.node, ((registers.ims, 4),), self.name, "ims")
+        return (Send(registers.memory, read),)
+
+    def _mask_read(self, seq: int, ims: bytes) -> Sequence[Effect]:
+        self.reading_ims = False
+        registers = self.mask_registers
+        assert registers is not None
+        if struct.unpack("<I", ims)[0] & ICR_RXT0:
+            return self._send_ipi(seq)
+        self._masked += 1
+        latch = MemoryWrite(registers.node, ((registers.icr, struct.pack("<I", ICR_RXT0)),))
+        return (
+            Send(registers.memory, latch),
+            Note("IpiMasked", {"seq": seq, "cause": ICR_RXT0}),
+            *self._return(seq, "ok", 0),
+        )
+
+    def _send_ipi(self, seq: int) -> Sequence[Effect]:
         self._icr += 1
         icr = WriteIcr(self.vector, self.destination, seq)
         return (

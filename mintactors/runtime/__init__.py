@@ -13,6 +13,7 @@ from mintactors.runtime._effects import (
     Stop,
     TraceLevel,
 )
+from mintactors.runtime._pct import PctPolicy
 from mintactors.runtime._policies import (
     FifoPolicy,
     PendingDelivery,
@@ -27,6 +28,8 @@ from mintactors.runtime._rng import rng_stream
 from mintactors.runtime._simulation import RunResult, Simulation
 from mintactors.runtime._trace import TRACE_FORMAT, TraceSink, to_jsonable
 
+register_policy("pct", lambda seed: PctPolicy(rng_stream(seed, "scheduler.tie-break")))
+
 __all__ = [
     "CancelTimer",
     "Component",
@@ -34,6 +37,7 @@ __all__ = [
     "EventQueue",
     "FifoPolicy",
     "Note",
+    "PctPolicy",
     "PendingDelivery",
     "RandomPolicy",
     "RunResult",

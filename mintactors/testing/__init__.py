@@ -1,6 +1,18 @@
 """Small components and helpers for testing models built on mintactors."""
 
 from mintactors.testing._components import Ball, Echo, Fan, Rally, Recorder, Reply, Tick
+from mintactors.testing._costs import PINNED_COSTS, pinned_cost_assignments
 from mintactors.testing._trace import read_trace
 
-__all__ = ["Ball", "Echo", "Fan", "Rally", "Recorder", "Reply", "Tick", "read_trace"]
+__all__ = [
+    "Ball",
+    "Echo",
+    "Fan",
+    "PINNED_COSTS",
+    "Rally",
+    "Recorder",
+    "Reply",
+    "Tick",
+    "pinned_cost_assignments",
+    "read_trace",
+]

@@ -14,6 +14,7 @@ from mintactors.config import parse_config
 from mintactors.experiments import run_config
 from mintactors.hardware.e1000 import ICR_RXT0, E1000Receiver, dma_time
 from mintactors.hardware.ethernet import LinkPartner, byte_times_ns
+from mintactors.kernel.frames import PktgenFrames
 from mintactors.messages import (
     DeviceInterrupt,
     FrameArrived,
@@ -35,7 +36,8 @@ def link_arrivals(size: int, count: int, interval_ns: int, mbps: int = 1000) -> 
     planned = iter(range(0, count * max(interval_ns, 1), max(interval_ns, 1)))
     if interval_ns == 0:
         planned = iter([0] * count)
-    sim.add_actor("link", LinkPartner("nic", [FrameFactory(size)], planned, count, mbps))
+    frames = PktgenFrames([FrameFactory(size)])
+    sim.add_actor("link", LinkPartner("nic", frames, planned, count, mbps))
     sim.add_actor("nic", nic)
     sim.post("link", Start())
     sim.run_sync()

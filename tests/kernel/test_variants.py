@@ -1,0 +1,253 @@
+"""Driver variants: correct ones keep every oracle, buggy ones fail as designed."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import pytest
+
+from mintactors.config import Config, parse_config
+from mintactors.experiments.record import RecordedRun, record_run
+from mintactors.hardware.cpu import CpuCore
+from mintactors.kernel.napi import NapiStatistics
+from mintactors.machine import build_machine
+from mintactors.messages import RunTask, TaskDone
+from mintactors.runtime import Effect, Send, Simulation
+from mintactors.testing import PINNED_COSTS, Recorder, read_trace
+
+FIXED_LATENCY = {"ipi_latency": 1000}
+
+
+def config(driver: str, generator: dict[str, Any], **sections: Any) -> Config:
+    raw: dict[str, Any] = {
+        "driver": {"kind": driver},
+        "generator": generator,
+        "apic": FIXED_LATENCY,
+        "simulation": {"trace": "off"},
+        "costs": dict(PINNED_COSTS),
+    }
+    raw.update(sections)
+    return parse_config(raw, "<test>")
+
+
+def run(driver: str, generator: dict[str, Any], **sections: Any) -> RecordedRun:
+    return record_run(config(driver, generator, **sections))
+
+
+def oracle_failures(recorded: RecordedRun) -> set[str]:
+    return {v.oracle for v in recorded.violations}
+
+
+# -- one-per-irq -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval_ns", [700, 1200, 1800, 2600, 4000, 9000])
+def test_one_per_irq_loses_exactly_the_frames_whose_ipis_merged(interval_ns: int) -> None:
+    """Frames left in the ring at the end equal the IPIs merged in the target APIC, no more."""
+    recorded = run("one-per-irq", {"count": 60, "interval_ns": interval_ns})
+    merged = recorded.machine.apics[1].statistics().ipi_merged
+    results = recorded.results
+    assert results is not None
+    assert results["in_flight_detail"]["ring_memory"] == merged
+    assert results["ipi"]["merged"] == merged
+    assert ("lost_wakeup" in oracle_failures(recorded)) == (merged > 0)
+
+
+def test_one_per_irq_merges_and_loses_under_load_and_not_when_idle() -> None:
+    """Both regimes occur: back-to-back frames merge IPIs; widely spaced frames do not."""
+    fast = run("one-per-irq", {"count": 40, "interval_ns": 700})
+    slow = run("one-per-irq", {"count": 40, "interval_ns": 20_000})
+    assert fast.machine.apics[1].statistics().ipi_merged > 0
+    assert slow.machine.apics[1].statistics().ipi_merged == 0
+    assert slow.results is not None
+    assert slow.results["delivered"] == 40
+
+
+# -- napi ---------------------------------------------------------------------------
+
+
+def napi_stats(recorded: RecordedRun) -> NapiStatistics:
+    stats = recorded.machine.driver.statistics()
+    assert isinstance(stats, NapiStatistics)
+    return stats
+
+
+def test_napi_polls_with_a_budget_of_64_and_delivers_everything() -> None:
+    """A 200-frame burst is drained 64 descriptors per poll at most, and all arrive."""
+    # A receive buffer for the whole burst: the poll starves the application meanwhile.
+    recorded = run(
+        "napi",
+        {"count": 200, "pattern": "burst", "burst_size": 200, "burst_period_ns": 10**9},
+        socket={"rcvbuf": 1 << 20},
+    )
+    stats = napi_stats(recorded)
+    assert stats.max_drained_per_run == 64
+    assert stats.budget_exhausted >= 2
+    assert recorded.results is not None
+    assert recorded.results["delivered"] == 200
+    assert recorded.violations == ()
+
+
+def test_napi_masks_so_the_mechanism_sends_fewer_ipis_than_frames() -> None:
+    """While a poll runs, the mechanism sees IMS masked, latches ICR and sends no IPI."""
+    recorded = run("napi", {"count": 100, "interval_ns": 1500})
+    mechanism = recorded.machine.mechanism.statistics()
+    assert mechanism.ipis_masked > 0
+    assert mechanism.icr_writes + mechanism.ipis_masked == 100
+    icr = recorded.machine.config.layout.register("ICR")
+    assert recorded.machine.memory.peek(icr, 4) == b"\x80\0\0\0"  # RXT0 latched
+    assert recorded.violations == ()
+
+
+def test_napi_records_missed_when_an_interrupt_comes_during_a_poll() -> None:
+    """An IPI during a poll sets MISSED; napi_complete_done then polls again, staying masked."""
+    inject = [{"step": "poll_started", "occurrence": 2, "action": "ipi", "delay_ns": 100}]
+    recorded = run("napi", {"count": 10, "interval_ns": 20_000}, inject=inject)
+    stats = napi_stats(recorded)
+    assert stats.missed == 1
+    assert stats.polls == stats.handler_runs  # one extra poll for the one extra hard IRQ
+    assert recorded.results is not None
+    assert recorded.results["delivered"] == 10
+    assert recorded.violations == ()
+
+
+# Pairs of frames whose second descriptor is written between the first poll's last
+# DD check and its unmask (with these profile costs and a fixed 1 us IPI latency).
+IN_THE_WINDOW = {
+    "count": 10,
+    "pattern": "burst",
+    "burst_size": 2,
+    "burst_gap_ns": 3700,
+    "burst_period_ns": 50_000,
+}
+
+
+def test_lost_wakeup_strands_a_frame_written_between_last_check_and_unmask() -> None:
+    """Without the re-check, the second frame of each pair waits for the next pair's IPI."""
+    recorded = run("lost-wakeup", IN_THE_WINDOW)
+    assert recorded.machine.mechanism.statistics().ipis_masked >= 1
+    first = recorded.first
+    assert first is not None
+    assert first.oracle == "lost_wakeup"
+    assert first.detail["seq"] == 1
+    assert first.detail["stranded_ns"] > 40_000  # until the next pair, ~46 us later
+
+
+def test_napi_recheck_closes_the_same_window() -> None:
+    """With the same timing, NAPI's re-check after unmasking finds the frame at once."""
+    recorded = run("napi", IN_THE_WINDOW)
+    assert napi_stats(recorded).rechecks_found >= 1
+    assert recorded.violations == ()
+    assert recorded.results is not None
+    assert recorded.results["oracles"]["lost_wakeup"]["longest_stranded_ns"] == 0
+
+
+# -- ring-wrap ----------------------------------------------------------------------
+
+
+def test_ring_wrap_reads_past_the_ring_and_strands_every_later_frame() -> None:
+    """After the last descriptor the handler reads descriptor ``count``, past RDLEN, and stops."""
+    cfg = config(
+        "ring-wrap",
+        {"count": 30, "interval_ns": 5000},
+        nic={"ring_size": 8},
+        simulation={"trace": "full"},
+    )
+    out = io.StringIO()
+    machine = build_machine(cfg, out)
+    machine.simulation.run_sync()
+    layout = cfg.layout
+    past_the_ring = layout.ring_base + layout.ring_bytes
+    reads = [
+        e["ranges"][0][0]
+        for e in read_trace(out.getvalue())
+        if e["kind"] == "MemoryRead" and e["reply_to"] == "driver" and e["tag"] == "desc"
+    ]
+    assert past_the_ring in reads
+    assert machine.driver.statistics().frames_taken == 8
+    assert machine.driver.next_to_clean == 8
+
+
+def test_ring_wrap_is_caught_by_the_lost_wakeup_oracle() -> None:
+    """The stranded frames are reported; conservation still holds (drops are named)."""
+    recorded = run("ring-wrap", {"count": 30, "interval_ns": 5000}, nic={"ring_size": 8})
+    assert oracle_failures(recorded) == {"lost_wakeup"}
+    assert recorded.results is not None
+    assert recorded.results["dropped"].get("no_descriptor", 0) > 0
+
+
+# -- paper -------------------------------------------------------------------------
+
+
+def test_paper_driver_never_touches_the_interrupt_mask() -> None:
+    """The paper's variant keeps the paper's path: the mechanism reads no IMS, masks nothing."""
+    cfg = config("paper", {"count": 50, "interval_ns": 1500}, simulation={"trace": "full"})
+    out = io.StringIO()
+    machine = build_machine(cfg, out)
+    machine.simulation.run_sync()
+    events = read_trace(out.getvalue())
+    assert not [e for e in events if e["kind"] == "MemoryRead" and e["reply_to"] == "mechanism"]
+    assert machine.mechanism.statistics().icr_writes == 50
+
+
+@pytest.mark.parametrize("driver", ["paper", "napi"])
+@pytest.mark.parametrize("interval_ns", [300, 1500, 5000])
+def test_correct_drivers_keep_every_oracle_under_load(driver: str, interval_ns: int) -> None:
+    """paper and napi pass every oracle from overload to light load, with jittered IPIs."""
+    recorded = run(
+        driver,
+        {"count": 150, "interval_ns": interval_ns},
+        apic={"ipi_latency": {"dist": "normal", "mean_ns": 1000, "sd_ns": 300}},
+        simulation={"trace": "off", "policy": "random", "seed": interval_ns},
+    )
+    assert recorded.violations == ()
+
+
+# -- softirq work on the core --------------------------------------------------------
+
+
+@attrs.define
+class SoftirqOwner:
+    """Queues a second piece of softirq work in reply to the first one's TaskDone."""
+
+    done: list[tuple[str, int]] = attrs.field(factory=list)
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        assert isinstance(message, TaskDone)
+        self.done.append((message.label, now_ns))
+        if message.label == "first":
+            return (Send("core", RunTask("owner", 100, "second", priority=0)),)
+        return ()
+
+
+def test_softirq_work_queued_at_the_end_of_softirq_work_runs_before_process_context() -> None:
+    """A process task waiting behind softirq work does not slip in when the owner continues."""
+    sim = Simulation()
+    core = CpuCore(1, "apic", {}, 0, 0)
+    owner, process = SoftirqOwner(), Recorder()
+    sim.add_actor("core", core)
+    sim.add_actor("owner", owner)
+    sim.add_actor("process", process)
+    sim.post("core", RunTask("owner", 100, "first", priority=0))
+    sim.post("core", RunTask("process", 50, "app", priority=1), at_ns=10)
+    sim.run_sync()
+    assert owner.done == [("first", 100), ("second", 200)]
+    assert [(t, m.label) for t, m in process.seen if isinstance(m, TaskDone)] == [(250, "app")]
+
+
+def test_process_work_arriving_as_softirq_work_ends_waits_for_the_softirq_owner() -> None:
+    """A process task queued as softirq work ends still waits for the owner's next piece."""
+    sim = Simulation()
+    core = CpuCore(1, "apic", {}, 0, 0)
+    owner, process = SoftirqOwner(), Recorder()
+    sim.add_actor("core", core)
+    sim.add_actor("owner", owner)
+    sim.add_actor("process", process)
+    sim.post("core", RunTask("owner", 100, "first", priority=0))
+    sim.post("core", RunTask("process", 50, "app", priority=1), at_ns=100)
+    sim.run_sync()
+    assert owner.done == [("first", 100), ("second", 200)]
+    assert [(t, m.label) for t, m in process.seen if isinstance(m, TaskDone)] == [(250, "app")]

@@ -1,0 +1,63 @@
+"""How many runs explore needs to find the lost wakeup, and how long exploring takes.
+
+    python tools/bench_explore.py [--repeats 5] [--starts 20]
+
+1. Runs to find: explore configs/scenarios/driver-lost-wakeup.toml from first seeds
+   1, 101, 201, ... (``--starts`` of them), policy random, and count the runs up to
+   and including the first violation. Deterministic: no timing involved.
+2. Wall time: explore the same scenario with the correct ``napi`` driver for 100
+   runs (every run passes, so all 100 are made), with 1 and 2 worker processes,
+   and the lost-wakeup scenario from seed 1 until found; each ``--repeats`` times,
+   reported as the median (the machine is noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from mintactors.experiments.explore import explore, variations
+
+SCENARIO = str(Path(__file__).resolve().parent.parent / "configs/scenarios/driver-lost-wakeup.toml")
+
+
+def runs_to_find(first_seed: int, limit: int = 200) -> int | None:
+    outcome = explore(SCENARIO, [], variations(limit, first_seed, "random"), jobs=1)
+    return None if outcome.failing is None else outcome.failing.run + 1
+
+
+def timed(base: list[str], runs: int, jobs: int) -> float:
+    started = time.perf_counter()
+    explore(SCENARIO, base, variations(runs, 1, "random"), jobs=jobs)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--starts", type=int, default=20)
+    args = parser.parse_args()
+    needed = [runs_to_find(1 + 100 * k) for k in range(args.starts)]
+    found = [n for n in needed if n is not None]
+    print(f"runs to find the lost wakeup, from {args.starts} first seeds: {needed}")
+    print(
+        f"  median {statistics.median(found)}, max {max(found)}, "
+        f"not found within 200: {needed.count(None)}"
+    )
+    for label, base, runs, jobs in (
+        ("napi, 100 runs, 1 worker", ['driver.kind="napi"'], 100, 1),
+        ("napi, 100 runs, 2 workers", ['driver.kind="napi"'], 100, 2),
+        ("lost-wakeup from seed 1 until found, 1 worker", [], 100, 1),
+        ("lost-wakeup from seed 1 until found, 2 workers", [], 100, 2),
+    ):
+        times = [timed(base, runs, jobs) for _ in range(args.repeats)]
+        print(
+            f"{label}: median {statistics.median(times):.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
