@@ -78,7 +78,13 @@ class UdpSocket:
         """Queue an arriving skb, or serve the reader."""
         match message:
             case NetifReceive(skb=skb):
-                return self._enqueue(skb, now_ns)
+                queued = self._queued
+                effects = self._enqueue(skb)
+                if self._queued != queued:
+                    if self._first_queued is None:
+                        self._first_queued = now_ns
+                    self._last_queued = now_ns
+                return effects
             case Recv() if not self.reader_waiting:
                 if self.queue:
                     return self._deliver()
@@ -87,7 +93,7 @@ class UdpSocket:
             case _:
                 raise UnexpectedMessage("UdpSocket", message)
 
-    def _enqueue(self, skb: SocketBuffer, now_ns: int) -> Sequence[Effect]:
+    def _enqueue(self, skb: SocketBuffer) -> Sequence[Effect]:
         if self.rmem >= self.rcvbuf:
             self._errors += 1
             fields = {"seq": skb.seq, "reason": "rcvbuf_full", "rmem": self.rmem}
@@ -95,9 +101,6 @@ class UdpSocket:
         self.queue.append(skb)
         self.rmem += skb.truesize
         self._queued += 1
-        if self._first_queued is None:
-            self._first_queued = now_ns
-        self._last_queued = now_ns
         self._rmem_high = max(self._rmem_high, self.rmem)
         self._queue_high = max(self._queue_high, len(self.queue))
         effects: list[Effect] = [
