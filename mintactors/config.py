@@ -348,6 +348,19 @@ def _split_costs(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return {**raw, "costs": rest, "_cost_overrides": overrides}
 
 
+def _check_real_nic(config: Config, source: str) -> None:
+    """The e1000 model raises its interrupt without reading IMS: no masking drivers."""
+    kind = config.driver.kind
+    if config.nic.source == "e1000" and DRIVER_VARIANTS[kind].masks_interrupts:
+        allowed = [k for k, v in DRIVER_VARIANTS.items() if not v.masks_interrupts]
+        raise ConfigError(
+            source,
+            "driver.kind",
+            f"{kind!r} masks its interrupt through IMS, which the real-NIC model "
+            f'(nic.source = "e1000") does not emulate; allowed with it: {", ".join(allowed)}',
+        )
+
+
 def _check_machine(config: Config, source: str) -> None:
     machine = config.machine
     seen_ids: set[int] = set()
@@ -417,6 +430,7 @@ def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = No
     overrides = data.pop("_cost_overrides", {})
     config = structure(data, Config, source)
     _check_machine(config, source)
+    _check_real_nic(config, source)
     try:
         profile = load_profile(config.costs.profile, overrides, base_dir)
     except FileNotFoundError as exc:

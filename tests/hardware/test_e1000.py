@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mintactors.config import parse_config
+from mintactors.errors import ConfigError
 from mintactors.experiments import run_config
 from mintactors.hardware.e1000 import ICR_RXT0, E1000Receiver, dma_time
 from mintactors.hardware.ethernet import LinkPartner, byte_times_ns
@@ -180,3 +181,11 @@ def test_interrupt_messages_are_one_throttle_interval_apart_under_load(tmp_path:
     sent = [e["t_ns"] for e in read_trace(tmp_path / "trace.jsonl") if e["kind"] == "InterruptSent"]
     assert len(sent) > 3
     assert {b - a for a, b in itertools.pairwise(sent)} == {100 * 256}
+
+
+def test_a_driver_that_masks_its_interrupt_is_refused_behind_the_real_nic() -> None:
+    """The e1000 model does not read IMS, so a masking (NAPI) driver is a config error."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({"nic": {"source": "e1000"}, "driver": {"kind": "napi"}}, "cfg.toml")
+    assert info.value.key == "driver.kind"
+    assert "paper" in info.value.problem
