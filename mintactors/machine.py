@@ -12,7 +12,15 @@ Actor names are fixed, so traces and tools can rely on them:
 ``driver``     the NIC driver's receive handler (kernel, target node)
 ``socket``     the receiving UDP socket (kernel, target node)
 ``app``        the receiving application (target node)
+``link``       with ``nic.source = "e1000"``: the far host sending the traffic
+``nic``        with ``nic.source = "e1000"``: the real NIC's receive side
 =============  ================================================================
+
+With ``nic.source = "e1000"`` the ring is filled by a real NIC's DMA (as the
+target node's device) instead of the debug-support mechanism; the generator
+application then has nothing to send (the link partner sends ``[generator]``'s
+traffic), and the driver's vector is raised by the NIC's throttled interrupt
+instead of an IPI. The driver, socket and application are the same.
 """
 
 from __future__ import annotations
@@ -28,10 +36,13 @@ from mintactors.config import Config
 from mintactors.distributions import Fixed, sampler
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CpuCore
+from mintactors.hardware.e1000 import E1000Receiver, dma_time
+from mintactors.hardware.ethernet import LinkPartner
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
 from mintactors.kernel.driver import DriverCosts, RxDriver
+from mintactors.kernel.frames import FrameSource
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
@@ -68,6 +79,8 @@ class Machine:
     socket: UdpSocket
     app: ReceivingApp
     injector: Injector | None = None
+    link: LinkPartner | None = None
+    nic: E1000Receiver | None = None
 
 
 def _trace_metadata(config: Config) -> dict[str, Any]:
@@ -77,6 +90,37 @@ def _trace_metadata(config: Config) -> dict[str, Any]:
         "profile": f"{profile.name} v{profile.version}",
         "replay_files": replay_files(config),
     }
+
+
+def _add_real_nic(
+    sim: Simulation,
+    config: Config,
+    frames: FrameSource,
+    planned: Iterator[int],
+    target_apic: str,
+) -> tuple[LinkPartner, E1000Receiver]:
+    """The link partner sending the traffic and the e1000 receiving it (``nic.source``)."""
+    nic = config.nic
+    link = LinkPartner(
+        "nic",
+        frames,
+        planned,
+        config.generator.count,
+        nic.link_mbps,
+        note_frames=config.simulation.trace_frames,
+    )
+    receiver = E1000Receiver(
+        "nic",
+        "rx_ring",
+        target_apic,
+        config.apic.vector,
+        dma_time(nic.dma_mb_s),
+        nic.itr,
+        nic.interrupt_latency_ns,
+    )
+    sim.add_actor("link", link)
+    sim.add_actor("nic", receiver)
+    return link, receiver
 
 
 def build_machine(
@@ -140,11 +184,13 @@ def build_machine(
 
     layout = config.layout
     nic = config.nic
+    real_nic = nic.source == "e1000"
     ring = RxRing(
         "rx_ring",
         layout,
         "memory",
-        node=debug.id,
+        # A real NIC is a device of the target node; its DMA writes as that node.
+        node=target.id if real_nic else debug.id,
         writeback_ns=profile.descriptor_writeback_ns,
         no_buffer=nic.no_buffer,
         block_poll_ns=nic.block_poll_ns,
@@ -167,13 +213,19 @@ def build_machine(
         for i in range(gen.flows)
     ]
     traffic = plan_traffic(config, factories)
+    planned = instants if instants is not None else generator_instants(config)
+    link, receiver = (
+        _add_real_nic(sim, config, traffic.frames, planned, apic_names[target_core])
+        if real_nic
+        else (None, None)
+    )
     generator = Generator(
         "generator",
         f"core{debug_core}",
         "mechanism",
         traffic.frames,
-        instants if instants is not None else generator_instants(config),
-        gen.count,
+        iter(()) if real_nic else planned,
+        0 if real_nic else gen.count,
         profile.frame_build_ns,
         traffic.injected_frames,
         note_frames=config.simulation.trace_frames,
@@ -230,7 +282,7 @@ def build_machine(
     )
     sim.add_actor("app", app)
 
-    for name in ("driver", "app", "generator"):
+    for name in ("driver", "app", "generator", *(("link",) if real_nic else ())):
         sim.post(name, Start())
     return Machine(
         config=config,
@@ -245,6 +297,8 @@ def build_machine(
         socket=socket,
         app=app,
         injector=injector,
+        link=link,
+        nic=receiver,
     )
 
 

@@ -12,7 +12,9 @@ import attrs
 __all__ = [
     "AcceptInterrupt",
     "CoreStep",
+    "DeviceInterrupt",
     "DriverStep",
+    "FrameArrived",
     "FramePosted",
     "FrameRefused",
     "InjectPacket",
@@ -26,6 +28,7 @@ __all__ = [
     "MemoryRead",
     "MemoryWrite",
     "NetifReceive",
+    "NicStep",
     "PostFrame",
     "Recv",
     "RingStep",
@@ -140,6 +143,39 @@ class RingStep:
     """The ring's own continuation: the next step of posting the current frame."""
 
     step: str
+
+
+# --- Ethernet link and the real NIC's receive side ------------------------------------
+
+
+@attrs.frozen
+class FrameArrived:
+    """The last bit of a frame (FCS included) reached the NIC's receive MAC.
+
+    ``frame`` is the frame without its FCS: the MAC checks and strips it
+    (``RCTL.SECRC``), so the ring holds the same bytes as on the Mint path.
+    """
+
+    seq: int
+    frame: bytes
+
+
+@attrs.frozen
+class NicStep:
+    """The NIC's own continuation (the interrupt-throttle timer expiring)."""
+
+    step: str
+
+
+@attrs.frozen
+class DeviceInterrupt:
+    """An edge interrupt message from device ``device`` to a local APIC (MSI-style).
+
+    Like a fixed IPI it sets ``IRR[vector]``, merging into a bit already set.
+    """
+
+    vector: int
+    device: str
 
 
 # --- local APIC and CPU core --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mintactors.config import Config, apply_overrides, load_config, parse_config
 from mintactors.distributions import Fixed, Normal
 from mintactors.errors import ConfigError
+from mintactors.experiments.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
@@ -21,7 +23,11 @@ def test_there_are_configs_to_check() -> None:
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_shipped_config_loads(path: Path) -> None:
-    """Each file under configs/ is valid."""
+    """Each file under configs/ is valid (a sweep: its base and every one of its runs)."""
+    if "sweep" in tomllib.loads(path.read_text()):
+        sweep = load_sweep(path)
+        assert sweep.points
+        return
     config = load_config(path)
     assert isinstance(config, Config)
     assert config.costs_profile.name

@@ -20,12 +20,12 @@ import attrs
 from mintactors._version import __version__
 from mintactors.errors import SimulationError
 from mintactors.machine import Machine
-from mintactors.messages import NetifReceive, PostFrame, SkbDelivered, SystemCall
+from mintactors.messages import FrameArrived, NetifReceive, PostFrame, SkbDelivered, SystemCall
 from mintactors.runtime import RunResult, to_jsonable
 
 __all__ = ["AccountingError", "account", "collect_results", "percentile"]
 
-_CARRIERS = (SystemCall, PostFrame, NetifReceive, SkbDelivered)
+_CARRIERS = (SystemCall, FrameArrived, PostFrame, NetifReceive, SkbDelivered)
 
 
 class AccountingError(SimulationError):
@@ -58,8 +58,9 @@ def account(machine: Machine) -> dict[str, Any]:
     }
     dropped: dict[str, int] = {}
     mechanism = machine.mechanism.statistics()
+    nic_missed = machine.nic.statistics().mpc if machine.nic is not None else 0
     for reason, count in (
-        ("no_descriptor", mechanism.dropped_no_descriptor),
+        ("no_descriptor", mechanism.dropped_no_descriptor + nic_missed),
         ("rcvbuf_full", machine.socket.statistics().rcvbuf_errors),
         *machine.driver.dropped.items(),
         *machine.app.dropped.items(),
@@ -67,6 +68,8 @@ def account(machine: Machine) -> dict[str, Any]:
         if count:
             dropped[reason] = dropped.get(reason, 0) + count
     sent = machine.generator.statistics().sent
+    if machine.link is not None:
+        sent += machine.link.statistics().sent
     delivered = machine.app.statistics().received
     total_in_flight = sum(in_flight.values())
     balance = delivered + sum(dropped.values()) + total_in_flight
@@ -98,6 +101,10 @@ def _statistics(machine: Machine) -> dict[str, Any]:
         stats[f"core{core.core_id}"] = core.statistics()
     for apic in machine.apics:
         stats[f"apic{apic.apic_id}"] = apic.statistics()
+    if machine.link is not None:
+        stats["link"] = machine.link.statistics()
+    if machine.nic is not None:
+        stats["nic"] = machine.nic.statistics()
     out = to_jsonable(stats)
     out["generator"].pop("send_ns")
     out["app"].pop("latencies_ns")
@@ -118,16 +125,21 @@ def collect_results(machine: Machine, run: RunResult) -> dict[str, Any]:
     accounting = account(machine)
     send_ns = generator.send_ns
     latencies = app.latencies_ns
+    first_send, last_send, bytes_sent = (
+        generator.first_send_ns,
+        generator.last_return_ns,
+        generator.bytes_sent,
+    )
+    if machine.link is not None:  # a real NIC: the traffic came over the link
+        link = machine.link.statistics()
+        first_send, bytes_sent = link.first_send_ns, link.bytes_sent
+        last_send = machine.link.wire_free_ns if link.sent else None
     span = (
-        app.last_receive_ns - generator.first_send_ns
-        if app.last_receive_ns is not None and generator.first_send_ns is not None
+        app.last_receive_ns - first_send
+        if app.last_receive_ns is not None and first_send is not None
         else 0
     )
-    offered_span = (
-        generator.last_return_ns - generator.first_send_ns
-        if generator.last_return_ns is not None and generator.first_send_ns is not None
-        else 0
-    )
+    offered_span = last_send - first_send if last_send is not None and first_send is not None else 0
     profile = config.costs_profile
     return {
         "mintactors_version": __version__,
@@ -147,7 +159,7 @@ def collect_results(machine: Machine, run: RunResult) -> dict[str, Any]:
         "handler_runs": machine.driver.statistics().handler_runs,
         "send_time_ns_mean": sum(send_ns) / len(send_ns) if send_ns else None,
         "throughput_gbps": app.bytes_received * 8 / span if span > 0 else None,
-        "offered_gbps": generator.bytes_sent * 8 / offered_span if offered_span > 0 else None,
+        "offered_gbps": bytes_sent * 8 / offered_span if offered_span > 0 else None,
         "latency_ns": {
             "p50": percentile(latencies, 50),
             "p99": percentile(latencies, 99),

@@ -1,7 +1,10 @@
-"""The machine's hardware, as pure components: cores, local APICs, memory, the NIC ring."""
+"""The machine's hardware, as pure components: cores, local APICs, memory, the NIC ring,
+and a real NIC with its Ethernet link."""
 
 from mintactors.hardware.apic import ApicStatistics, LocalApic
 from mintactors.hardware.cpu import CoreState, CoreStatistics, CpuCore
+from mintactors.hardware.e1000 import E1000Receiver, E1000Statistics
+from mintactors.hardware.ethernet import LinkPartner, LinkStatistics
 from mintactors.hardware.memory import (
     AccessViolation,
     MemoryRegion,
@@ -17,6 +20,10 @@ __all__ = [
     "CoreState",
     "CoreStatistics",
     "CpuCore",
+    "E1000Receiver",
+    "E1000Statistics",
+    "LinkPartner",
+    "LinkStatistics",
     "LocalApic",
     "MemoryRegion",
     "MemoryStatistics",

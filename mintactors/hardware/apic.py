@@ -9,6 +9,8 @@ Theory of operation (Intel SDM Vol. 3A 10.6 and 10.8; QEMU ``hw/intc/apic.c``):
   IPI merges into it and is counted as merged (SDM 10.8.4: "additional interrupts
   ... are collapsed into the single bit in the IRR"). So at most one interrupt per
   vector waits in IRR while another is in service in ISR.
+* A device's interrupt message (:class:`DeviceInterrupt`, a real NIC's MSI) sets
+  and merges into IRR the same way, and is counted apart from IPIs.
 * The APIC raises INTR to its core (:class:`InterruptPending`) for the highest IRR
   vector whose priority class (``vector >> 4``) is above the processor priority
   class ``max(TPR, highest ISR) >> 4``.
@@ -26,7 +28,14 @@ import attrs
 
 from mintactors.distributions import Sampler
 from mintactors.errors import UnexpectedMessage
-from mintactors.messages import AcceptInterrupt, InterruptPending, IpiMessage, WriteEoi, WriteIcr
+from mintactors.messages import (
+    AcceptInterrupt,
+    DeviceInterrupt,
+    InterruptPending,
+    IpiMessage,
+    WriteEoi,
+    WriteIcr,
+)
 from mintactors.runtime import Effect, Note, Send
 
 __all__ = ["ApicStatistics", "LocalApic"]
@@ -36,7 +45,9 @@ __all__ = ["ApicStatistics", "LocalApic"]
 class ApicStatistics:
     """Counters of one local APIC.
 
-    ``ipi_merged`` counts IPIs that arrived while their vector's IRR bit was set.
+    ``ipi_merged`` counts IPIs that arrived while their vector's IRR bit was set;
+    ``device_received`` and ``device_merged`` count device interrupt messages
+    (a real NIC's) the same way.
     """
 
     ipi_sent: int
@@ -44,6 +55,8 @@ class ApicStatistics:
     ipi_merged: int
     interrupts_accepted: int
     eoi: int
+    device_received: int = 0
+    device_merged: int = 0
 
 
 def _highest(bits: int) -> int:
@@ -78,6 +91,7 @@ class LocalApic:
         self.isr = 0  # 256-bit in-service register
         self._raised: int | None = None  # vector INTR is raised for, not yet accepted
         self._sent = self._received = self._merged = self._accepted = self._eoi = 0
+        self._device_received = self._device_merged = 0
 
     def statistics(self) -> ApicStatistics:
         """The counters so far."""
@@ -87,6 +101,8 @@ class LocalApic:
             ipi_merged=self._merged,
             interrupts_accepted=self._accepted,
             eoi=self._eoi,
+            device_received=self._device_received,
+            device_merged=self._device_merged,
         )
 
     @property
@@ -101,6 +117,8 @@ class LocalApic:
                 return self._send(vector, destination, seq)
             case IpiMessage(vector=vector, source=source, seq=seq):
                 return self._receive(vector, source, seq)
+            case DeviceInterrupt(vector=vector, device=device):
+                return self._receive_device(vector, device)
             case AcceptInterrupt(vector=vector):
                 return self._accept(vector)
             case WriteEoi():
@@ -128,6 +146,17 @@ class LocalApic:
             return (Note("IpiMerged", fields),)
         self.irr |= bit
         return (Note("IpiDelivered", fields), *self._raise())
+
+    def _receive_device(self, vector: int, device: str) -> Sequence[Effect]:
+        """A device's edge interrupt message: IRR like an IPI, counted apart."""
+        self._device_received += 1
+        bit = 1 << vector
+        fields = {"vector": vector, "device": device}
+        if self.irr & bit:
+            self._device_merged += 1
+            return (Note("InterruptMerged", fields),)
+        self.irr |= bit
+        return (Note("InterruptDelivered", fields), *self._raise())
 
     def _accept(self, vector: int) -> Sequence[Effect]:
         bit = 1 << vector

@@ -26,7 +26,11 @@ DEFAULT_RCVBUF = 212992
 
 @attrs.frozen
 class SocketStatistics:
-    """Counters as ``/proc/net/snmp`` would show them, plus high-water marks."""
+    """Counters as ``/proc/net/snmp`` would show them, plus high-water marks.
+
+    ``first_queued_ns`` and ``last_queued_ns`` are when the first and the last skb
+    were queued (None before any), for measuring the rate the stack delivers at.
+    """
 
     queued: int
     taken: int
@@ -34,6 +38,8 @@ class SocketStatistics:
     in_errors: int
     rmem_high_water: int
     queue_high_water: int
+    first_queued_ns: int | None = None
+    last_queued_ns: int | None = None
 
 
 class UdpSocket:
@@ -52,6 +58,8 @@ class UdpSocket:
         self.reader_waiting = False
         self._queued = self._taken = self._errors = 0
         self._rmem_high = self._queue_high = 0
+        self._first_queued: int | None = None
+        self._last_queued: int | None = None
 
     def statistics(self) -> SocketStatistics:
         """The counters so far."""
@@ -62,13 +70,21 @@ class UdpSocket:
             in_errors=self._errors,
             rmem_high_water=self._rmem_high,
             queue_high_water=self._queue_high,
+            first_queued_ns=self._first_queued,
+            last_queued_ns=self._last_queued,
         )
 
     def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
         """Queue an arriving skb, or serve the reader."""
         match message:
             case NetifReceive(skb=skb):
-                return self._enqueue(skb)
+                queued = self._queued
+                effects = self._enqueue(skb)
+                if self._queued != queued:
+                    if self._first_queued is None:
+                        self._first_queued = now_ns
+                    self._last_queued = now_ns
+                return effects
             case Recv() if not self.reader_waiting:
                 if self.queue:
                     return self._deliver()

@@ -66,6 +66,8 @@ class PcapRecorder:
         """Observe ``machine``'s generator and/or receiving application."""
         if frames in ("generated", "both"):
             machine.generator.on_generate = self.record
+            if machine.link is not None:  # a real NIC's traffic comes from the link
+                machine.link.on_generate = self.record
         if frames in ("delivered", "both"):
             machine.app.on_receive = self.record
 
