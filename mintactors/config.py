@@ -46,6 +46,7 @@ __all__ = [
     "driver_kinds",
     "load_config",
     "parse_config",
+    "read_toml",
 ]
 
 
@@ -482,11 +483,11 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
-def load_config(path: str | Path, assignments: Iterable[str] = ()) -> Config:
-    """Read, override and check the config file at ``path``.
+def read_toml(path: str | Path, assignments: Iterable[str] = ()) -> dict[str, Any]:
+    """Read the TOML file at ``path`` and apply ``--set`` assignments to it.
 
     Raises:
-        ConfigError: a missing or unreadable file, malformed TOML, or a bad key or value.
+        ConfigError: a missing or unreadable file, or malformed TOML.
     """
     path = Path(path)
     source = str(path)
@@ -500,5 +501,13 @@ def load_config(path: str | Path, assignments: Iterable[str] = ()) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "", f"is not valid TOML: {exc}") from None
-    raw = apply_overrides(raw, assignments)
-    return parse_config(raw, source, path.parent)
+    return apply_overrides(raw, assignments)
+
+
+def load_config(path: str | Path, assignments: Iterable[str] = ()) -> Config:
+    """Read, override and check the config file at ``path``.
+
+    Raises:
+        ConfigError: a missing or unreadable file, malformed TOML, or a bad key or value.
+    """
+    return parse_config(read_toml(path, assignments), str(path), Path(path).parent)

@@ -26,7 +26,6 @@ key that produced it, and no run starts.
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import attrs
 
 from mintactors._structure import unknown_key_error
-from mintactors.config import Config, apply_overrides, parse_config
+from mintactors.config import Config, apply_overrides, parse_config, read_toml
 from mintactors.errors import ConfigError
 
 __all__ = [
@@ -266,17 +265,4 @@ def load_sweep(path: str | Path, assignments: Sequence[str] = ()) -> Sweep:
     Raises:
         ConfigError: an unreadable file, bad TOML, or any problem :func:`parse_sweep` finds.
     """
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot be read: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"is not valid TOML: {exc}") from None
-    raw = apply_overrides(raw, assignments)
-    return parse_sweep(raw, source, path.parent)
+    return parse_sweep(read_toml(path, assignments), str(path), Path(path).parent)
