@@ -276,7 +276,9 @@ class NapiDriver(RxDriver):
     def _return(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("returned", now_ns)
         self.in_handler = False
-        effects.append(Note("HandlerExited", {"run": self._runs, "drained": 0}))
+        # The hard IRQ only schedules the poll: it cleans nothing, so "drained" is
+        # not a count here (the poll's notes carry the counts).
+        effects.append(Note("HandlerExited", {"run": self._runs, "drained": None}))
         effects.append(Send(self.core, InterruptReturn()))
         return effects
 
@@ -330,7 +332,9 @@ class NapiDriver(RxDriver):
         # Budget used up: refill, return ``budget`` and stay scheduled (napi.rst).
         self._exhausted += 1
         self._max_drained = max(self._max_drained, self._drained)
-        effects: list[Effect] = [Note("BudgetExhausted", {"poll": self._polls})]
+        effects: list[Effect] = [
+            Note("BudgetExhausted", {"poll": self._polls, "drained": self._drained})
+        ]
         effects += self._final_refill(now_ns)
         effects.append(self._after(delay_ns + self._refill_delay, "poll_start"))
         return effects
@@ -361,12 +365,14 @@ class NapiDriver(RxDriver):
         if self.missed:
             # napi_complete_done() returns false: stay scheduled, poll again, stay masked.
             self.missed = False
-            effects.append(Note("PollCompleted", {"poll": self._polls, "rescheduled": True}))
+            fields = {"poll": self._polls, "rescheduled": True, "drained": self._drained}
+            effects.append(Note("PollCompleted", fields))
             effects.append(self._after(self.costs.descriptor_ns, "poll_start"))
             return effects
         self.scheduled = False
         self._unmasks += 1
-        effects.append(Note("PollCompleted", {"poll": self._polls, "rescheduled": False}))
+        fields = {"poll": self._polls, "rescheduled": False, "drained": self._drained}
+        effects.append(Note("PollCompleted", fields))
         effects.append(self._write_ims(ICR_RXT0))
         effects.append(self._after(self.costs.eoi_ns, "irq_enabled"))
         return effects

@@ -65,6 +65,8 @@ class _Accumulator:
         self.place: dict[int, str] = {}
         self.ipi_sent = self.ipi_delivered = self.ipi_merged = 0
         self.handler_runs = self.empty_runs = self.max_drained = self.drained = 0
+        # NAPI variants: the hard IRQ only schedules a poll; the polls clean the ring.
+        self.polls = self.poll_drained = self.poll_max = self.napi_irqs = 0
         self.irq_start: dict[str, int] = {}
         self.irq_ns: Counter[str] = Counter()
         self.irq_count: Counter[str] = Counter()
@@ -168,8 +170,26 @@ class _Accumulator:
         self.handler_runs += 1
 
     def _on_HandlerExited(self, event: dict[str, Any], t: int) -> None:
+        if event.get("drained", 0) is None:  # a NAPI hard IRQ: it cleans nothing
+            self.napi_irqs += 1
+            return
         drained = int(event.get("drained", 0))
         self.drained += drained
+        self.empty_runs += drained == 0
+        self.max_drained = max(self.max_drained, drained)
+
+    def _on_PollCompleted(self, event: dict[str, Any], t: int) -> None:
+        self._poll_ended(event)
+
+    def _on_BudgetExhausted(self, event: dict[str, Any], t: int) -> None:
+        self._poll_ended(event)
+
+    def _poll_ended(self, event: dict[str, Any]) -> None:
+        drained = int(event.get("drained") or 0)
+        self.polls += 1
+        self.poll_drained += drained
+        self.poll_max = max(self.poll_max, drained)
+        # As the driver's own statistics count them: a poll is a run of the cleaner.
         self.empty_runs += drained == 0
         self.max_drained = max(self.max_drained, drained)
 
@@ -237,7 +257,14 @@ def _full_figures(acc: _Accumulator) -> dict[str, Any]:
         "handler": {
             "empty_runs": acc.empty_runs,
             "max_drained": acc.max_drained,
-            "mean_drained": acc.drained / acc.handler_runs if acc.handler_runs else None,
+            "mean_drained": (
+                acc.drained / (acc.handler_runs - acc.napi_irqs)
+                if acc.handler_runs > acc.napi_irqs
+                else None
+            ),
+            "polls": acc.polls,
+            "max_per_poll": acc.poll_max,
+            "mean_per_poll": acc.poll_drained / acc.polls if acc.polls else None,
             "interrupt_ns_mean": {
                 core: acc.irq_ns[core] / acc.irq_count[core] for core in sorted(acc.irq_count)
             },
@@ -326,15 +353,39 @@ def _full_rows(d: dict[str, Any], drops: str) -> list[str]:
             ),
             (
                 "handler runs",
-                f"{d['handler_runs']}  ({handler['empty_runs']} found the ring empty)",
+                f"{d['handler_runs']}  ({handler['empty_runs']} found the ring empty)"
+                if not handler["polls"]
+                else f"{d['handler_runs']}  (hard IRQs: each schedules a NAPI poll)",
             ),
-            (
-                "frames per run, mean / max",
-                ("-" if mean_drained is None else f"{mean_drained:.2f}")
-                + f" / {handler['max_drained']}",
+            *(
+                []
+                if handler["polls"]
+                else [
+                    (
+                        "frames per run, mean / max",
+                        ("-" if mean_drained is None else f"{mean_drained:.2f}")
+                        + f" / {handler['max_drained']}",
+                    )
+                ]
             ),
             ("interrupt time per run, mean", irq or "-"),
         ]
+        + (
+            [
+                (
+                    "NAPI polls, frames per poll mean / max",
+                    f"{handler['polls']}, "
+                    + (
+                        "-"
+                        if handler["mean_per_poll"] is None
+                        else f"{handler['mean_per_poll']:.2f}"
+                    )
+                    + f" / {handler['max_per_poll']}",
+                )
+            ]
+            if handler["polls"]
+            else []
+        )
     )
     lines.append("queues")
     lines += _rows(

@@ -30,6 +30,8 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "nic.ring_size=8",
         "socket.rcvbuf=5000",
     ),
+    # NAPI: hard IRQs only schedule polls, which clean the ring
+    "napi": ('driver.kind="napi"', "generator.count=40", "generator.interval_ns=300"),
     # stopped early: packets still in flight, and a random IPI latency
     "cut": (
         "generator.count=30",

@@ -104,3 +104,14 @@ def test_cli_summary_prints_text_and_json(
 def _summary(run: Run) -> dict[str, Any]:
     with TraceReader(run.trace) as reader:
         return summarise(reader).to_json()
+
+
+def test_napi_summary_counts_polls_not_empty_hard_irqs(runs: Callable[..., Run]) -> None:
+    """Under NAPI the hard IRQs clean nothing; the polls account for every frame taken."""
+    run = runs("napi")
+    summary = _summary(run)
+    handler = summary["handler"]
+    assert handler["polls"] > 0
+    assert handler["mean_drained"] is None  # no run of the cleaner happens in a hard IRQ
+    assert round(handler["mean_per_poll"] * handler["polls"]) == run.results["delivered"]
+    assert handler["max_per_poll"] == run.results["statistics"]["driver"]["max_drained_per_run"]
