@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
 from mintactors.errors import UnexpectedMessage
-from mintactors.hardware.nic import NicLayout, RxDescriptor
-from mintactors.kernel.driver import DriverCosts, DriverStatistics, RxDriver, StepHook
+from mintactors.hardware.nic import RxDescriptor
+from mintactors.kernel.driver import DriverStatistics, RxDriver
 from mintactors.kernel.mechanism import ICR_RXT0
 from mintactors.messages import (
     DriverStep,
@@ -127,24 +128,11 @@ class NapiDriver(RxDriver):
     masks_interrupts = True
     recheck_after_unmask = True
 
-    def __init__(
-        self,
-        name: str,
-        node: int,
-        core: str,
-        apic: str,
-        memory: str,
-        socket: str,
-        layout: NicLayout,
-        costs: DriverCosts,
-        refill_batch: int = 16,
-        step_hook: StepHook | None = None,
-        budget: int = NAPI_BUDGET,
-    ) -> None:
-        super().__init__(
-            name, node, core, apic, memory, socket, layout, costs, refill_batch, step_hook
-        )
-        self.budget = budget
+    #: Packets one poll may clean (the driver's NAPI weight, ``dev_rx_weight`` = 64).
+    budget = NAPI_BUDGET
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.scheduled = False  # NAPI_STATE_SCHED
         self.missed = False  # NAPI_STATE_MISSED
         self.softirq = False  # a chain of poll work is live on the core
