@@ -223,8 +223,10 @@ class SoftirqOwner:
         return ()
 
 
-def test_softirq_work_queued_at_the_end_of_softirq_work_runs_before_process_context() -> None:
-    """A process task waiting behind softirq work does not slip in when the owner continues."""
+@pytest.mark.parametrize("arrives_ns", [10, 100], ids=["queued-earlier", "arrives-as-it-ends"])
+def test_softirq_owner_keeps_the_core_before_process_context(arrives_ns: int) -> None:
+    """A process task, queued earlier or arriving as softirq work ends, waits for the
+    softirq owner's next piece."""
     sim = Simulation()
     core = CpuCore(1, "apic", {}, 0, 0)
     owner, process = SoftirqOwner(), Recorder()
@@ -232,22 +234,7 @@ def test_softirq_work_queued_at_the_end_of_softirq_work_runs_before_process_cont
     sim.add_actor("owner", owner)
     sim.add_actor("process", process)
     sim.post("core", RunTask("owner", 100, "first", priority=0))
-    sim.post("core", RunTask("process", 50, "app", priority=1), at_ns=10)
-    sim.run_sync()
-    assert owner.done == [("first", 100), ("second", 200)]
-    assert [(t, m.label) for t, m in process.seen if isinstance(m, TaskDone)] == [(250, "app")]
-
-
-def test_process_work_arriving_as_softirq_work_ends_waits_for_the_softirq_owner() -> None:
-    """A process task queued as softirq work ends still waits for the owner's next piece."""
-    sim = Simulation()
-    core = CpuCore(1, "apic", {}, 0, 0)
-    owner, process = SoftirqOwner(), Recorder()
-    sim.add_actor("core", core)
-    sim.add_actor("owner", owner)
-    sim.add_actor("process", process)
-    sim.post("core", RunTask("owner", 100, "first", priority=0))
-    sim.post("core", RunTask("process", 50, "app", priority=1), at_ns=100)
+    sim.post("core", RunTask("process", 50, "app", priority=1), at_ns=arrives_ns)
     sim.run_sync()
     assert owner.done == [("first", 100), ("second", 200)]
     assert [(t, m.label) for t, m in process.seen if isinstance(m, TaskDone)] == [(250, "app")]
