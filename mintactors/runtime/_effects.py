@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from enum import IntEnum
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -104,6 +104,11 @@ class Component(Protocol):
     randomness; everything it wants done it returns as effects.
     """
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect] | None:
-        """Take one message at virtual time ``now_ns`` and return the effects."""
+    def handle(self, message: Any, now_ns: int) -> Sequence[Effect] | None:
+        """Take one message at virtual time ``now_ns`` and return the effects.
+
+        The parameter is ``Any`` so that each component can declare the union of
+        the messages it takes (``handle(self, message: ApicInput, ...)``) and still
+        be a ``Component``.
+        """
         ...
