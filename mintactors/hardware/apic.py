@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from mintactors.distributions import Sampler
+from mintactors.effects import Effect, Note, Send
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import (
     AcceptInterrupt,
@@ -36,7 +37,6 @@ from mintactors.messages import (
     WriteEoi,
     WriteIcr,
 )
-from mintactors.runtime import Effect, Note, Send
 
 __all__ = ["ApicStatistics", "LocalApic"]
 

@@ -32,6 +32,7 @@ from enum import Enum
 
 import attrs
 
+from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import (
     AcceptInterrupt,
@@ -42,7 +43,6 @@ from mintactors.messages import (
     RunTask,
     TaskDone,
 )
-from mintactors.runtime import CancelTimer, Effect, Note, Send, SetTimer
 
 __all__ = ["CoreState", "CoreStatistics", "CpuCore"]
 

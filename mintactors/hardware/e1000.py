@@ -40,6 +40,7 @@ from typing import Final
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import (
     DeviceInterrupt,
@@ -49,7 +50,6 @@ from mintactors.messages import (
     NicStep,
     PostFrame,
 )
-from mintactors.runtime import Effect, Note, Send, SetTimer, TraceLevel
 
 __all__ = [
     "E1000Receiver",

@@ -24,9 +24,9 @@ from typing import Final, Protocol
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import FrameArrived, SendPacket, Start
-from mintactors.runtime import Effect, Note, Send, SetTimer
 
 __all__ = [
     "FCS_LEN",

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import MemoryData, MemoryFault, MemoryRead, MemoryWrite
-from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
 

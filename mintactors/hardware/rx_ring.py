@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.nic import (
     DESCRIPTOR_LEN,
@@ -49,7 +50,6 @@ from mintactors.messages import (
     PostFrame,
     RingStep,
 )
-from mintactors.runtime import Effect, Note, Send, SetTimer, TraceLevel
 
 __all__ = ["NO_BUFFER_POLICIES", "RxRing", "RxRingStatistics"]
 

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.kernel.frames import FrameLedger, flow_of
 from mintactors.messages import Recv, RunTask, SkbDelivered, SocketBuffer, Start, TaskDone
 from mintactors.packets import FrameCheck, parse_pktgen_header, verify_frame
-from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["AppStatistics", "FrameObserver", "ReceivingApp"]
 

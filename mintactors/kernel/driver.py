@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.nic import STATUS_OFFSET, NicLayout, RxDescriptor
 from mintactors.messages import (
@@ -59,7 +60,6 @@ from mintactors.messages import (
     WriteEoi,
 )
 from mintactors.packets import parse_pktgen_header
-from mintactors.runtime import Effect, Note, Send, SetTimer, TraceLevel
 
 __all__ = [
     "HANDLER_STEPS",

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import UnexpectedMessage
 from mintactors.kernel.frames import FrameSource, PktgenFrames
 from mintactors.messages import (
@@ -38,7 +39,6 @@ from mintactors.messages import (
     TaskDone,
 )
 from mintactors.packets import FrameFactory
-from mintactors.runtime import Effect, Note, Send, SetTimer
 
 __all__ = ["Generator", "GeneratorStatistics"]
 

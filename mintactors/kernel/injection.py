@@ -26,8 +26,8 @@ from typing import Literal
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.messages import InjectPacket, IpiMessage
-from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["Injection", "Injector"]
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import (
     FramePosted,
@@ -46,7 +47,6 @@ from mintactors.messages import (
     SystemCallReturn,
     WriteIcr,
 )
-from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["ICR_RXT0", "DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatistics"]
 

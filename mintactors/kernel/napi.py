@@ -47,6 +47,7 @@ from typing import Any
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.nic import RxDescriptor
 from mintactors.kernel.driver import DriverStatistics, RxDriver
@@ -63,7 +64,6 @@ from mintactors.messages import (
     Start,
     TaskDone,
 )
-from mintactors.runtime import Effect, Note, Send, SetTimer
 
 __all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver", "NapiStatistics"]
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import attrs
 
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage
 from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer
-from mintactors.runtime import Effect, Note, Send, TraceLevel
 
 __all__ = ["DEFAULT_RCVBUF", "SocketStatistics", "UdpSocket"]
 

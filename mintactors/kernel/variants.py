@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
+from mintactors.effects import Effect
 from mintactors.hardware.nic import DESCRIPTOR_LEN
 from mintactors.kernel.driver import PaperDriver, RxDriver
 from mintactors.kernel.napi import LostWakeupDriver, NapiDriver
-from mintactors.runtime import Effect
 
 __all__ = ["DRIVER_VARIANTS", "OnePerIrqDriver", "RingWrapDriver"]
 

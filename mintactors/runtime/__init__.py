@@ -3,7 +3,7 @@
 It knows nothing about hardware; it is the only package that imports Trio.
 """
 
-from mintactors.runtime._effects import (
+from mintactors.effects import (
     CancelTimer,
     Component,
     Effect,

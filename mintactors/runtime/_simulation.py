@@ -30,8 +30,7 @@ import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from mintactors._version import __version__
-from mintactors.errors import ActorCrashed, DuplicateActorError, SimulationError, UnknownActorError
-from mintactors.runtime._effects import (
+from mintactors.effects import (
     CancelTimer,
     Component,
     Note,
@@ -40,6 +39,7 @@ from mintactors.runtime._effects import (
     Stop,
     TraceLevel,
 )
+from mintactors.errors import ActorCrashed, DuplicateActorError, SimulationError, UnknownActorError
 from mintactors.runtime._policies import TieBreakPolicy, make_policy
 from mintactors.runtime._queue import Entry, EventQueue
 from mintactors.runtime._trace import TraceSink

@@ -16,7 +16,7 @@ from typing import IO, Any
 import attrs
 import structlog
 
-from mintactors.runtime._effects import TraceLevel
+from mintactors.effects import TraceLevel
 
 __all__ = ["TRACE_FORMAT", "TraceSink", "to_jsonable"]
 

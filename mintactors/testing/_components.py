@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from mintactors.runtime import Effect, Note, Send, TraceLevel
+from mintactors.effects import Effect, Note, Send, TraceLevel
 
 __all__ = ["Ball", "Echo", "Fan", "Rally", "Recorder", "Reply", "Tick"]
 

@@ -3,6 +3,10 @@
 A component's ``handle(message, now_ns)`` returns a sequence of these. The runtime
 performs them after ``handle`` returns, in order, so a component never touches the
 scheduler, the clock or the trace directly (sans-I/O, in the manner of h11).
+
+This module is the contract between the model and the runtime, so it sits beside
+both and imports neither: ``hardware/`` and ``kernel/`` use it without loading
+Trio, and ``mintactors.runtime`` re-exports it.
 """
 
 from __future__ import annotations
