@@ -152,8 +152,8 @@ def test_capture_frames_arrive_byte_for_byte_and_are_accounted(tmp_path: Path) -
     path.write_text(f'[generator]\npattern = "capture"\ncapture = "{SAMPLE}"\n')
     outcome = run_config(load_config(path))
     results = outcome.results
-    assert results["sent"] == len(capture.frames) == results["delivered"]
-    assert all(verdict["ok"] for verdict in results["oracles"].values())
+    assert results.sent == len(capture.frames) == results.delivered
+    assert all(verdict["ok"] for verdict in results.oracles.values())
     ledger = outcome.machine.app.ledger
     assert ledger is not None
     assert all(ledger.claim(frame) == "duplicate" for frame in capture.frames)

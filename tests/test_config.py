@@ -10,7 +10,7 @@ import pytest
 from mintactors.config import Config, apply_overrides, load_config, parse_config
 from mintactors.distributions import Fixed, Normal
 from mintactors.errors import ConfigError
-from mintactors.experiments.sweep import load_sweep
+from mintactors.experiments.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
@@ -163,7 +163,7 @@ def test_missing_file_and_malformed_toml(tmp_path: Path) -> None:
 
 def test_profile_can_be_a_file_next_to_the_config(tmp_path: Path) -> None:
     """costs.profile may name a TOML file relative to the config."""
-    builtin = (ROOT / "mintactors" / "profiles" / "paper-2014.toml").read_text()
+    builtin = (ROOT / "mintactors" / "costs" / "profiles" / "paper-2014.toml").read_text()
     (tmp_path / "mine.toml").write_text(builtin.replace('name = "paper-2014"', 'name = "mine"'))
     exp = tmp_path / "exp.toml"
     exp.write_text('[costs]\nprofile = "mine.toml"\nirq_entry_ns = 777\n')

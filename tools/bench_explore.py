@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-from mintactors.experiments.explore import explore, variations
+from mintactors.experiments.explore.explore import explore, variations
 
 SCENARIO = str(Path(__file__).resolve().parent.parent / "configs/scenarios/driver-lost-wakeup.toml")
 

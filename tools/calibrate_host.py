@@ -10,7 +10,7 @@ the config file):
     profile = "host-profile.toml"
 
 What is measured and what is copied from the base profile: see
-``mintactors/experiments/host_profile.py`` and ``docs/paper.md``.
+``mintactors.costs.host.py`` and ``docs/paper.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from mintactors.costs import load_profile
-from mintactors.experiments.host_profile import DEFAULT_SIZES, host_profile_toml, measure_host
+from mintactors.costs.host import DEFAULT_SIZES, host_profile_toml, measure_host
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """Refit the ``paper-2014`` cost profile to the paper's Table 1 and Table 2 at 1.5 KB.
 
 What is fitted and how: see ``mintactors/experiments/calibration.py`` and
-``docs/paper.md``. The script rewrites ``mintactors/profiles/paper-2014.toml``
+``docs/paper.md``. The script rewrites ``mintactors/costs/profiles/paper-2014.toml``
 (bumping its version when a value changes) and prints the fitted values and
 Table 1 and the 1.5 KB point of Table 2 as the new profile reproduces them.
 
@@ -16,11 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from mintactors.experiments.calibration import calibrate, profile_toml
-from mintactors.experiments.executors import LocalExecutor
-from mintactors.experiments.paper import table1, table2
+from mintactors.experiments.paper.calibration import calibrate, profile_toml
+from mintactors.experiments.paper.measure import table1, table2
+from mintactors.experiments.sweep.executors import LocalExecutor
 
-PROFILE = Path(__file__).resolve().parent.parent / "mintactors" / "profiles" / "paper-2014.toml"
+PROFILE = (
+    Path(__file__).resolve().parent.parent / "mintactors" / "costs" / "profiles" / "paper-2014.toml"
+)
 
 
 def main() -> int:

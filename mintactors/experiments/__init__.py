@@ -1,33 +1,38 @@
-"""Experiments: single runs, their oracles, exploration and replay; sweeps build on them."""
+"""Experiments: the single run (``run``), and what builds on it: ``sweep``, ``paper``,
+``explore`` (with replay)."""
 
 from mintactors.experiments.explore import (
     ExploreOutcome,
+    ReplayOutcome,
     RunVerdict,
     Variation,
     explore,
+    replay_trace,
     variations,
 )
-from mintactors.experiments.oracles import ORACLES, OracleMonitor, Violation
-from mintactors.experiments.record import RecordedRun, record_run
-from mintactors.experiments.replay import ReplayOutcome, replay_trace
-from mintactors.experiments.results import AccountingError, account, collect_results, percentile
-from mintactors.experiments.run import RunOutcome, run_config
+from mintactors.experiments.run import (
+    AccountingError,
+    RecordedRun,
+    RunOutcome,
+    RunResults,
+    account,
+    collect_results,
+    record_run,
+    run_config,
+)
 
 __all__ = [
     "AccountingError",
     "ExploreOutcome",
-    "ORACLES",
-    "OracleMonitor",
     "RecordedRun",
     "ReplayOutcome",
     "RunOutcome",
+    "RunResults",
     "RunVerdict",
     "Variation",
-    "Violation",
     "account",
     "collect_results",
     "explore",
-    "percentile",
     "record_run",
     "replay_trace",
     "run_config",

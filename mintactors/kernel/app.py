@@ -12,7 +12,7 @@ Frames without a pktgen header (a replayed capture) are identified through a
 :class:`~mintactors.kernel.frames.FrameLedger` instead: when the app has one, it
 looks every frame up by its bytes, which also proves the frame intact. Every
 fault found is kept in :attr:`ReceivingApp.problems` with its time, for the
-oracles (:mod:`mintactors.experiments.oracles`).
+oracles (:mod:`mintactors.oracles`).
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ vocabulary of pktgen, MoonGen and TRex (domain.md 4):
     a capture's own inter-arrival times, scaled by ``time_scale`` and shifted so
     the first frame goes at ``start``.
 
+Every pattern is one class in :data:`PATTERNS`, the registry the config and the
+machine builder read: its attrs fields are its ``[generator]`` keys (with their
+checks), and it says how to check itself across keys, describe itself, and produce
+its instants. Adding a pattern is one such class here with ``@PATTERNS.register``.
+
 Randomness comes only from the stream handed in (``rng_stream(seed,
 "generator.pattern")`` in the builder), never from a global generator.
 """
@@ -35,11 +40,25 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol, Self
+
+import attrs
+
+from mintactors.captures import Capture, CaptureError, read_capture
+from mintactors.fields import ParameterError, at_least, checked, internal, positive
+from mintactors.registry import Registry
 
 __all__ = [
     "PATTERNS",
+    "BurstPattern",
+    "CapturePattern",
+    "FixedPattern",
+    "JitterPattern",
+    "ListPattern",
+    "PoissonPattern",
     "RandomSource",
+    "TimingPattern",
     "burst_instants",
     "capture_instants",
     "fixed_instants",
@@ -47,9 +66,6 @@ __all__ = [
     "listed_instants",
     "poisson_instants",
 ]
-
-#: Pattern names a config may give as ``generator.pattern``.
-PATTERNS = ("fixed", "list", "jitter", "poisson", "burst", "capture")
 
 
 class RandomSource(Protocol):
@@ -175,3 +191,238 @@ def capture_instants(
         out.append(instant)
         previous = instant
     return iter(out)
+
+
+# --- the registry -------------------------------------------------------------------
+
+
+class TimingPattern(Protocol):
+    """A timing pattern's parameters and behaviour (one entry of :data:`PATTERNS`).
+
+    The class's attrs fields are the ``[generator]`` keys the pattern owns.
+    """
+
+    name: ClassVar[str]
+
+    def prepare(self, base_dir: Path | None) -> TimingPattern:
+        """Check the keys together and load what the pattern needs.
+
+        Raises:
+            ParameterError: naming the key at fault.
+        """
+        ...
+
+    def available(self) -> int | None:
+        """How many instants the pattern has (None: as many as asked for)."""
+        ...
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """The planned send instants."""
+        ...
+
+    def describe(self) -> str:
+        """The timing in a few words (``every 3000 ns``)."""
+        ...
+
+    def recorded_frames(self) -> tuple[bytes, ...] | None:
+        """Frames the pattern brings with it (a capture's), or None."""
+        ...
+
+    def files(self) -> tuple[tuple[str, str], ...]:
+        """(key, path as written) of every file the pattern reads, for replays."""
+        ...
+
+
+#: Timing patterns by ``generator.pattern`` name.
+PATTERNS: Registry[type[TimingPattern]] = Registry("timing pattern")
+
+
+class _Generated:
+    """Shared defaults for patterns that generate their own frames and read no file."""
+
+    def prepare(self, base_dir: Path | None) -> Self:
+        return self
+
+    def available(self) -> int | None:
+        return None
+
+    def recorded_frames(self) -> tuple[bytes, ...] | None:
+        return None
+
+    def files(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+
+@PATTERNS.register("fixed")
+@attrs.frozen
+class FixedPattern(_Generated):
+    """Constant rate: a send every ``interval_ns``."""
+
+    name: ClassVar[str] = "fixed"
+    interval_ns: int = checked(10_000, at_least(0))
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """``start, start + T, ...``"""
+        return fixed_instants(start_ns, self.interval_ns)
+
+    def describe(self) -> str:
+        """``every T ns``."""
+        return f"every {self.interval_ns} ns"
+
+
+@PATTERNS.register("list")
+@attrs.frozen
+class ListPattern(_Generated):
+    """Exactly the instants listed."""
+
+    name: ClassVar[str] = "list"
+    instants_ns: tuple[int, ...] = ()
+
+    def prepare(self, base_dir: Path | None) -> Self:
+        """The list must be given, nonnegative and nondecreasing."""
+        if not self.instants_ns:
+            raise ParameterError("instants_ns", 'is required with pattern "list"')
+        try:
+            listed_instants(self.instants_ns)
+        except ValueError as exc:
+            raise ParameterError("instants_ns", str(exc)) from None
+        return self
+
+    def available(self) -> int | None:
+        """One send per instant."""
+        return len(self.instants_ns)
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """The list (``start_ns`` does not shift it)."""
+        return listed_instants(self.instants_ns)
+
+    def describe(self) -> str:
+        """``at N listed instants``."""
+        return f"at {len(self.instants_ns)} listed instants"
+
+
+@PATTERNS.register("jitter")
+@attrs.frozen
+class JitterPattern(_Generated):
+    """The fixed grid, each instant moved by a seeded offset."""
+
+    name: ClassVar[str] = "jitter"
+    interval_ns: int = checked(10_000, at_least(0))
+    jitter_ns: int = checked(0, at_least(0))
+    jitter_dist: Literal["uniform", "normal"] = "uniform"
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """Grid plus offsets, clamped to stay nondecreasing."""
+        return jittered_instants(start_ns, self.interval_ns, self.jitter_ns, self.jitter_dist, rng)
+
+    def describe(self) -> str:
+        """``every T ns +- D jitter A ns``."""
+        return f"every {self.interval_ns} ns +- {self.jitter_dist} jitter {self.jitter_ns} ns"
+
+
+@PATTERNS.register("poisson")
+@attrs.frozen
+class PoissonPattern(_Generated):
+    """A Poisson process of ``rate_pps`` packets per second."""
+
+    name: ClassVar[str] = "poisson"
+    rate_pps: float = checked(0.0, at_least(0))
+
+    def prepare(self, base_dir: Path | None) -> Self:
+        """The rate must be positive."""
+        if self.rate_pps <= 0:
+            raise ParameterError("rate_pps", 'must be > 0 with pattern "poisson"')
+        return self
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """Exponential gaps after ``start_ns``."""
+        return poisson_instants(start_ns, self.rate_pps, rng)
+
+    def describe(self) -> str:
+        """``Poisson at R packets/s``."""
+        return f"Poisson at {self.rate_pps:g} packets/s"
+
+
+@PATTERNS.register("burst")
+@attrs.frozen
+class BurstPattern(_Generated):
+    """``burst_size`` packets ``burst_gap_ns`` apart, every ``burst_period_ns``."""
+
+    name: ClassVar[str] = "burst"
+    burst_size: int = checked(1, at_least(1))
+    burst_period_ns: int = checked(0, at_least(0))
+    burst_gap_ns: int = checked(0, at_least(0))
+
+    def prepare(self, base_dir: Path | None) -> Self:
+        """A burst needs a period and must fit in it."""
+        if self.burst_period_ns <= 0:
+            raise ParameterError("burst_period_ns", 'must be > 0 with pattern "burst"')
+        if (self.burst_size - 1) * self.burst_gap_ns > self.burst_period_ns:
+            raise ParameterError(
+                "burst_gap_ns",
+                f"a burst of {self.burst_size} packets {self.burst_gap_ns} ns apart is "
+                f"longer than burst_period_ns ({self.burst_period_ns})",
+            )
+        return self
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """Burst after burst."""
+        return burst_instants(start_ns, self.burst_size, self.burst_period_ns, self.burst_gap_ns)
+
+    def describe(self) -> str:
+        """``in bursts of N, g ns apart, every T ns``."""
+        return (
+            f"in bursts of {self.burst_size}, {self.burst_gap_ns} ns apart, "
+            f"every {self.burst_period_ns} ns"
+        )
+
+
+@PATTERNS.register("capture")
+@attrs.frozen
+class CapturePattern:
+    """A pcap or pcapng capture's frames at its own (scaled) inter-arrival times."""
+
+    name: ClassVar[str] = "capture"
+    capture: str = ""
+    time_scale: float = checked(1.0, positive)
+    #: The capture file's contents, once :meth:`prepare` has read it.
+    recording: Capture | None = internal()
+
+    def prepare(self, base_dir: Path | None) -> TimingPattern:
+        """Read the capture (relative to the config's directory)."""
+        if not self.capture:
+            raise ParameterError("capture", 'is required with pattern "capture"')
+        path = Path(self.capture)
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            recording = read_capture(path)
+        except CaptureError as exc:
+            raise ParameterError("capture", f"{path}: {exc}") from None
+        return attrs.evolve(self, recording=recording)
+
+    def _recording(self) -> Capture:
+        if self.recording is None:
+            raise ValueError("the capture pattern was not prepared (no capture read)")
+        return self.recording
+
+    def available(self) -> int | None:
+        """One send per captured frame."""
+        return len(self._recording().frames)
+
+    def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
+        """The capture's timestamps, shifted to ``start_ns`` and scaled."""
+        return capture_instants(self._recording().timestamps_ns, start_ns, self.time_scale)
+
+    def describe(self) -> str:
+        """``from capture F with its timing``."""
+        scale = f" x {self.time_scale:g}" if self.time_scale != 1 else ""
+        return f"from capture {self.capture} with its timing{scale}"
+
+    def recorded_frames(self) -> tuple[bytes, ...] | None:
+        """The captured frames."""
+        return tuple(self._recording().frames)
+
+    def files(self) -> tuple[tuple[str, str], ...]:
+        """The capture file."""
+        return (("generator.capture", self.capture),)

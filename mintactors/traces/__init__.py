@@ -2,7 +2,7 @@
 
 Everything here reads a ``trace.jsonl`` line by line (:class:`TraceReader`), so
 memory does not grow with the trace's length. The command line is
-``mintactors trace ...`` (:mod:`mintactors.traces.commands`); the trace format is
+``mintactors trace ...`` (:mod:`mintactors.cli.trace`); the trace format is
 described in ``docs/trace-format.md``.
 """
 

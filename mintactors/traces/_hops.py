@@ -10,37 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from mintactors.notes import NoteKind
+
 __all__ = ["HOP_LABELS", "PLACE_AFTER", "packet_seq"]
 
 #: Note kind -> the hop's name in a timeline.
 HOP_LABELS = {
-    "PacketGenerated": "generated",
-    "SyscallEntered": "system call entered",
-    "FrameCopied": "frame copied to RX buffer",
-    "DescriptorDone": "descriptor done (DD set)",
-    "RingFull": "ring full",
-    "IcrWritten": "ICR written",
-    "IpiSent": "IPI sent",
-    "IpiDelivered": "IPI delivered (IRR set)",
-    "IpiMerged": "IPI merged into pending IRR",
-    "InterruptTaken": "interrupt taken",
-    "HandlerEntered": "handler entered",
-    "FrameTaken": "taken from ring",
-    "SkbQueued": "skb queued on socket",
-    "SkbDequeued": "skb taken by app",
-    "PacketReceived": "received by app",
-    "PacketDropped": "dropped",
+    NoteKind.PACKET_GENERATED: "generated",
+    NoteKind.SYSCALL_ENTERED: "system call entered",
+    NoteKind.FRAME_COPIED: "frame copied to RX buffer",
+    NoteKind.DESCRIPTOR_DONE: "descriptor done (DD set)",
+    NoteKind.RING_FULL: "ring full",
+    NoteKind.ICR_WRITTEN: "ICR written",
+    NoteKind.IPI_SENT: "IPI sent",
+    NoteKind.IPI_DELIVERED: "IPI delivered (IRR set)",
+    NoteKind.IPI_MERGED: "IPI merged into pending IRR",
+    NoteKind.INTERRUPT_TAKEN: "interrupt taken",
+    NoteKind.HANDLER_ENTERED: "handler entered",
+    NoteKind.FRAME_TAKEN: "taken from ring",
+    NoteKind.SKB_QUEUED: "skb queued on socket",
+    NoteKind.SKB_DEQUEUED: "skb taken by app",
+    NoteKind.PACKET_RECEIVED: "received by app",
+    NoteKind.PACKET_DROPPED: "dropped",
 }
 
 #: Note kind -> where a packet is after that hop (for "in flight at ..." counts).
 PLACE_AFTER = {
-    "PacketGenerated": "system call",
-    "SyscallEntered": "ring engine",
-    "FrameCopied": "ring engine",
-    "DescriptorDone": "ring (waiting for the driver)",
-    "FrameTaken": "driver (handing up)",
-    "SkbQueued": "socket queue",
-    "SkbDequeued": "application",
+    NoteKind.PACKET_GENERATED: "system call",
+    NoteKind.SYSCALL_ENTERED: "ring engine",
+    NoteKind.FRAME_COPIED: "ring engine",
+    NoteKind.DESCRIPTOR_DONE: "ring (waiting for the driver)",
+    NoteKind.FRAME_TAKEN: "driver (handing up)",
+    NoteKind.SKB_QUEUED: "socket queue",
+    NoteKind.SKB_DEQUEUED: "application",
 }
 
 

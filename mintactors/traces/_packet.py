@@ -22,12 +22,13 @@ from typing import Any
 
 import attrs
 
+from mintactors.notes import NoteKind
 from mintactors.traces._hops import HOP_LABELS, packet_seq
 from mintactors.traces._reader import TraceReader
 
 __all__ = ["Hop", "PacketTimeline", "packet_timeline", "render_timeline"]
 
-_FINAL = ("PacketReceived", "PacketDropped")
+_FINAL = (NoteKind.PACKET_RECEIVED, NoteKind.PACKET_DROPPED)
 
 
 @attrs.frozen
@@ -80,30 +81,30 @@ def _us(ns: int) -> str:
 def _detail(event: dict[str, Any], seq: int) -> str:
     kind = event["kind"]
     match kind:
-        case "PacketGenerated":
+        case NoteKind.PACKET_GENERATED:
             return f"{event.get('size')} B frame"
-        case "SyscallEntered":
+        case NoteKind.SYSCALL_ENTERED:
             return f"{event.get('length')} B passed in"
-        case "FrameCopied":
+        case NoteKind.FRAME_COPIED:
             return f"into the buffer of descriptor {event.get('desc')}"
-        case "DescriptorDone":
+        case NoteKind.DESCRIPTOR_DONE:
             first, count = event.get("desc", 0), event.get("count", 1)
             return f"descriptor {first}" + (f"..{first + count - 1}" if count > 1 else "")
-        case "RingFull":
+        case NoteKind.RING_FULL:
             return f"no free descriptor at RDH {event.get('rdh')}"
-        case "IcrWritten":
+        case NoteKind.ICR_WRITTEN:
             return f"vector {event.get('vector', 0):#x}"
-        case "IpiSent":
+        case NoteKind.IPI_SENT:
             return f"to APIC {event.get('destination')}, on the bus {event.get('latency_ns')} ns"
-        case "IpiDelivered":
+        case NoteKind.IPI_DELIVERED:
             return f"IRR[{event.get('vector', 0):#x}] set"
-        case "SkbQueued":
+        case NoteKind.SKB_QUEUED:
             return f"truesize {event.get('truesize')} B, rmem now {event.get('rmem')} B"
-        case "SkbDequeued":
+        case NoteKind.SKB_DEQUEUED:
             return f"rmem now {event.get('rmem')} B"
-        case "PacketReceived":
+        case NoteKind.PACKET_RECEIVED:
             return f"end-to-end latency {_us(event.get('latency_ns', 0))}"
-        case "PacketDropped":
+        case NoteKind.PACKET_DROPPED:
             problem = event.get("problem")
             return f"reason {event.get('reason')}" + (f": {problem}" if problem else "")
     return ""
@@ -136,11 +137,11 @@ class _Follower:
 
     def feed(self, number: int, event: dict[str, Any]) -> None:
         kind, actor, t = event["kind"], event["actor"], event["t_ns"]
-        if kind == "PacketGenerated":
+        if kind == NoteKind.PACKET_GENERATED:
             self.highest_seq = max(self.highest_seq, int(event.get("seq", -1)))
-        if kind in ("IpiDelivered", "IpiMerged"):
+        if kind in (NoteKind.IPI_DELIVERED, NoteKind.IPI_MERGED):
             self._ipi_arrived(event)
-        elif kind == "InterruptTaken":
+        elif kind == NoteKind.INTERRUPT_TAKEN:
             key = ("apic" + actor.removeprefix("core"), int(event.get("vector", -1)))
             run = _Run(
                 0, str(event.get("handler")), actor, self.irr.pop(key, None), (number, t, event)
@@ -149,19 +150,19 @@ class _Follower:
             if key == self.riding:
                 self.riding = None
                 self.ipi_run = run
-        elif kind == "HandlerEntered":
+        elif kind == NoteKind.HANDLER_ENTERED:
             starting = self.entering.pop(actor, None)
             if starting is not None:
                 starting.run = int(event.get("run", 0))
                 starting.entered = (number, t, event)
                 self.current[actor] = starting
-        elif kind == "HandlerExited":
+        elif kind == NoteKind.HANDLER_EXITED:
             ended = self.current.pop(actor, None)
             if ended is not None:
                 ended.drained = int(event.get("drained", 0))
         if (
             kind in HOP_LABELS
-            and kind not in ("InterruptTaken", "HandlerEntered")
+            and kind not in (NoteKind.INTERRUPT_TAKEN, NoteKind.HANDLER_ENTERED)
             and packet_seq(event) == self.seq
         ):
             self._own(number, event)
@@ -169,19 +170,19 @@ class _Follower:
     def _ipi_arrived(self, event: dict[str, Any]) -> None:
         key = (event["actor"], int(event.get("vector", -1)))
         seq = packet_seq(event)
-        if event["kind"] == "IpiDelivered":
+        if event["kind"] == NoteKind.IPI_DELIVERED:
             self.irr[key] = seq if seq is not None else -1
         if seq == self.seq:
             self.riding = key
-            if event["kind"] == "IpiMerged":
+            if event["kind"] == NoteKind.IPI_MERGED:
                 self.merged_into = self.irr.get(key)
 
     def _own(self, number: int, event: dict[str, Any]) -> None:
         self.own.append((number, event))
         kind = event["kind"]
-        if kind == "IpiSent":
+        if kind == NoteKind.IPI_SENT:
             self.ipi_sent = True
-        elif kind == "FrameTaken":
+        elif kind == NoteKind.FRAME_TAKEN:
             self.frame_run = self.current.get(event["actor"])
         elif kind in _FINAL and self.final is None:
             self.final = event
@@ -229,14 +230,14 @@ def _assemble(f: _Follower, level: str) -> PacketTimeline:
     rows: list[tuple[int, dict[str, Any], str]] = []
     for number, event in f.own:
         detail = _detail(event, seq)
-        if event["kind"] == "IpiMerged":
+        if event["kind"] == NoteKind.IPI_MERGED:
             into = f.merged_into
             detail = (
                 f"IRR[{event.get('vector', 0):#x}] already set"
                 + (f" by the IPI of packet {into}" if into is not None and into >= 0 else "")
                 + ": no interrupt of its own"
             )
-        elif event["kind"] == "FrameTaken":
+        elif event["kind"] == NoteKind.FRAME_TAKEN:
             detail = f"descriptor {event.get('desc')}, {event.get('length')} B" + (
                 f", by handler run {f.frame_run.run}" if f.frame_run is not None else ""
             )
@@ -271,7 +272,7 @@ def _assemble(f: _Follower, level: str) -> PacketTimeline:
     final = f.final
     fate = "in flight"
     reason = latency = None
-    if final is not None and final["kind"] == "PacketReceived":
+    if final is not None and final["kind"] == NoteKind.PACKET_RECEIVED:
         fate, latency = "delivered", int(final["latency_ns"])
     elif final is not None:
         fate, reason = "dropped", str(final.get("reason"))

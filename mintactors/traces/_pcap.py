@@ -23,7 +23,7 @@ from typing import IO, Literal
 
 import dpkt
 
-from mintactors.machine import Machine
+from mintactors.notes import NoteKind
 from mintactors.traces._reader import TraceError, TraceReader
 
 __all__ = ["FRAME_CHOICES", "FrameChoice", "PcapRecorder", "export_pcap"]
@@ -35,9 +35,9 @@ FRAME_CHOICES: tuple[FrameChoice, ...] = ("delivered", "generated", "both")
 SNAPLEN = 262144
 
 _NOTE_KINDS: dict[FrameChoice, frozenset[str]] = {
-    "delivered": frozenset({"PacketReceived"}),
-    "generated": frozenset({"PacketGenerated"}),
-    "both": frozenset({"PacketReceived", "PacketGenerated"}),
+    "delivered": frozenset({NoteKind.PACKET_RECEIVED}),
+    "generated": frozenset({NoteKind.PACKET_GENERATED}),
+    "both": frozenset({NoteKind.PACKET_RECEIVED, NoteKind.PACKET_GENERATED}),
 }
 
 
@@ -61,15 +61,6 @@ class PcapRecorder:
         """Append ``frame`` with virtual timestamp ``t_ns`` (``seq`` is unused)."""
         self._writer.writepkt(frame, ts=_seconds(t_ns))
         self.frames += 1
-
-    def attach(self, machine: Machine, frames: FrameChoice = "delivered") -> None:
-        """Observe ``machine``'s generator and/or receiving application."""
-        if frames in ("generated", "both"):
-            machine.generator.on_generate = self.record
-            if machine.link is not None:  # a real NIC's traffic comes from the link
-                machine.link.on_generate = self.record
-        if frames in ("delivered", "both"):
-            machine.app.on_receive = self.record
 
 
 def export_pcap(

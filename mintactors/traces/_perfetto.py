@@ -34,6 +34,8 @@ from typing import IO, Any
 
 import attrs
 
+from mintactors.messages import SystemCallReturn, TaskDone
+from mintactors.notes import NoteKind
 from mintactors.traces._hops import packet_seq
 from mintactors.traces._reader import TraceReader
 
@@ -41,20 +43,20 @@ __all__ = ["PerfettoStats", "export_perfetto", "us_from_ns"]
 
 _INSTANTS = frozenset(
     {
-        "PacketGenerated",
-        "FrameCopied",
-        "DescriptorDone",
-        "RingFull",
-        "IcrWritten",
-        "IpiSent",
-        "IpiDelivered",
-        "IpiMerged",
-        "FrameTaken",
-        "SkbQueued",
-        "PacketReceived",
-        "PacketDropped",
-        "AccessViolation",
-        "DriverFault",
+        NoteKind.PACKET_GENERATED,
+        NoteKind.FRAME_COPIED,
+        NoteKind.DESCRIPTOR_DONE,
+        NoteKind.RING_FULL,
+        NoteKind.ICR_WRITTEN,
+        NoteKind.IPI_SENT,
+        NoteKind.IPI_DELIVERED,
+        NoteKind.IPI_MERGED,
+        NoteKind.FRAME_TAKEN,
+        NoteKind.SKB_QUEUED,
+        NoteKind.PACKET_RECEIVED,
+        NoteKind.PACKET_DROPPED,
+        NoteKind.ACCESS_VIOLATION,
+        NoteKind.DRIVER_FAULT,
     }
 )
 _NODE_ACTORS = {"debug": ("generator", "mechanism"), "target": ("driver", "socket", "app")}
@@ -204,6 +206,24 @@ class _Exporter:
         self.syscalls: dict[str, tuple[int, int | None]] = {}  # actor -> (entered, seq)
         self.ring = 0
         self.flow_id = 0
+        # Note kinds (and message deliveries) that move the export's state.
+        self._steps: dict[str, Callable[[dict[str, Any], str, int], None]] = {
+            NoteKind.ICR_WRITTEN: self._on_icr_written,
+            NoteKind.IPI_DELIVERED: self._on_ipi_delivered,
+            NoteKind.IPI_MERGED: self._on_ipi_merged,
+            NoteKind.INTERRUPT_TAKEN: self._on_interrupt_taken,
+            NoteKind.HANDLER_ENTERED: self._on_handler_entered,
+            NoteKind.FRAME_TAKEN: self._on_frame_taken,
+            NoteKind.DESCRIPTOR_RETURNED: self._on_descriptor_returned,
+            NoteKind.DESCRIPTOR_DONE: self._on_descriptor_done,
+            NoteKind.SKB_QUEUED: self._on_skb_queued,
+            NoteKind.SKB_DEQUEUED: self._on_skb_dequeued,
+            NoteKind.HANDLER_EXITED: self._on_handler_exited,
+            NoteKind.INTERRUPT_RETURNED: self._on_interrupt_returned,
+            NoteKind.SYSCALL_ENTERED: self._on_syscall_entered,
+            SystemCallReturn.__name__: self._on_system_call_return,
+            TaskDone.__name__: self._on_task_done,
+        }
 
     # -- output ----------------------------------------------------------------------
 
@@ -282,25 +302,25 @@ class _Exporter:
                     "args": _args(event),
                 }
             )
-        step = getattr(self, "_on_" + kind, None)
+        step = self._steps.get(kind)
         if step is not None:
             step(event, actor, t)
 
-    def _on_IcrWritten(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_icr_written(self, event: dict[str, Any], actor: str, t: int) -> None:
         seq = packet_seq(event)
         if seq is not None:
             self.icr[seq] = (t, actor)
 
-    def _on_IpiDelivered(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_ipi_delivered(self, event: dict[str, Any], actor: str, t: int) -> None:
         seq = packet_seq(event)
         self.irr[(actor, int(event.get("vector", -1)))] = [] if seq is None else [seq]
 
-    def _on_IpiMerged(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_ipi_merged(self, event: dict[str, Any], actor: str, t: int) -> None:
         seq = packet_seq(event)
         if seq is not None:
             self.irr.setdefault((actor, int(event.get("vector", -1))), []).append(seq)
 
-    def _on_InterruptTaken(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_interrupt_taken(self, event: dict[str, Any], actor: str, t: int) -> None:
         vector = int(event.get("vector", -1))
         seqs = self.irr.pop(("apic" + actor.removeprefix("core"), vector), [])
         flows = [(s, *self.icr.pop(s)) for s in seqs if s in self.icr]
@@ -309,18 +329,18 @@ class _Exporter:
         self.interrupts[actor] = irq
         self.by_handler[handler] = irq
 
-    def _on_HandlerEntered(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_handler_entered(self, event: dict[str, Any], actor: str, t: int) -> None:
         self.runs[actor] = _Run(int(event.get("run", 0)), t, t)
         irq = self.by_handler.get(actor)
         if irq is not None:
             irq.entered = t
 
-    def _on_FrameTaken(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_frame_taken(self, event: dict[str, Any], actor: str, t: int) -> None:
         run = self.runs.get(actor)
         if run is not None:
             run.step_seq = packet_seq(event)
 
-    def _on_DescriptorReturned(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_descriptor_returned(self, event: dict[str, Any], actor: str, t: int) -> None:
         run = self.runs.get(actor)
         if run is not None:
             run.children.append((run.step_start, t, int(event.get("desc", -1)), run.step_seq))
@@ -328,21 +348,21 @@ class _Exporter:
         self.ring -= 1
         self.counter(self.layout.machine_pid, "RX ring occupancy", t, "descriptors", self.ring)
 
-    def _on_DescriptorDone(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_descriptor_done(self, event: dict[str, Any], actor: str, t: int) -> None:
         self.ring += int(event.get("count", 1))
         self.counter(self.layout.machine_pid, "RX ring occupancy", t, "descriptors", self.ring)
 
-    def _on_SkbQueued(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_skb_queued(self, event: dict[str, Any], actor: str, t: int) -> None:
         self._rmem(event, t)
 
-    def _on_SkbDequeued(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_skb_dequeued(self, event: dict[str, Any], actor: str, t: int) -> None:
         self._rmem(event, t)
 
     def _rmem(self, event: dict[str, Any], t: int) -> None:
         pid = self.layout.target_pid or self.layout.machine_pid
         self.counter(pid, "socket receive buffer", t, "bytes", int(event.get("rmem", 0)))
 
-    def _on_HandlerExited(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_handler_exited(self, event: dict[str, Any], actor: str, t: int) -> None:
         run = self.runs.pop(actor, None)
         if run is not None:
             self._end_run(actor, run, t, {"run": run.run, "drained": event.get("drained")})
@@ -356,7 +376,7 @@ class _Exporter:
             name = f"descriptor {desc}" + (f" (seq {seq})" if seq is not None else "")
             self.slice(actor, name, start, end, {"desc": desc, "seq": seq})
 
-    def _on_InterruptReturned(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_interrupt_returned(self, event: dict[str, Any], actor: str, t: int) -> None:
         irq = self.interrupts.pop(actor, None)
         if irq is not None:
             self._end_interrupt(actor, irq, t, {})
@@ -402,10 +422,10 @@ class _Exporter:
             )
             self.flows += 1
 
-    def _on_SyscallEntered(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_syscall_entered(self, event: dict[str, Any], actor: str, t: int) -> None:
         self.syscalls[actor] = (t, packet_seq(event))
 
-    def _on_SystemCallReturn(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_system_call_return(self, event: dict[str, Any], actor: str, t: int) -> None:
         src = str(event.get("src"))
         opened = self.syscalls.pop(src, None)
         start = int(event.get("entered_ns", opened[0] if opened else t))
@@ -414,7 +434,7 @@ class _Exporter:
             src, f"system call (seq {seq})", start, t, {"seq": seq, "result": event.get("result")}
         )
 
-    def _on_TaskDone(self, event: dict[str, Any], actor: str, t: int) -> None:
+    def _on_task_done(self, event: dict[str, Any], actor: str, t: int) -> None:
         label = str(event.get("label"))
         self.slice(actor, label, int(event.get("started_ns", t)), t, {"label": label})
 

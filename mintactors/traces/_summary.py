@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
-from mintactors.experiments.results import percentile
+from mintactors.messages import SystemCallReturn
+from mintactors.notes import NoteKind
+from mintactors.stats import percentile
 from mintactors.traces._hops import PLACE_AFTER, packet_seq
 from mintactors.traces._reader import TraceReader
 
@@ -74,8 +76,29 @@ class _Accumulator:
         self.rmem_high = self.queue = self.queue_high = 0
         self.syscalls = self.syscall_ns = 0
         self.violations = 0
-        self._handlers = {
-            name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_on_")
+        self._handlers: dict[str, Callable[[dict[str, Any], int], None]] = {
+            NoteKind.PACKET_GENERATED: self._on_packet_generated,
+            NoteKind.SYSCALL_ENTERED: self._on_syscall_entered,
+            NoteKind.FRAME_COPIED: self._on_frame_copied,
+            NoteKind.DESCRIPTOR_DONE: self._on_descriptor_done,
+            NoteKind.DESCRIPTOR_RETURNED: self._on_descriptor_returned,
+            NoteKind.RING_FULL: self._on_ring_full,
+            NoteKind.FRAME_TAKEN: self._on_frame_taken,
+            NoteKind.SKB_QUEUED: self._on_skb_queued,
+            NoteKind.SKB_DEQUEUED: self._on_skb_dequeued,
+            NoteKind.PACKET_RECEIVED: self._on_packet_received,
+            NoteKind.PACKET_DROPPED: self._on_packet_dropped,
+            NoteKind.ACCESS_VIOLATION: self._on_access_violation,
+            NoteKind.IPI_SENT: self._on_ipi_sent,
+            NoteKind.IPI_DELIVERED: self._on_ipi_delivered,
+            NoteKind.IPI_MERGED: self._on_ipi_merged,
+            NoteKind.INTERRUPT_TAKEN: self._on_interrupt_taken,
+            NoteKind.INTERRUPT_RETURNED: self._on_interrupt_returned,
+            NoteKind.HANDLER_ENTERED: self._on_handler_entered,
+            NoteKind.HANDLER_EXITED: self._on_handler_exited,
+            NoteKind.POLL_COMPLETED: self._on_poll_completed,
+            NoteKind.BUDGET_EXHAUSTED: self._on_budget_exhausted,
+            SystemCallReturn.__name__: self._on_system_call_return,
         }
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -101,75 +124,75 @@ class _Accumulator:
         if seq is not None:
             self.place.pop(seq, None)
 
-    def _on_PacketGenerated(self, event: dict[str, Any], t: int) -> None:
+    def _on_packet_generated(self, event: dict[str, Any], t: int) -> None:
         self.generated += 1
-        self._track(event, PLACE_AFTER["PacketGenerated"])
+        self._track(event, PLACE_AFTER[NoteKind.PACKET_GENERATED])
 
-    def _on_SyscallEntered(self, event: dict[str, Any], t: int) -> None:
-        self._track(event, PLACE_AFTER["SyscallEntered"])
+    def _on_syscall_entered(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.SYSCALL_ENTERED])
 
-    def _on_FrameCopied(self, event: dict[str, Any], t: int) -> None:
-        self._track(event, PLACE_AFTER["FrameCopied"])
+    def _on_frame_copied(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.FRAME_COPIED])
 
-    def _on_DescriptorDone(self, event: dict[str, Any], t: int) -> None:
-        self._track(event, PLACE_AFTER["DescriptorDone"])
+    def _on_descriptor_done(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.DESCRIPTOR_DONE])
         self.ring += int(event.get("count", 1))
         self.ring_high = max(self.ring_high, self.ring)
 
-    def _on_DescriptorReturned(self, event: dict[str, Any], t: int) -> None:
+    def _on_descriptor_returned(self, event: dict[str, Any], t: int) -> None:
         self.ring -= 1
 
-    def _on_RingFull(self, event: dict[str, Any], t: int) -> None:
+    def _on_ring_full(self, event: dict[str, Any], t: int) -> None:
         self.ring_full += 1
 
-    def _on_FrameTaken(self, event: dict[str, Any], t: int) -> None:
-        self._track(event, PLACE_AFTER["FrameTaken"])
+    def _on_frame_taken(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.FRAME_TAKEN])
 
-    def _on_SkbQueued(self, event: dict[str, Any], t: int) -> None:
+    def _on_skb_queued(self, event: dict[str, Any], t: int) -> None:
         self.skb_queued += 1
-        self._track(event, PLACE_AFTER["SkbQueued"])
+        self._track(event, PLACE_AFTER[NoteKind.SKB_QUEUED])
         self.rmem_high = max(self.rmem_high, int(event.get("rmem", 0)))
         self.queue += 1
         self.queue_high = max(self.queue_high, self.queue)
 
-    def _on_SkbDequeued(self, event: dict[str, Any], t: int) -> None:
+    def _on_skb_dequeued(self, event: dict[str, Any], t: int) -> None:
         self.queue -= 1
-        self._track(event, PLACE_AFTER["SkbDequeued"])
+        self._track(event, PLACE_AFTER[NoteKind.SKB_DEQUEUED])
 
-    def _on_PacketReceived(self, event: dict[str, Any], t: int) -> None:
+    def _on_packet_received(self, event: dict[str, Any], t: int) -> None:
         self.received += 1
         self.latencies.append(int(event["latency_ns"]))
         self._forget(event)
 
-    def _on_PacketDropped(self, event: dict[str, Any], t: int) -> None:
+    def _on_packet_dropped(self, event: dict[str, Any], t: int) -> None:
         self.dropped[str(event.get("reason"))] += 1
         self._forget(event)
 
-    def _on_AccessViolation(self, event: dict[str, Any], t: int) -> None:
+    def _on_access_violation(self, event: dict[str, Any], t: int) -> None:
         self.violations += 1
 
-    def _on_IpiSent(self, event: dict[str, Any], t: int) -> None:
+    def _on_ipi_sent(self, event: dict[str, Any], t: int) -> None:
         self.ipi_sent += 1
 
-    def _on_IpiDelivered(self, event: dict[str, Any], t: int) -> None:
+    def _on_ipi_delivered(self, event: dict[str, Any], t: int) -> None:
         self.ipi_delivered += 1
 
-    def _on_IpiMerged(self, event: dict[str, Any], t: int) -> None:
+    def _on_ipi_merged(self, event: dict[str, Any], t: int) -> None:
         self.ipi_merged += 1
 
-    def _on_InterruptTaken(self, event: dict[str, Any], t: int) -> None:
+    def _on_interrupt_taken(self, event: dict[str, Any], t: int) -> None:
         self.irq_start[event["actor"]] = t
 
-    def _on_InterruptReturned(self, event: dict[str, Any], t: int) -> None:
+    def _on_interrupt_returned(self, event: dict[str, Any], t: int) -> None:
         start = self.irq_start.pop(event["actor"], None)
         if start is not None:
             self.irq_ns[event["actor"]] += t - start
             self.irq_count[event["actor"]] += 1
 
-    def _on_HandlerEntered(self, event: dict[str, Any], t: int) -> None:
+    def _on_handler_entered(self, event: dict[str, Any], t: int) -> None:
         self.handler_runs += 1
 
-    def _on_HandlerExited(self, event: dict[str, Any], t: int) -> None:
+    def _on_handler_exited(self, event: dict[str, Any], t: int) -> None:
         if event.get("drained", 0) is None:  # a NAPI hard IRQ: it cleans nothing
             self.napi_irqs += 1
             return
@@ -178,10 +201,10 @@ class _Accumulator:
         self.empty_runs += drained == 0
         self.max_drained = max(self.max_drained, drained)
 
-    def _on_PollCompleted(self, event: dict[str, Any], t: int) -> None:
+    def _on_poll_completed(self, event: dict[str, Any], t: int) -> None:
         self._poll_ended(event)
 
-    def _on_BudgetExhausted(self, event: dict[str, Any], t: int) -> None:
+    def _on_budget_exhausted(self, event: dict[str, Any], t: int) -> None:
         self._poll_ended(event)
 
     def _poll_ended(self, event: dict[str, Any]) -> None:
@@ -193,7 +216,7 @@ class _Accumulator:
         self.empty_runs += drained == 0
         self.max_drained = max(self.max_drained, drained)
 
-    def _on_SystemCallReturn(self, event: dict[str, Any], t: int) -> None:
+    def _on_system_call_return(self, event: dict[str, Any], t: int) -> None:
         self.syscalls += 1
         self.syscall_ns += t - int(event["entered_ns"])
 

@@ -9,7 +9,7 @@ import pytest
 from distributed import LocalCluster
 
 from mintactors.cli import main
-from mintactors.experiments.executors import DaskExecutor, ExecutorError
+from mintactors.experiments.sweep.executors import DaskExecutor, ExecutorError
 
 SWEEP = """
 [simulation]

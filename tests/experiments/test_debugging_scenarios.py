@@ -9,8 +9,8 @@ import pytest
 
 from mintactors.config import load_config
 from mintactors.costs import COST_FIELDS, load_profile
-from mintactors.experiments.explore import explore, variations
-from mintactors.experiments.record import RecordedRun, record_run
+from mintactors.experiments.explore.explore import explore, variations
+from mintactors.experiments.run import RecordedRun, record_run
 from mintactors.kernel.napi import NapiStatistics
 from mintactors.testing import read_trace
 
@@ -66,7 +66,7 @@ def test_regression_config_strands_the_second_frame_with_the_lost_wakeup_driver(
     assert first.detail["seq"] == 1
     assert recorded.machine.mechanism.statistics().ipis_masked == 1
     assert recorded.results is not None
-    assert (recorded.results["delivered"], recorded.results["in_flight"]) == (1, 1)
+    assert (recorded.results.delivered, recorded.results.in_flight) == (1, 1)
 
 
 def test_regression_config_writes_the_descriptor_inside_the_window(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_regression_config_passes_with_the_napi_driver() -> None:
     assert stats.rechecks_found == 1
     assert recorded.violations == ()
     assert recorded.results is not None
-    assert recorded.results["delivered"] == 2
+    assert recorded.results.delivered == 2
 
 
 def test_tie_config_puts_the_dd_write_and_the_polls_read_in_one_nanosecond(

@@ -8,7 +8,7 @@ import pytest
 
 from mintactors.cli import main
 from mintactors.config import load_config
-from mintactors.experiments.explore import explore, jitter_assignment, variations
+from mintactors.experiments.explore.explore import explore, jitter_assignment, variations
 from mintactors.testing import pinned_cost_assignments
 
 ROOT = Path(__file__).resolve().parent.parent.parent

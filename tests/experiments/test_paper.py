@@ -12,9 +12,9 @@ import pytest
 from mintactors.cli import main
 from mintactors.config import parse_config
 from mintactors.costs import load_profile
-from mintactors.experiments.calibration import fit_send_side, profile_toml
-from mintactors.experiments.executors import LocalExecutor
-from mintactors.experiments.paper import (
+from mintactors.experiments.paper.calibration import fit_send_side, profile_toml
+from mintactors.experiments.paper.fig9 import Fig9Point, r_squared, summarise
+from mintactors.experiments.paper.measure import (
     FULL,
     PAPER_BASE,
     QUICK,
@@ -25,10 +25,12 @@ from mintactors.experiments.paper import (
     table1,
     table1_rows,
 )
-from mintactors.experiments.paper_fig9 import Fig9Point, r_squared, summarise
-from mintactors.experiments.sweep import load_sweep, point_raw
+from mintactors.experiments.sweep.executors import LocalExecutor
+from mintactors.experiments.sweep.spec import load_sweep, point_raw
 
-PROFILE = Path(__file__).resolve().parents[2] / "mintactors" / "profiles" / "paper-2014.toml"
+PROFILE = (
+    Path(__file__).resolve().parents[2] / "mintactors" / "costs" / "profiles" / "paper-2014.toml"
+)
 
 # The paper's Table 1, in ns, keyed by the frame bytes each size maps to.
 TABLE1_NS = {1024: 175, 1514: 205, 4096: 766, 8192: 1462, 12288: 2131, 16384: 3664}

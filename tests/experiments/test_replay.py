@@ -14,7 +14,7 @@ from mintactors.captures import pcapng_bytes
 from mintactors.cli import main
 from mintactors.config import load_config
 from mintactors.experiments import run_config
-from mintactors.experiments.replay import replay_trace
+from mintactors.experiments.explore.replay import replay_trace
 from mintactors.packets import FrameFactory
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -52,7 +52,7 @@ def test_replay_needs_only_the_trace_even_for_a_capture_and_a_profile_file(tmp_p
     (work / "data").mkdir(parents=True)
     frames = [FrameFactory(100 + 40 * i).frame(i, 0) for i in range(6)]
     (work / "data" / "cap.pcapng").write_bytes(pcapng_bytes(frames, [i * 7777 for i in range(6)]))
-    shutil.copy(ROOT / "mintactors" / "profiles" / "paper-2014.toml", work / "mine.toml")
+    shutil.copy(ROOT / "mintactors" / "costs" / "profiles" / "paper-2014.toml", work / "mine.toml")
     (work / "exp.toml").write_text(
         '[generator]\npattern = "capture"\ncapture = "data/cap.pcapng"\n'
         '[costs]\nprofile = "mine.toml"\n'

@@ -11,10 +11,10 @@ import pytest
 
 from mintactors.cli import main
 from mintactors.errors import ConfigError
-from mintactors.experiments.executors import LocalExecutor
 from mintactors.experiments.run import RunOutcome
-from mintactors.experiments.sweep import load_sweep, parse_sweep
-from mintactors.experiments.sweep_run import SweepRunFailed, run_sweep
+from mintactors.experiments.sweep.executors import LocalExecutor
+from mintactors.experiments.sweep.runner import SweepRunFailed, run_sweep
+from mintactors.experiments.sweep.spec import load_sweep, parse_sweep
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -77,15 +77,15 @@ def test_handler_drains_every_ready_descriptor_in_one_run() -> None:
     assert stats.max_drained_per_run > 1
     assert stats.descriptors_cleaned == 30
     assert stats.handler_runs < 30
-    assert outcome.results["delivered"] == 30
+    assert outcome.results.delivered == 30
 
 
 def test_frames_spanning_descriptors_are_discarded_whole() -> None:
     """e1000: all receives must fit one buffer; a 3000-byte frame in 2048-byte buffers drops."""
     cfg = parse_config({"generator": {"count": 3, "size": 3000}}, "t")
     results = run_config(cfg).results
-    assert results["dropped"] == {"frame_spans_descriptors": 3}
-    assert results["statistics"]["driver"]["descriptors_cleaned"] == 6
+    assert results.dropped == {"frame_spans_descriptors": 3}
+    assert results.statistics["driver"]["descriptors_cleaned"] == 6
 
 
 def test_bigger_buffers_take_jumbo_frames() -> None:
@@ -94,5 +94,5 @@ def test_bigger_buffers_take_jumbo_frames() -> None:
         {"generator": {"count": 3, "size": 16384}, "nic": {"buffer_size": 16384}}, "t"
     )
     results = run_config(cfg).results
-    assert results["delivered"] == 3
-    assert results["dropped"] == {}
+    assert results.delivered == 3
+    assert results.dropped == {}

@@ -9,7 +9,7 @@ import pytest
 
 from mintactors.config import parse_config
 from mintactors.errors import ConfigError
-from mintactors.experiments.record import record_run
+from mintactors.experiments.run import record_run
 from mintactors.kernel.driver import HANDLER_STEPS
 from mintactors.kernel.injection import Injection, Injector
 from mintactors.kernel.napi import NAPI_STEPS
@@ -77,7 +77,7 @@ def test_a_packet_injection_sends_one_more_packet_through_the_whole_path() -> No
     }
     recorded = record_run(parse_config(raw, "<test>"))
     assert recorded.results is not None
-    assert recorded.results["sent"] == 6 == recorded.results["delivered"]
+    assert recorded.results.sent == 6 == recorded.results.delivered
     assert recorded.machine.generator.statistics().injected == 1
     assert recorded.violations == ()
 

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from mintactors.config import Config, parse_config
-from mintactors.experiments.record import RecordedRun, record_run
+from mintactors.experiments.run import RecordedRun, record_run
 from mintactors.hardware.cpu import CpuCore
 from mintactors.kernel.napi import NapiStatistics
 from mintactors.machine import build_machine
@@ -51,8 +51,8 @@ def test_one_per_irq_loses_exactly_the_frames_whose_ipis_merged(interval_ns: int
     merged = recorded.machine.apics[1].statistics().ipi_merged
     results = recorded.results
     assert results is not None
-    assert results["in_flight_detail"]["ring_memory"] == merged
-    assert results["ipi"]["merged"] == merged
+    assert results.in_flight_detail["ring_memory"] == merged
+    assert results.ipi.merged == merged
     assert ("lost_wakeup" in oracle_failures(recorded)) == (merged > 0)
 
 
@@ -63,7 +63,7 @@ def test_one_per_irq_merges_and_loses_under_load_and_not_when_idle() -> None:
     assert fast.machine.apics[1].statistics().ipi_merged > 0
     assert slow.machine.apics[1].statistics().ipi_merged == 0
     assert slow.results is not None
-    assert slow.results["delivered"] == 40
+    assert slow.results.delivered == 40
 
 
 # -- napi ---------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_napi_polls_with_a_budget_of_64_and_delivers_everything() -> None:
     assert stats.max_drained_per_run == 64
     assert stats.budget_exhausted >= 2
     assert recorded.results is not None
-    assert recorded.results["delivered"] == 200
+    assert recorded.results.delivered == 200
     assert recorded.violations == ()
 
 
@@ -110,7 +110,7 @@ def test_napi_records_missed_when_an_interrupt_comes_during_a_poll() -> None:
     assert stats.missed == 1
     assert stats.polls == stats.handler_runs  # one extra poll for the one extra hard IRQ
     assert recorded.results is not None
-    assert recorded.results["delivered"] == 10
+    assert recorded.results.delivered == 10
     assert recorded.violations == ()
 
 
@@ -142,7 +142,7 @@ def test_napi_recheck_closes_the_same_window() -> None:
     assert napi_stats(recorded).rechecks_found >= 1
     assert recorded.violations == ()
     assert recorded.results is not None
-    assert recorded.results["oracles"]["lost_wakeup"]["longest_stranded_ns"] == 0
+    assert recorded.results.oracles["lost_wakeup"]["longest_stranded_ns"] == 0
 
 
 # -- ring-wrap ----------------------------------------------------------------------
@@ -176,7 +176,7 @@ def test_ring_wrap_is_caught_by_the_lost_wakeup_oracle() -> None:
     recorded = run("ring-wrap", {"count": 30, "interval_ns": 5000}, nic={"ring_size": 8})
     assert oracle_failures(recorded) == {"lost_wakeup"}
     assert recorded.results is not None
-    assert recorded.results["dropped"].get("no_descriptor", 0) > 0
+    assert recorded.results.dropped.get("no_descriptor", 0) > 0
 
 
 # -- paper -------------------------------------------------------------------------

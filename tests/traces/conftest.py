@@ -10,10 +10,10 @@ from typing import Any
 import attrs
 import pytest
 
+from mintactors.cli.trace import pcap_during_run
 from mintactors.config import load_config
 from mintactors.experiments.run import RunOutcome, atomic_outputs, run_config
 from mintactors.machine import Machine
-from mintactors.traces.commands import pcap_during_run
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "configs" / "quickstart.toml"
 
@@ -50,7 +50,7 @@ class Run:
 
     out: Path
     outcome: RunOutcome
-    results: dict[str, Any]
+    results: dict[str, Any]  # results.json as written
     generated: tuple[Frame, ...]
     delivered: tuple[Frame, ...]
 

@@ -1,0 +1,42 @@
+"""What every subcommand shares: the parser class, config arguments, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from mintactors.config import Config, load_config
+
+__all__ = ["Parser", "add_config_arguments", "load_from_args"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors exit 2 with one line, as bad input does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"mintactors: error: {message}\n")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The CONFIG argument and ``--set`` that every config-taking command has."""
+    parser.add_argument("config", help="experiment config (TOML)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set generator.count=500 (repeatable)",
+    )
+
+
+def load_from_args(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` with ``--set`` and the --seed/--trace/--until shortcuts."""
+    assignments = list(args.set or [])
+    if getattr(args, "seed", None) is not None:
+        assignments.append(f"simulation.seed={args.seed}")
+    if getattr(args, "trace", None) is not None:
+        assignments.append(f'simulation.trace="{args.trace}"')
+    if getattr(args, "until", None) is not None:
+        assignments.append(f"simulation.until_ns={args.until}")
+    return load_config(args.config, assignments)

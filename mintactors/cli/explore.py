@@ -1,0 +1,231 @@
+"""The ``explore`` and ``replay`` commands.
+
+``mintactors explore CONFIG --runs N [--policy random|pct] [--jitter SPEC]`` runs N
+seeded variations of CONFIG across worker processes and stops at the first oracle
+violation: it prints the seed, the oracle, a window of the trace around the
+violation and the ``mintactors replay`` command that reproduces it, and exits 1;
+it exits 0 when every run passed.
+
+``mintactors replay TRACE`` reruns the run a trace records and exits 0 when the new
+trace is byte-identical, 1 (printing the first differing line) when it is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from mintactors.cli._common import add_config_arguments
+from mintactors.config import load_config
+from mintactors.errors import ConfigError
+from mintactors.experiments.explore.explore import (
+    RunVerdict,
+    explore,
+    jitter_assignment,
+    variations,
+)
+from mintactors.experiments.explore.replay import replay_trace
+from mintactors.oracles import ORACLES, Violation
+from mintactors.runtime import policy_names
+
+__all__ = ["add_commands", "cmd_explore", "cmd_replay", "trace_window"]
+
+#: Notes shown before and after the violation in the trace window, by default.
+WINDOW_BEFORE = 24
+WINDOW_AFTER = 8
+
+
+def _format_line(event: dict[str, Any]) -> str:
+    skip = {"t_ns", "actor", "kind"}
+    fields = " ".join(f"{k}={json.dumps(v)}" for k, v in event.items() if k not in skip)
+    return f"{event['t_ns']:>12}  {event['actor']:<10} {event['kind']:<18} {fields}".rstrip()
+
+
+def trace_window(
+    trace: Path, violation: Violation, before: int = WINDOW_BEFORE, after: int = WINDOW_AFTER
+) -> list[str]:
+    """The component notes around a violation's start, with a marker line at it.
+
+    Message deliveries (lines with a ``src``) are left out: the notes say what each
+    component did, which is what a reader needs first; the full trace has the rest.
+    """
+    earlier: list[str] = []
+    later: list[str] = []
+    with trace.open(encoding="utf-8") as stream:
+        next(stream, None)  # the header
+        for line in stream:
+            event = json.loads(line)
+            if "src" in event or event["kind"] == "run_end":
+                continue
+            if event["t_ns"] <= violation.t_ns:
+                earlier.append(_format_line(event))
+                if len(earlier) > before:
+                    earlier.pop(0)
+            else:
+                later.append(_format_line(event))
+                if len(later) >= after:
+                    break
+    marker = f">> {violation.t_ns:>9}  {violation.oracle}: {violation.message}"
+    return [*earlier, marker, *later]
+
+
+def _cores() -> int:
+    """Cores this process may run on (all of them where affinity is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _jobs(value: str) -> int:
+    jobs = int(value)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
+def _runs(value: str) -> int:
+    runs = int(value)
+    if runs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return runs
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``mintactors explore``: seeded variations until the first oracle violation."""
+    base = list(args.set or [])
+    config = load_config(args.config, base)
+    first_seed = args.seed if args.seed is not None else config.simulation.seed
+    jitter = jitter_assignment(config, args.jitter) if args.jitter is not None else None
+    plan = variations(args.runs, first_seed, args.policy, jitter)
+    out = Path(args.out) if args.out else Path("out") / "explore" / Path(args.config).stem
+    jitter_text = f", IPI latency jitter {args.jitter} ns" if args.jitter else ""
+    jobs = args.jobs
+    print(
+        f"explore {args.config}: {args.runs} runs from seed {first_seed}, "
+        f"policy {args.policy}{jitter_text}, {jobs} worker process{'es' if jobs > 1 else ''}",
+        flush=True,
+    )
+    bar = tqdm(total=args.runs, unit="run", leave=False) if sys.stderr.isatty() else None
+    failures = 0
+
+    def progress(verdict: RunVerdict) -> None:
+        nonlocal failures
+        failures += verdict.violation is not None
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"violations {failures}", refresh=False)
+
+    started = time.monotonic()
+    outcome = explore(args.config, base, plan, jobs=jobs, out_dir=out, progress=progress)
+    if bar is not None:
+        bar.close()
+    elapsed = time.monotonic() - started
+    if args.verbose:
+        for verdict in outcome.verdicts:
+            status = "ok" if verdict.violation is None else f"VIOLATION {verdict.violation.oracle}"
+            print(f"  run {verdict.run:>4}  seed {verdict.seed:>6}  {status}")
+    failing = outcome.failing
+    if failing is None or failing.violation is None:
+        print(f"all {len(outcome.verdicts)} runs passed every oracle ({', '.join(ORACLES)})")
+        print(f"({elapsed:.1f} s)", file=sys.stderr)
+        return 0
+    violation = failing.violation
+    assert outcome.recorded is not None
+    trace = outcome.recorded / "trace.jsonl"
+    print(
+        f"run {failing.run} (seed {failing.seed}) violated {violation.oracle}, "
+        f"after {failing.run} runs that passed:"
+    )
+    print(f"  {violation.message}")
+    print(f"  began at t = {violation.t_ns} ns")
+    print()
+    print(f"trace window (component notes; the full trace is {trace}):")
+    for line in trace_window(trace, violation, args.window, WINDOW_AFTER):
+        print(f"  {line}")
+    print()
+    print("reproduce it:")
+    print(f"  mintactors replay {shlex.quote(str(trace))}")
+    print(f"({elapsed:.1f} s)", file=sys.stderr)
+    return 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``mintactors replay``: rerun a trace and check it is reproduced byte for byte."""
+    trace = Path(args.trace)
+    out = Path(args.out) if args.out else None
+    if out is not None and out.resolve() == trace.resolve().parent:
+        raise ConfigError("--out", str(out), "must not be the recorded trace's own directory")
+    outcome = replay_trace(trace, out)
+    if outcome.version_note:
+        print(f"note: {outcome.version_note}", file=sys.stderr)
+    divergence = outcome.divergence
+    if divergence is None:
+        print(f"{trace}: replayed; the new trace is byte-identical ({outcome.lines} lines)")
+        return 0
+    print(f"{trace}: replay DIVERGED at line {divergence.line}")
+    print(f"  recorded: {divergence.recorded if divergence.recorded is not None else '<end>'}")
+    print(f"  replayed: {divergence.replayed if divergence.replayed is not None else '<end>'}")
+    print(f"new trace: {outcome.new_trace}")
+    return 1
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``explore`` and ``replay`` to the ``mintactors`` command line."""
+    explore_parser = subparsers.add_parser(
+        "explore",
+        help="run seeded variations of a config until an oracle is violated",
+        description=cmd_explore.__doc__,
+    )
+    add_config_arguments(explore_parser)
+    explore_parser.add_argument(
+        "--runs", type=_runs, required=True, help="how many variations to run"
+    )
+    explore_parser.add_argument(
+        "--policy",
+        default="random",
+        choices=policy_names(),
+        help="tie-break policy of every run (default: random)",
+    )
+    explore_parser.add_argument(
+        "--jitter",
+        metavar="SPEC",
+        help="vary the IPI latency: N (uniform +-N ns around its mean) or normal:SD",
+    )
+    explore_parser.add_argument(
+        "--seed", type=int, help="seed of the first run (default: the config's simulation.seed)"
+    )
+    explore_parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=_cores(),
+        help="worker processes (default: one per core)",
+    )
+    explore_parser.add_argument(
+        "--out", help="where the failing run is recorded (default: out/explore/<config name>)"
+    )
+    explore_parser.add_argument(
+        "--window", type=int, default=WINDOW_BEFORE, help="trace notes shown before the violation"
+    )
+    explore_parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every run's verdict, in seed order"
+    )
+    explore_parser.set_defaults(func=cmd_explore)
+
+    replay_parser = subparsers.add_parser(
+        "replay",
+        help="rerun a recorded trace and check it is reproduced byte for byte",
+        description=cmd_replay.__doc__,
+    )
+    replay_parser.add_argument("trace", help="a trace.jsonl written by run or explore")
+    replay_parser.add_argument(
+        "--out", help="keep the new trace and results here (default: a temporary directory)"
+    )
+    replay_parser.set_defaults(func=cmd_replay)

@@ -1,0 +1,133 @@
+"""The whole experiment: TOML in, one frozen :class:`Config` out, every value checked.
+
+Loading a file either yields a :class:`Config` or raises
+:class:`~mintactors.errors.ConfigError` naming the file, the key, what was wrong and
+what is allowed; nothing is half-accepted. Each table is checked by the module of
+its concern; the checks that cross tables run last, in :func:`parse_config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from mintactors.config._structure import structure
+from mintactors.config._toml import read_toml
+from mintactors.config.costs import CostsConfig, resolve_profile, split_costs
+from mintactors.config.driver import DriverConfig, InjectConfig, check_injections
+from mintactors.config.generator import GeneratorConfig, prepare_generator
+from mintactors.config.machine import ApicConfig, MachineConfig, check_machine
+from mintactors.config.nic import NicConfig
+from mintactors.config.oracles import OraclesConfig
+from mintactors.config.receiver import AppConfig, SocketConfig
+from mintactors.config.simulation import SimulationConfig
+from mintactors.costs import CostProfile
+from mintactors.errors import ConfigError
+from mintactors.fields import internal
+from mintactors.hardware.nic import NicLayout
+from mintactors.kernel.variants import DRIVER_VARIANTS
+
+__all__ = ["Config", "describe_config", "load_config", "parse_config"]
+
+
+@attrs.frozen
+class Config:
+    """A whole experiment."""
+
+    simulation: SimulationConfig = attrs.field(factory=SimulationConfig)
+    machine: MachineConfig = attrs.field(factory=MachineConfig)
+    apic: ApicConfig = attrs.field(factory=ApicConfig)
+    nic: NicConfig = attrs.field(factory=NicConfig)
+    costs: CostsConfig = attrs.field(factory=CostsConfig)
+    generator: GeneratorConfig = attrs.field(factory=GeneratorConfig)
+    driver: DriverConfig = attrs.field(factory=DriverConfig)
+    socket: SocketConfig = attrs.field(factory=SocketConfig)
+    app: AppConfig = attrs.field(factory=AppConfig)
+    inject: tuple[InjectConfig, ...] = ()
+    oracles: OraclesConfig = attrs.field(factory=OraclesConfig)
+    source: str = internal("<defaults>")
+    raw: Mapping[str, Any] = internal(factory=dict)
+    profile: CostProfile | None = internal()
+    base_dir: Path | None = internal()
+
+    @property
+    def layout(self) -> NicLayout:
+        """Where the NIC's registers, ring and buffers sit in shared memory."""
+        return NicLayout(self.machine.shared.base, self.nic.ring_size, self.nic.buffer_size)
+
+    @property
+    def costs_profile(self) -> CostProfile:
+        """The resolved cost profile."""
+        assert self.profile is not None, "config was not loaded through parse_config"
+        return self.profile
+
+
+def _check_source(config: Config, source: str) -> None:
+    """A driver that masks its interrupt needs a source that emulates IMS."""
+    kind = config.driver.kind
+    nic = config.nic.source_params
+    if DRIVER_VARIANTS[kind].masks_interrupts and not nic.emulates_ims:
+        allowed = [k for k, v in DRIVER_VARIANTS.items() if not v.masks_interrupts]
+        raise ConfigError(
+            source,
+            "driver.kind",
+            f"{kind!r} masks its interrupt through IMS, which the {nic.name} source "
+            f'(nic.source = "{nic.name}") does not emulate; allowed with it: {", ".join(allowed)}',
+        )
+
+
+def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = None) -> Config:
+    """Build and check a :class:`Config` from parsed TOML.
+
+    Raises:
+        ConfigError: anything wrong, naming ``source`` and the key.
+    """
+    if "sweep" in raw:
+        raise ConfigError(source, "sweep", "this config is a sweep; run it with `mintactors sweep`")
+    data, overrides = split_costs(dict(raw), source)
+    config = structure(data, Config, source)
+    check_machine(config.machine, config.layout, source)
+    _check_source(config, source)
+    generator = prepare_generator(config.generator, raw.get("generator"), source, base_dir)
+    check_injections(
+        config.inject,
+        config.driver,
+        config.machine.target_core,
+        config.nic.source_params.emulates_ims,
+        source,
+    )
+    profile = resolve_profile(config.costs, overrides, source, base_dir)
+    return attrs.evolve(
+        config,
+        costs=CostsConfig(config.costs.profile, overrides),
+        generator=generator,
+        source=source,
+        raw=raw,
+        profile=profile,
+        base_dir=base_dir,
+    )
+
+
+def load_config(path: str | Path, assignments: Iterable[str] = ()) -> Config:
+    """Read, override and check the config file at ``path``.
+
+    Raises:
+        ConfigError: a missing or unreadable file, malformed TOML, or a bad key or value.
+    """
+    return parse_config(read_toml(path, assignments), str(path), Path(path).parent)
+
+
+def describe_config(config: Config) -> str:
+    """What a config describes, in one line (for ``mintactors check``)."""
+    gen, nic = config.generator, config.nic
+    profile = config.costs_profile
+    source = "" if nic.source == "mint" else f", source {nic.source_params.describe()}"
+    return (
+        f"{gen.count} packets of {gen.size} B {gen.timing.describe()}, "
+        f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
+        f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        + (f", {len(config.inject)} injection(s)" if config.inject else "")
+    )

@@ -1,0 +1,33 @@
+"""``[simulation]``: how a run is driven."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from mintactors.fields import at_least, checked
+from mintactors.runtime import policy_names
+
+__all__ = ["SimulationConfig"]
+
+
+def _policy(value: str) -> str | None:
+    names = policy_names()
+    return None if value in names else f"unknown policy {value!r}; allowed: {', '.join(names)}"
+
+
+@attrs.frozen
+class SimulationConfig:
+    """Seed, end, tie-break policy and trace level.
+
+    ``trace_frames`` puts every generated and received frame's bytes in the trace
+    (``PacketGenerated`` and ``PacketReceived`` notes, ``full`` level), so
+    ``mintactors trace export pcap`` can rebuild a capture from the trace alone.
+    """
+
+    seed: int = checked(1, at_least(0))
+    until_ns: int | None = checked(None, lambda v: None if v is None or v > 0 else "must be > 0")
+    policy: str = checked("fifo", _policy)
+    trace: Literal["off", "summary", "full"] = "summary"
+    trace_frames: bool = False

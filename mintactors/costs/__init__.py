@@ -1,0 +1,174 @@
+"""Cost profiles: every nanosecond the model spends, named and versioned, in TOML.
+
+A profile gives the fixed cost of each operation and the memory-copy cost curve.
+Built-in profiles live in ``mintactors/costs/profiles/``; a config names one
+(``costs.profile = "paper-2014"``) or a TOML file of its own, and may override any
+field. ``tools/calibrate_host.py`` writes a profile measured on this machine.
+
+The copy cost is a piecewise-linear curve through measured (bytes, ns) points,
+because a real memcpy is not one straight line: once source and destination no
+longer fit the L1 cache, it slows down (the paper's own Table 1 bends between 12
+and 16 KB). Below the first point the cost scales down to 0 at 0 bytes; beyond the
+last it continues the last segment's slope.
+"""
+
+from __future__ import annotations
+
+import bisect
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["COST_FIELDS", "CostProfile", "builtin_profiles", "load_profile"]
+
+
+def _points(value: Any) -> tuple[tuple[int, int], ...]:
+    points = tuple((int(b), int(ns)) for b, ns in value)
+    if not points:
+        raise ValueError("copy_points needs at least one (bytes, ns) point")
+    sizes = [b for b, _ in points]
+    if sizes != sorted(set(sizes)) or sizes[0] <= 0:
+        raise ValueError("copy_points sizes must be positive and strictly increasing")
+    if any(ns < 0 for _, ns in points) or [ns for _, ns in points] != sorted(
+        ns for _, ns in points
+    ):
+        raise ValueError("copy_points costs must be non-negative and non-decreasing")
+    return points
+
+
+@attrs.frozen
+class CostProfile:
+    """The costs of one machine, in integer nanoseconds.
+
+    Attributes:
+        name: the profile's name.
+        version: bumped whenever a value changes, and echoed in results.
+        description: where the numbers come from, and which were fitted.
+        copy_points: the memcpy curve, (bytes, ns) points.
+        frame_build_ns: the generator building one frame in user space.
+        syscall_entry_ns: entering the debug-support system call.
+        syscall_exit_ns: returning from it.
+        descriptor_writeback_ns: writing one descriptor back (DD last).
+        icr_write_ns: writing the local APIC's ICR.
+        ipi_latency_ns: an IPI from ICR write to the target APIC's IRR.
+        memory_latency_ns: a read of shared memory last written by the other core.
+        irq_entry_ns: interrupt acknowledge to the handler's first step.
+        irq_exit_ns: the handler's ``iret`` until IF=1.
+        driver_descriptor_ns: the handler's bookkeeping per descriptor.
+        skb_alloc_ns: allocating the skb the frame is copied into.
+        stack_ns: handing an skb up the stack to the UDP socket.
+        refill_ns: one refill of descriptors plus the RDT write.
+        eoi_ns: writing the APIC's EOI register.
+        app_recv_ns: one ``recvmsg`` in the receiving application, before its copy.
+    """
+
+    name: str
+    version: int
+    description: str
+    copy_points: tuple[tuple[int, int], ...] = attrs.field(converter=_points)
+    frame_build_ns: int
+    syscall_entry_ns: int
+    syscall_exit_ns: int
+    descriptor_writeback_ns: int
+    icr_write_ns: int
+    ipi_latency_ns: int
+    memory_latency_ns: int
+    irq_entry_ns: int
+    irq_exit_ns: int
+    driver_descriptor_ns: int
+    skb_alloc_ns: int
+    stack_ns: int
+    refill_ns: int
+    eoi_ns: int
+    app_recv_ns: int
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(CostProfile):
+            value = getattr(self, field.name)
+            if field.name.endswith("_ns") and (not isinstance(value, int) or value < 0):
+                raise ValueError(f"{field.name} must be a non-negative integer, not {value!r}")
+
+    def copy_ns(self, nbytes: int) -> int:
+        """The memcpy cost of ``nbytes`` bytes on this machine."""
+        points = self.copy_points
+        sizes = [b for b, _ in points]
+        i = bisect.bisect_left(sizes, nbytes)
+        if i < len(points) and sizes[i] == nbytes:
+            return points[i][1]
+        if i == 0:
+            b1, ns1 = points[0]
+            return round(ns1 * nbytes / b1)
+        if i == len(points):
+            (b0, ns0), (b1, ns1) = points[-2] if len(points) > 1 else (0, 0), points[-1]
+            slope = (ns1 - ns0) / (b1 - b0)
+            return round(ns1 + slope * (nbytes - b1))
+        (b0, ns0), (b1, ns1) = points[i - 1], points[i]
+        return round(ns0 + (ns1 - ns0) * (nbytes - b0) / (b1 - b0))
+
+    def send_fixed_ns(self) -> int:
+        """The system call's cost besides the copy (entry, ring read, write-back, ICR, exit)."""
+        return (
+            self.syscall_entry_ns
+            + self.memory_latency_ns
+            + self.descriptor_writeback_ns
+            + self.icr_write_ns
+            + self.syscall_exit_ns
+        )
+
+
+#: Field names a config may override (everything but identity and the curve's type).
+COST_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in attrs.fields(CostProfile) if f.name not in ("name", "version", "description")
+)
+
+
+def builtin_profiles() -> tuple[str, ...]:
+    """Names of the profiles shipped with mintactors, sorted."""
+    folder = resources.files("mintactors.costs").joinpath("profiles")
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def _profile_text(name: str, relative_to: Path | None) -> tuple[str, str]:
+    if name in builtin_profiles():
+        text = resources.files("mintactors.costs").joinpath("profiles", f"{name}.toml").read_text()
+        return text, f"<built-in profile {name}>"
+    path = Path(name)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.is_file():
+        allowed = ", ".join(builtin_profiles())
+        raise FileNotFoundError(
+            f"no cost profile {name!r}: not a built-in ({allowed}) nor a file at {path}"
+        )
+    return path.read_text(), str(path)
+
+
+def load_profile(
+    name: str,
+    overrides: Mapping[str, Any] | None = None,
+    relative_to: Path | None = None,
+) -> CostProfile:
+    """Load profile ``name`` (a built-in, or a TOML file) and apply ``overrides``.
+
+    Raises:
+        FileNotFoundError: no such profile.
+        ValueError: the profile or an override is not valid.
+    """
+    text, where = _profile_text(name, relative_to)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{where}: not valid TOML: {exc}") from None
+    data = {**data.get("profile", {}), **data.get("costs", {})}
+    unknown = set(data) - {f.name for f in attrs.fields(CostProfile)}
+    if unknown:
+        raise ValueError(f"{where}: unknown cost fields {sorted(unknown)}")
+    data.update(overrides or {})
+    try:
+        return CostProfile(**data)
+    except TypeError as exc:
+        raise ValueError(f"{where}: {exc}") from None

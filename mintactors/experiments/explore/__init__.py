@@ -1,0 +1,29 @@
+"""Schedule exploration until an oracle breaks, and byte-for-byte replay of a trace."""
+
+from mintactors.experiments.explore.explore import (
+    ExploreOutcome,
+    RunVerdict,
+    Variation,
+    explore,
+    jitter_assignment,
+    variations,
+)
+from mintactors.experiments.explore.replay import (
+    Divergence,
+    ReplayOutcome,
+    read_header,
+    replay_trace,
+)
+
+__all__ = [
+    "Divergence",
+    "ExploreOutcome",
+    "ReplayOutcome",
+    "RunVerdict",
+    "Variation",
+    "explore",
+    "jitter_assignment",
+    "read_header",
+    "replay_trace",
+    "variations",
+]

@@ -1,0 +1,43 @@
+"""One run of one config: the pipeline, its results record and its output files.
+
+Sweeps, the paper's experiments and exploration all build on this.
+"""
+
+from mintactors.experiments.run._pipeline import (
+    RecordedRun,
+    RunOutcome,
+    config_echo,
+    record_run,
+    run_config,
+)
+from mintactors.experiments.run.outputs import atomic_outputs, write_json
+from mintactors.experiments.run.results import (
+    Accounting,
+    AccountingError,
+    IpiCounts,
+    LatencySummary,
+    ProfileId,
+    RunEnd,
+    RunResults,
+    account,
+    collect_results,
+)
+
+__all__ = [
+    "Accounting",
+    "AccountingError",
+    "IpiCounts",
+    "LatencySummary",
+    "ProfileId",
+    "RecordedRun",
+    "RunEnd",
+    "RunOutcome",
+    "RunResults",
+    "account",
+    "atomic_outputs",
+    "collect_results",
+    "config_echo",
+    "record_run",
+    "run_config",
+    "write_json",
+]

@@ -1,0 +1,281 @@
+"""Build the Mint debugging environment from a config: components wired as actors.
+
+:func:`build_machine` is a short sequence of per-subsystem builders: memory, the
+cores with their local APICs, the receive ring, the NIC source (the registry
+entry ``nic.source`` names adds its own actors), the driver, and the receive
+side. Actor names are the constants of :mod:`mintactors.names`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+
+from mintactors import names
+from mintactors.config import Config
+from mintactors.distributions import Fixed, sampler
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.cpu import CpuCore
+from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
+from mintactors.hardware.rx_ring import RxRing
+from mintactors.kernel.app import ReceivingApp
+from mintactors.kernel.driver import DriverCosts, RxDriver
+from mintactors.kernel.frames import FrameLedger
+from mintactors.kernel.generator import Generator
+from mintactors.kernel.injection import Injector
+from mintactors.kernel.mechanism import DebugSupportMechanism
+from mintactors.kernel.socket import UdpSocket
+from mintactors.kernel.variants import DRIVER_VARIANTS
+from mintactors.machine._traffic import (
+    TrafficPlan,
+    build_injector,
+    generator_instants,
+    plan_traffic,
+    replay_files,
+)
+from mintactors.messages import Start
+from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
+from mintactors.sources import InstalledSource, MintTraffic, SourceWiring
+
+__all__ = ["Machine", "build_machine"]
+
+
+@attrs.define
+class Machine:
+    """A built machine: the simulation and direct handles on its components."""
+
+    config: Config
+    simulation: Simulation
+    memory: PhysicalMemory
+    cores: tuple[CpuCore, ...]
+    apics: tuple[LocalApic, ...]
+    ring: RxRing
+    source: InstalledSource
+    driver: RxDriver
+    socket: UdpSocket
+    app: ReceivingApp
+    injector: Injector | None = None
+
+    @property
+    def target_core(self) -> int:
+        """The core the driver runs on."""
+        return self.config.machine.target_core
+
+    @property
+    def debug_core(self) -> int:
+        """The debug-support node's core."""
+        return self.config.machine.debug_core
+
+    def _mint(self) -> MintTraffic:
+        if not isinstance(self.source, MintTraffic):
+            raise AttributeError(
+                f'this machine\'s NIC source is "{self.config.nic.source}": '
+                "it has no generator or debug-support mechanism"
+            )
+        return self.source
+
+    @property
+    def generator(self) -> Generator:
+        """The interrupt generator (``nic.source = "mint"`` only)."""
+        return self._mint().generator
+
+    @property
+    def mechanism(self) -> DebugSupportMechanism:
+        """The debug-support mechanism (``nic.source = "mint"`` only)."""
+        return self._mint().mechanism
+
+
+def _simulation(
+    config: Config, trace_stream: IO[str] | None, metadata: Mapping[str, Any] | None
+) -> Simulation:
+    level = TraceLevel[config.simulation.trace.upper()]
+    sink = TraceSink(trace_stream, level) if trace_stream is not None else TraceSink.off()
+    profile = config.costs_profile
+    header = {
+        "config_source": config.source,
+        "profile": f"{profile.name} v{profile.version}",
+        "replay_files": replay_files(config),
+    }
+    return Simulation(
+        seed=config.simulation.seed,
+        policy=config.simulation.policy,
+        trace=sink,
+        metadata={**header, **(metadata or {})},
+    )
+
+
+def _add_memory(sim: Simulation, config: Config) -> PhysicalMemory:
+    """Each node's private range, and the shared range every node may use."""
+    machine = config.machine
+    regions = [
+        MemoryRegion(f"node{n.id}", n.memory_base, n.memory_size, frozenset({n.id}))
+        for n in machine.nodes
+    ]
+    everyone = frozenset(n.id for n in machine.nodes)
+    regions.append(MemoryRegion("shared", machine.shared.base, machine.shared.size, everyone))
+    memory = PhysicalMemory(regions=regions, latency_ns=config.costs_profile.memory_latency_ns)
+    sim.add_actor(names.MEMORY, memory)
+    return memory
+
+
+def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[LocalApic]]:
+    """Every core and its local APIC; the target core's IDT routes the vector to the driver."""
+    profile = config.costs_profile
+    machine = config.machine
+    latency = config.apic.ipi_latency or Fixed(profile.ipi_latency_ns)
+    peers = {c: names.apic(c) for c in range(machine.cores)}
+    vector = config.apic.vector
+    cores, apics = [], []
+    for c in range(machine.cores):
+        core = CpuCore(
+            core_id=c,
+            apic=names.apic(c),
+            idt={vector: names.DRIVER} if c == machine.target_core else {},
+            irq_entry_ns=profile.irq_entry_ns,
+            irq_exit_ns=profile.irq_exit_ns,
+        )
+        apic = LocalApic(
+            apic_id=c,
+            core=names.core(c),
+            peers=peers,
+            latency=sampler(latency, rng_stream(config.simulation.seed, f"apic{c}.latency")),
+        )
+        sim.add_actor(names.core(c), core)
+        sim.add_actor(names.apic(c), apic)
+        cores.append(core)
+        apics.append(apic)
+    return cores, apics
+
+
+def _add_ring(sim: Simulation, config: Config) -> RxRing:
+    """The ring engine; it writes as the node of whoever fills the ring."""
+    nic = config.nic
+    machine = config.machine
+    ring = RxRing(
+        name=names.RX_RING,
+        layout=config.layout,
+        memory=names.MEMORY,
+        # A real NIC is a device of the target node; its DMA writes as that node.
+        node=machine.target_node if nic.source_params.device_dma else machine.debug_node,
+        writeback_ns=config.costs_profile.descriptor_writeback_ns,
+        no_buffer=nic.no_buffer,
+        block_poll_ns=nic.block_poll_ns,
+    )
+    sim.add_actor(names.RX_RING, ring)
+    return ring
+
+
+def _add_nic_source(
+    sim: Simulation, config: Config, traffic: TrafficPlan, instants: Iterator[int] | None
+) -> InstalledSource:
+    """Whatever ``nic.source`` names installs its own actors."""
+    machine = config.machine
+    wiring = SourceWiring(
+        add=sim.add_actor,
+        frames=traffic.frames,
+        injected_frames=traffic.injected_frames,
+        instants=instants if instants is not None else generator_instants(config),
+        count=config.generator.count,
+        profile=config.costs_profile,
+        layout=config.layout,
+        vector=config.apic.vector,
+        debug_core=machine.debug_core,
+        debug_node=machine.debug_node,
+        target_core=machine.target_core,
+        target_node=machine.target_node,
+        driver_masks=DRIVER_VARIANTS[config.driver.kind].masks_interrupts,
+        trace_frames=config.simulation.trace_frames,
+    )
+    return config.nic.source_params.install(wiring)
+
+
+def _add_driver(sim: Simulation, config: Config, injector: Injector | None) -> RxDriver:
+    """The driver variant ``driver.kind`` names, on the target node and core."""
+    profile = config.costs_profile
+    machine = config.machine
+    costs = DriverCosts(
+        descriptor_ns=profile.driver_descriptor_ns,
+        skb_alloc_ns=profile.skb_alloc_ns,
+        stack_ns=profile.stack_ns,
+        refill_ns=profile.refill_ns,
+        eoi_ns=profile.eoi_ns,
+        copy_ns=profile.copy_ns,
+        load_ns=profile.memory_latency_ns,
+    )
+    driver = DRIVER_VARIANTS[config.driver.kind](
+        name=names.DRIVER,
+        node=machine.target_node,
+        core=names.core(machine.target_core),
+        apic=names.apic(machine.target_core),
+        memory=names.MEMORY,
+        socket=names.SOCKET,
+        layout=config.layout,
+        costs=costs,
+        refill_batch=config.driver.refill_batch,
+        step_hook=injector,
+    )
+    sim.add_actor(names.DRIVER, driver)
+    return driver
+
+
+def _add_receiver(
+    sim: Simulation, config: Config, ledger: FrameLedger | None
+) -> tuple[UdpSocket, ReceivingApp]:
+    """The UDP socket and the application reading it, on the target core."""
+    profile = config.costs_profile
+    socket = UdpSocket(reader=names.APP, rcvbuf=config.socket.rcvbuf)
+    app = ReceivingApp(
+        name=names.APP,
+        core=names.core(config.machine.target_core),
+        socket=names.SOCKET,
+        recv_ns=profile.app_recv_ns,
+        copy_ns=profile.copy_ns,
+        verify=config.app.verify,
+        ledger=ledger,
+        note_frames=config.simulation.trace_frames,
+    )
+    sim.add_actor(names.SOCKET, socket)
+    sim.add_actor(names.APP, app)
+    return socket, app
+
+
+def build_machine(
+    config: Config,
+    trace_stream: IO[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    instants: Iterator[int] | None = None,
+) -> Machine:
+    """Wire every component of the environment described by ``config``.
+
+    Args:
+        config: the experiment.
+        trace_stream: where the trace goes (None: no trace).
+        metadata: extra trace-header fields.
+        instants: planned send times overriding the config's timing pattern.
+    """
+    sim = _simulation(config, trace_stream, metadata)
+    memory = _add_memory(sim, config)
+    cores, apics = _add_cores(sim, config)
+    ring = _add_ring(sim, config)
+    traffic = plan_traffic(config)
+    source = _add_nic_source(sim, config, traffic, instants)
+    injector = build_injector(config, source.packet_actor)
+    driver = _add_driver(sim, config, injector)
+    socket, app = _add_receiver(sim, config, traffic.ledger)
+    for name in (names.DRIVER, names.APP, *source.start):
+        sim.post(name, Start())
+    return Machine(
+        config=config,
+        simulation=sim,
+        memory=memory,
+        cores=tuple(cores),
+        apics=tuple(apics),
+        ring=ring,
+        source=source,
+        driver=driver,
+        socket=socket,
+        app=app,
+        injector=injector,
+    )
