@@ -8,11 +8,14 @@ distribution and binds it to the component's own seeded stream.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
+
+if TYPE_CHECKING:
+    # Only the type: draws come from the stream a caller hands in, never the module.
+    import random
 
 __all__ = [
     "Distribution",

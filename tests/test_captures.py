@@ -20,8 +20,8 @@ from mintactors.experiments import run_config
 from mintactors.machine import build_machine
 from mintactors.packets import FlowAddress, FrameFactory
 from mintactors.testing import read_trace
+from tests._paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "configs" / "scenarios" / "captures" / "mixed-traffic.pcapng"
 
 FRAMES = [bytes([i]) * (60 + 10 * i) for i in range(4)]

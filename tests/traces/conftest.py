@@ -14,8 +14,9 @@ from mintactors.cli.trace import pcap_during_run
 from mintactors.config import load_config
 from mintactors.experiments.run import RunOutcome, atomic_outputs, run_config
 from mintactors.machine import Machine
+from tests._paths import CONFIGS
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "configs" / "quickstart.toml"
+QUICKSTART = CONFIGS / "quickstart.toml"
 
 #: Named scenarios: config overrides of the quickstart.
 SCENARIOS: dict[str, tuple[str, ...]] = {

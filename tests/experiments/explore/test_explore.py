@@ -10,8 +10,8 @@ from mintactors.cli import main
 from mintactors.config import load_config
 from mintactors.experiments.explore.explore import explore, jitter_assignment, variations
 from mintactors.testing import pinned_cost_assignments
+from tests._paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 LOST_WAKEUP = str(ROOT / "configs" / "scenarios" / "driver-lost-wakeup.toml")
 RUNS = 20  # the fixed seed range 1..20
 

@@ -16,8 +16,8 @@ from mintactors.config import load_config
 from mintactors.experiments import run_config
 from mintactors.experiments.explore.replay import replay_trace
 from mintactors.packets import FrameFactory
+from tests._paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIOS = ROOT / "configs" / "scenarios"
 
 

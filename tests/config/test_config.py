@@ -11,17 +11,17 @@ from mintactors.config import Config, apply_overrides, load_config, parse_config
 from mintactors.distributions import Fixed, Normal
 from mintactors.errors import ConfigError
 from mintactors.experiments.sweep.spec import load_sweep
+from tests._paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
+CONFIG_FILES = sorted((ROOT / "configs").rglob("*.toml"))
 
 
 def test_there_are_configs_to_check() -> None:
     """The glob below finds the shipped configs (so the next test cannot pass vacuously)."""
-    assert ROOT / "configs" / "quickstart.toml" in CONFIGS
+    assert ROOT / "configs" / "quickstart.toml" in CONFIG_FILES
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_shipped_config_loads(path: Path) -> None:
     """Each file under configs/ is valid (a sweep: its base and every one of its runs)."""
     if "sweep" in tomllib.loads(path.read_text()):

@@ -27,10 +27,9 @@ from mintactors.experiments.paper.measure import (
 )
 from mintactors.experiments.sweep.executors import LocalExecutor
 from mintactors.experiments.sweep.spec import load_sweep, point_raw
+from tests._paths import BUILTIN_PROFILE, CONFIGS
 
-PROFILE = (
-    Path(__file__).resolve().parents[2] / "mintactors" / "costs" / "profiles" / "paper-2014.toml"
-)
+PROFILE = BUILTIN_PROFILE
 
 # The paper's Table 1, in ns, keyed by the frame bytes each size maps to.
 TABLE1_NS = {1024: 175, 1514: 205, 4096: 766, 8192: 1462, 12288: 2131, 16384: 3664}
@@ -178,7 +177,7 @@ def test_paper_refuses_an_unknown_experiment(capsys: pytest.CaptureFixture[str])
     assert "table1" in capsys.readouterr().err
 
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "paper"
+CONFIGS = CONFIGS / "paper"
 
 
 @pytest.mark.parametrize(("name", "runs"), [("table1.toml", e1_runs), ("table2.toml", e2_runs)])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mintactors.cli import main
+from tests._paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = str(ROOT / "configs" / "quickstart.toml")
 
 

@@ -13,8 +13,9 @@ from mintactors.experiments.explore.explore import explore, variations
 from mintactors.experiments.run import RecordedRun, record_run
 from mintactors.kernel.napi import NapiStatistics
 from mintactors.testing import read_trace
+from tests._paths import CONFIGS
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
+SCENARIOS = CONFIGS / "scenarios"
 REGRESSION = SCENARIOS / "lost-wakeup-regression.toml"
 TIE = SCENARIOS / "lost-wakeup-tie.toml"
 
