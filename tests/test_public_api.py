@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "mintactors.experiments",
     "mintactors.hardware",
     "mintactors.kernel",
+    "mintactors.plots",
     "mintactors.runtime",
     "mintactors.testing",
     "mintactors.traces",

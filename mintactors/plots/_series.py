@@ -13,14 +13,19 @@ Everything depends only on the changes, so the same trace gives the same points.
 
 from __future__ import annotations
 
-__all__ = ["StepSeries"]
+from array import array
+
+__all__ = ["DEFAULT_LIMIT", "StepSeries"]
 
 #: Points kept exactly before a series is reduced to buckets.
 DEFAULT_LIMIT = 4096
 
-# A bucket: [index, n_low, t_low, v_low, n_high, t_high, v_high, n_last, t_last, v_last],
+# Buckets live in one flat array of 64-bit integers (a few bytes a field, not the
+# hundreds a list of Python ints takes), _STRIDE fields each:
+#   index, n_low, t_low, v_low, n_high, t_high, v_high, n_last, t_last, v_last
 # where n is the change's ordinal number, so points at one instant keep their order.
-_Bucket = list[int]
+_STRIDE = 10
+_INDEX, _LOW, _HIGH, _LAST = 0, 1, 4, 7
 
 
 class StepSeries:
@@ -34,6 +39,7 @@ class StepSeries:
         value: the current value.
         low, high: the lowest and highest values it has had (exact, even bucketed).
         changes: how many changes were applied.
+        width_ns: the bucket width (0 while every change is kept).
     """
 
     def __init__(self, start: int = 0, limit: int = DEFAULT_LIMIT) -> None:
@@ -42,10 +48,10 @@ class StepSeries:
         self.value = self.low = self.high = start
         self.changes = 0
         self.limit = limit
-        self._times: list[int] = [0]
-        self._values: list[int] = [start]
-        self._buckets: list[_Bucket] | None = None
-        self.width_ns = 0  # 0 while exact
+        self._times = array("q", [0])
+        self._values = array("q", [start])
+        self._buckets: array[int] | None = None
+        self.width_ns = 0
 
     @property
     def downsampled(self) -> bool:
@@ -64,21 +70,21 @@ class StepSeries:
             if len(self._times) > self.limit:
                 self._to_buckets()
         else:
-            self._add(self._buckets, t, self.value, self.changes)
+            self._add(self._buckets, self.changes, t, self.value)
 
-    def _add(self, buckets: list[_Bucket], t: int, v: int, n: int) -> None:
+    def _add(self, buckets: array[int], n: int, t: int, v: int) -> None:
         index = t // self.width_ns
-        last = buckets[-1] if buckets else None
-        if last is None or last[0] != index:
-            buckets.append([index, n, t, v, n, t, v, n, t, v])
-            if len(buckets) > self.limit // 2:
-                self._halve(buckets)
+        last = len(buckets) - _STRIDE
+        if last < 0 or buckets[last + _INDEX] != index:
+            buckets.extend((index, n, t, v, n, t, v, n, t, v))
+            if len(buckets) > self.limit // 2 * _STRIDE:
+                self._halve()
             return
-        if v < last[3]:
-            last[1:4] = [n, t, v]
-        if v > last[6]:
-            last[4:7] = [n, t, v]
-        last[7:10] = [n, t, v]
+        if v < buckets[last + _LOW + 2]:
+            buckets[last + _LOW : last + _LOW + 3] = array("q", (n, t, v))
+        if v > buckets[last + _HIGH + 2]:
+            buckets[last + _HIGH : last + _HIGH + 3] = array("q", (n, t, v))
+        buckets[last + _LAST : last + _LAST + 3] = array("q", (n, t, v))
 
     def _to_buckets(self) -> None:
         span = self._times[-1] - self._times[0]
@@ -86,28 +92,29 @@ class StepSeries:
         while span // width >= self.limit // 4:  # start a quarter full: room to grow
             width *= 2
         self.width_ns = width
-        buckets: list[_Bucket] = []
+        self._buckets = array("q")
         for n, (t, v) in enumerate(zip(self._times, self._values, strict=True)):
-            self._add(buckets, t, v, n)
-        self._buckets = buckets
-        self._times, self._values = [], []
+            self._add(self._buckets, n, t, v)
+        self._times, self._values = array("q"), array("q")
 
-    def _halve(self, buckets: list[_Bucket]) -> None:
+    def _halve(self) -> None:
         """Double the width: merge each bucket into its neighbour of the same new index."""
+        assert self._buckets is not None
+        old, merged = self._buckets, array("q")
         self.width_ns *= 2
-        merged: list[_Bucket] = []
-        for b in buckets:
-            index = b[0] // 2
-            if not merged or merged[-1][0] != index:
-                merged.append([index, *b[1:]])
+        for at in range(0, len(old), _STRIDE):
+            b = old[at : at + _STRIDE]
+            b[_INDEX] //= 2
+            m = len(merged) - _STRIDE
+            if m < 0 or merged[m + _INDEX] != b[_INDEX]:
+                merged.extend(b)
                 continue
-            m = merged[-1]
-            if b[3] < m[3]:  # strictly lower: on a tie the earlier point stays
-                m[1:4] = b[1:4]
-            if b[6] > m[6]:
-                m[4:7] = b[4:7]
-            m[7:10] = b[7:10]
-        buckets[:] = merged
+            if b[_LOW + 2] < merged[m + _LOW + 2]:  # strictly: on a tie the earlier stays
+                merged[m + _LOW : m + _LOW + 3] = b[_LOW : _LOW + 3]
+            if b[_HIGH + 2] > merged[m + _HIGH + 2]:
+                merged[m + _HIGH : m + _HIGH + 3] = b[_HIGH : _HIGH + 3]
+            merged[m + _LAST : m + _LAST + 3] = b[_LAST : _LAST + 3]
+        self._buckets = merged
 
     def points(self, end: int | None = None) -> tuple[list[int], list[int]]:
         """The (times, values) to draw as a post-step plot, ending at ``end`` if given.
@@ -119,10 +126,11 @@ class StepSeries:
             times, values = list(self._times), list(self._values)
         else:
             times, values = [], []
-            for b in self._buckets:
+            b = self._buckets
+            for at in range(0, len(b), _STRIDE):
                 # Keyed by ordinal: a point that is both (say) the high and the last
                 # is drawn once, and the three are drawn in the order they happened.
-                marks = {b[1]: (b[2], b[3]), b[4]: (b[5], b[6]), b[7]: (b[8], b[9])}
+                marks = {b[at + f]: (b[at + f + 1], b[at + f + 2]) for f in (_LOW, _HIGH, _LAST)}
                 for n in sorted(marks):
                     times.append(marks[n][0])
                     values.append(marks[n][1])

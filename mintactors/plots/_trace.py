@@ -21,7 +21,7 @@ import attrs
 
 from mintactors.notes import NoteKind
 from mintactors.plots._common import PlotError, fixed_style, new_figure, plural, whole_numbers
-from mintactors.plots._series import StepSeries
+from mintactors.plots._series import DEFAULT_LIMIT, StepSeries
 from mintactors.traces import TraceReader
 
 if TYPE_CHECKING:
@@ -61,8 +61,13 @@ class TraceSeries:
     end_ns: int
 
 
-def read_trace(reader: TraceReader) -> TraceSeries:
+def read_trace(reader: TraceReader, limit: int = DEFAULT_LIMIT) -> TraceSeries:
     """Read the series from an open trace, in one pass.
+
+    Args:
+        reader: the open trace.
+        limit: the changes of each queue kept exactly; past that, per-bucket low,
+            high and last values (:class:`~mintactors.plots.StepSeries`).
 
     Raises:
         PlotError: the trace is ``summary``-level, or has none of the notes needed.
@@ -75,7 +80,7 @@ def read_trace(reader: TraceReader) -> TraceSeries:
             'run again with --trace full (or simulation.trace = "full")',
         )
     latency: array[int] = array("q")
-    ring, socket = StepSeries(), StepSeries()
+    ring, socket = StepSeries(limit=limit), StepSeries(limit=limit)
     seen = 0
     for event in reader.events():
         kind = event["kind"]
