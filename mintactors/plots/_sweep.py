@@ -20,6 +20,7 @@ from mintactors.plots._common import PlotError, fixed_style, new_figure
 from mintactors.plots._csv import CsvColumns, parse_number
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["SweepLine", "SweepLines", "plot_sweep", "read_sweep"]
@@ -131,6 +132,22 @@ def _check_log(data: SweepLines, axis: str, values: list[float]) -> None:
         )
 
 
+#: Up to this many distinct x values each get a labelled tick on a log x axis.
+_MAX_VALUE_TICKS = 12
+
+
+def _ticks_at_swept_values(ax: Axes, values: list[float]) -> None:
+    """On a log axis, ticks at the swept values themselves, written plainly.
+
+    A sweep has a few x values, often powers of two; matplotlib's decade ticks
+    (``2 x 10^3``) would label points between them instead.
+    """
+    if len(values) > _MAX_VALUE_TICKS:
+        return
+    ax.set_xticks(values, [f"{v:g}" for v in values])
+    ax.set_xticks([], minor=True)
+
+
 def plot_sweep(data: SweepLines, *, logx: bool = False, logy: bool = False) -> Figure:
     """Draw ``data``: markers joined by lines, a legend titled by the ``--by`` key.
 
@@ -151,6 +168,7 @@ def plot_sweep(data: SweepLines, *, logx: bool = False, logy: bool = False) -> F
         ax.set_title(f"{data.y} against {data.x}" + (f", by {data.by}" if data.by else ""))
         if logx:
             ax.set_xscale("log")
+            _ticks_at_swept_values(ax, sorted({v for line in data.lines for v in line.x}))
         if logy:
             ax.set_yscale("log")
         if data.by is not None:

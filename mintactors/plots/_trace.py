@@ -130,7 +130,12 @@ def plot_trace(data: TraceSeries) -> Figure:
         fig, (hist, ring, socket) = new_figure(3)
         count = len(data.latency_ns)
         if count:
-            hist.hist([v / 1000 for v in data.latency_ns], bins=LATENCY_BINS)
+            hist.hist(
+                [v / 1000 for v in data.latency_ns],
+                bins=LATENCY_BINS,
+                edgecolor="white",  # adjacent full bars stay distinguishable
+                linewidth=0.5,
+            )
         else:
             hist.text(0.5, 0.5, "no packets received", ha="center", transform=hist.transAxes)
         hist.set_title(f"End-to-end latency of {plural(count, 'received packet')}")

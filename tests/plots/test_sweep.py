@@ -60,6 +60,9 @@ def test_log_axes_on_request(inputs: Inputs) -> None:
     data = read_sweep(inputs.sweep_csv, "generator.interval_ns", "handler_runs")
     (ax,) = plot_sweep(data, logx=True).axes
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "linear")
+    # a tick at each swept value, written plainly, rather than decade ticks
+    assert list(ax.get_xticks()) == [1000, 2000, 4000, 8000]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1000", "2000", "4000", "8000"]
     (ax,) = plot_sweep(data, logx=True, logy=True).axes
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
 
