@@ -15,7 +15,7 @@ These notes are written only by a ``full``-level trace.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -82,16 +82,16 @@ def read_trace(reader: TraceReader, limit: int = DEFAULT_LIMIT) -> TraceSeries:
     latency: array[int] = array("q")
     ring, socket = StepSeries(limit=limit), StepSeries(limit=limit)
     seen = 0
-    for event in reader.events():
-        kind = event["kind"]
+    for line, _, event in reader.lines():
+        kind = event.get("kind")
         if kind == NoteKind.PACKET_RECEIVED:
             seen += 1
-            value = event.get("latency_ns")
-            if type(value) is int:  # null for a duplicate: it has no send time of its own
+            value = _integer(reader, line, event, "latency_ns")
+            if value is not None:  # null for a duplicate: it has no send time of its own
                 latency.append(value)
         elif kind == NoteKind.DESCRIPTOR_DONE:
             seen += 1
-            ring.change(event["t_ns"], int(event.get("count", 1)))
+            ring.change(event["t_ns"], _integer(reader, line, event, "count") or 0)
         elif kind == NoteKind.DESCRIPTOR_RETURNED:
             seen += 1
             ring.change(event["t_ns"], -1)
@@ -107,6 +107,17 @@ def read_trace(reader: TraceReader, limit: int = DEFAULT_LIMIT) -> TraceSeries:
             f"no {_listing()} notes: nothing to plot (did the run send any packets?)",
         )
     return TraceSeries(str(reader.path), latency, ring, socket, reader.last_t_ns)
+
+
+def _integer(reader: TraceReader, line: int, event: dict[str, Any], field: str) -> int | None:
+    """An integer field of a note (None if null), or an error naming the line."""
+    value = event.get(field)
+    if value is None or type(value) is int:
+        return value
+    raise PlotError(
+        f"{reader.path}:{line}",
+        f"{event['kind']} has {field} {value!r}, not an integer: not a trace mintactors wrote",
+    )
 
 
 def _listing() -> str:

@@ -133,3 +133,18 @@ def test_a_long_trace_is_read_in_bounded_memory_and_downsampled(
     times, values = data.socket.points(data.end_ns)
     assert len(times) <= 3 * 256 // 2 + 1
     assert (min(values), max(values)) == (0, 1)
+
+
+def test_a_note_with_a_field_of_the_wrong_type_is_an_error_naming_its_line(
+    tmp_path: Path, inputs: Inputs
+) -> None:
+    """A DescriptorDone whose count is not an integer is refused, naming file and line."""
+    header = inputs.full_trace.read_text().splitlines()[0]
+    path = tmp_path / "trace.jsonl"
+    bad = {"t_ns": 5, "actor": "rx_ring", "kind": "DescriptorDone", "count": "two", "desc": 0}
+    path.write_text(header + "\n" + json.dumps(bad) + "\n")
+    with TraceReader(path) as reader, pytest.raises(PlotError) as caught:
+        read_trace(reader)
+    assert str(caught.value) == (
+        f"{path}:2: DescriptorDone has count 'two', not an integer: not a trace mintactors wrote"
+    )
