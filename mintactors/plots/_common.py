@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mintactors.errors import MintactorsError
-from mintactors.experiments.run import atomic_outputs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -133,11 +134,24 @@ def save_png(fig: Figure, path: Path | str) -> Path:
     if target.is_dir():
         raise PlotError(target, "is a directory; give the name of the PNG file to write")
     try:
-        with atomic_outputs(None) as outputs:
-            stream = outputs.open_binary(target)
-            with fixed_style():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        temporary = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as stream, fixed_style():
+                os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 is for secrets, not images
                 # Software names the matplotlib version; the PNG writer adds no date.
                 fig.savefig(stream, format="png", dpi=DPI, metadata={"Software": None})
+            temporary.replace(target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     except OSError as exc:
         raise PlotError(target, f"cannot write: {exc.strerror or exc}") from None
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -221,3 +221,26 @@ def test_an_output_that_is_not_a_png_file_is_refused_before_reading(
     assert main(["plot", "trace", str(tmp_path / "nope.jsonl"), "-o", str(target)]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"mintactors: error: {target}: {fragment}")
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A drawn figure that cannot be saved: exit 2, one line naming the output, no file."""
+    runs = write_runs(tmp_path / "runs.csv", ["0,1,aa,ok,,5,5,"])
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory would be")
+    target = blocker / "plot.png"
+    assert main(["plot", "explore", str(runs), "-o", str(target)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"mintactors: error: {target}: cannot write: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-dir", "runs.csv"]
+
+
+def test_the_png_is_readable_by_others_like_any_output(tmp_path: Path) -> None:
+    """The temporary file's private mode is not kept: the PNG gets the umask's mode."""
+    runs = write_runs(tmp_path / "runs.csv", ["0,1,aa,ok,,5,5,"])
+    assert main(["plot", "explore", str(runs), "-o", str(tmp_path / "e.png")]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "e.png").stat().st_mode & 0o777 == 0o666 & ~mask
