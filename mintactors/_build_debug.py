@@ -97,7 +97,13 @@ def build_injector(config: Config, target_apic: str, source_apic: int) -> Inject
     if not config.inject:
         return None
     injections = [Injection(i.step, i.action, i.occurrence, i.delay_ns) for i in config.inject]
-    return Injector(injections, target_apic, config.apic.vector, source_apic, "generator")
+    return Injector(
+        injections=injections,
+        target_apic=target_apic,
+        vector=config.apic.vector,
+        source_apic=source_apic,
+        generator="generator",
+    )
 
 
 def _file_record(key: str, written: str, base_dir: Path) -> dict[str, Any]:

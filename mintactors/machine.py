@@ -102,21 +102,21 @@ def _add_real_nic(
     """The link partner sending the traffic and the e1000 receiving it (``nic.source``)."""
     nic = config.nic
     link = LinkPartner(
-        "nic",
-        frames,
-        planned,
-        config.generator.count,
-        nic.link_mbps,
+        nic="nic",
+        frames=frames,
+        instants=planned,
+        count=config.generator.count,
+        link_mbps=nic.link_mbps,
         note_frames=config.simulation.trace_frames,
     )
     receiver = E1000Receiver(
-        "nic",
-        "rx_ring",
-        target_apic,
-        config.apic.vector,
-        dma_time(nic.dma_mb_s),
-        nic.itr,
-        nic.interrupt_latency_ns,
+        name="nic",
+        ring="rx_ring",
+        apic=target_apic,
+        vector=config.apic.vector,
+        dma_ns=dma_time(nic.dma_mb_s),
+        itr=nic.itr,
+        interrupt_latency_ns=nic.interrupt_latency_ns,
     )
     sim.add_actor("link", link)
     sim.add_actor("nic", receiver)
@@ -164,7 +164,7 @@ def build_machine(
             frozenset(n.id for n in machine.nodes),
         )
     )
-    memory = PhysicalMemory(regions, profile.memory_latency_ns)
+    memory = PhysicalMemory(regions=regions, latency_ns=profile.memory_latency_ns)
     sim.add_actor("memory", memory)
 
     latency = config.apic.ipi_latency or Fixed(profile.ipi_latency_ns)
@@ -173,9 +173,18 @@ def build_machine(
     cores, apics = [], []
     for c in range(machine.cores):
         idt = {vector: "driver"} if c == target_core else {}
-        core = CpuCore(c, apic_names[c], idt, profile.irq_entry_ns, profile.irq_exit_ns)
+        core = CpuCore(
+            core_id=c,
+            apic=apic_names[c],
+            idt=idt,
+            irq_entry_ns=profile.irq_entry_ns,
+            irq_exit_ns=profile.irq_exit_ns,
+        )
         apic = LocalApic(
-            c, f"core{c}", apic_names, sampler(latency, rng_stream(seed, f"apic{c}.latency"))
+            apic_id=c,
+            core=f"core{c}",
+            peers=apic_names,
+            latency=sampler(latency, rng_stream(seed, f"apic{c}.latency")),
         )
         sim.add_actor(f"core{c}", core)
         sim.add_actor(apic_names[c], apic)
@@ -186,9 +195,9 @@ def build_machine(
     nic = config.nic
     real_nic = nic.source == "e1000"
     ring = RxRing(
-        "rx_ring",
-        layout,
-        "memory",
+        name="rx_ring",
+        layout=layout,
+        memory="memory",
         # A real NIC is a device of the target node; its DMA writes as that node.
         node=target.id if real_nic else debug.id,
         writeback_ns=profile.descriptor_writeback_ns,
@@ -220,27 +229,27 @@ def build_machine(
         else (None, None)
     )
     generator = Generator(
-        "generator",
-        f"core{debug_core}",
-        "mechanism",
-        traffic.frames,
-        iter(()) if real_nic else planned,
-        0 if real_nic else gen.count,
-        profile.frame_build_ns,
-        traffic.injected_frames,
+        name="generator",
+        core=f"core{debug_core}",
+        mechanism="mechanism",
+        factories=traffic.frames,
+        instants=iter(()) if real_nic else planned,
+        count=0 if real_nic else gen.count,
+        build_ns=profile.frame_build_ns,
+        injected_frames=traffic.injected_frames,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("generator", generator)
     mechanism = DebugSupportMechanism(
-        "mechanism",
-        "rx_ring",
-        apic_names[debug_core],
-        vector,
-        target_core,
-        profile.copy_ns,
-        profile.syscall_entry_ns,
-        profile.icr_write_ns,
-        profile.syscall_exit_ns,
+        name="mechanism",
+        ring="rx_ring",
+        apic=apic_names[debug_core],
+        vector=vector,
+        destination=target_core,
+        copy_ns=profile.copy_ns,
+        syscall_entry_ns=profile.syscall_entry_ns,
+        icr_write_ns=profile.icr_write_ns,
+        syscall_exit_ns=profile.syscall_exit_ns,
         mask_registers=_mask_registers(config, debug.id),
     )
     sim.add_actor("mechanism", mechanism)
@@ -256,28 +265,28 @@ def build_machine(
     )
     injector = build_injector(config, apic_names[target_core], debug_core)
     driver = DRIVERS[config.driver.kind](
-        "driver",
-        target.id,
-        f"core{target_core}",
-        apic_names[target_core],
-        "memory",
-        "socket",
-        layout,
-        driver_costs,
-        config.driver.refill_batch,
-        injector,
+        name="driver",
+        node=target.id,
+        core=f"core{target_core}",
+        apic=apic_names[target_core],
+        memory="memory",
+        socket="socket",
+        layout=layout,
+        costs=driver_costs,
+        refill_batch=config.driver.refill_batch,
+        step_hook=injector,
     )
     sim.add_actor("driver", driver)
-    socket = UdpSocket("app", config.socket.rcvbuf)
+    socket = UdpSocket(reader="app", rcvbuf=config.socket.rcvbuf)
     sim.add_actor("socket", socket)
     app = ReceivingApp(
-        "app",
-        f"core{target_core}",
-        "socket",
-        profile.app_recv_ns,
-        profile.copy_ns,
-        config.app.verify,
-        traffic.ledger,
+        name="app",
+        core=f"core{target_core}",
+        socket="socket",
+        recv_ns=profile.app_recv_ns,
+        copy_ns=profile.copy_ns,
+        verify=config.app.verify,
+        ledger=traffic.ledger,
         note_frames=config.simulation.trace_frames,
     )
     sim.add_actor("app", app)

@@ -14,7 +14,9 @@ V = 0x41
 
 def apic() -> LocalApic:
     delays = iter([700, 900, 1100])
-    return LocalApic(1, "core1", {0: "apic0", 1: "apic1"}, lambda: next(delays))
+    return LocalApic(
+        apic_id=1, core="core1", peers={0: "apic0", 1: "apic1"}, latency=lambda: next(delays)
+    )
 
 
 def sends(effects: object) -> list[Send]:
@@ -64,7 +66,7 @@ def test_higher_class_vector_is_raised_while_lower_is_in_service() -> None:
 
 def test_tpr_holds_back_low_classes() -> None:
     """With TPR at class 4, a class-4 vector stays pending."""
-    a = LocalApic(1, "core1", {1: "apic1"}, lambda: 0, tpr=0x40)
+    a = LocalApic(apic_id=1, core="core1", peers={1: "apic1"}, latency=lambda: 0, tpr=0x40)
     assert sends(a.handle(IpiMessage(0x41, 1), 0)) == []
     assert a.irr == 1 << 0x41
 

@@ -48,7 +48,9 @@ class Apic:
 
 def machine(entry: int = 100, exit_: int = 50, handler_ns: int = 1000):  # type: ignore[no-untyped-def]
     sim = Simulation()
-    core = CpuCore(1, "apic", {V: "handler"}, entry, exit_)
+    core = CpuCore(
+        core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=entry, irq_exit_ns=exit_
+    )
     handler, owner, apic = Handler(handler_ns), Recorder(), Apic()
     for name, component in (("core", core), ("handler", handler), ("app", owner), ("apic", apic)):
         sim.add_actor(name, component)

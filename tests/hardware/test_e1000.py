@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from mintactors.config import parse_config
 from mintactors.errors import ConfigError
 from mintactors.experiments import run_config
-from mintactors.hardware.e1000 import ICR_RXT0, E1000Receiver, dma_time
+from mintactors.hardware import ICR_RXT0
+from mintactors.hardware.e1000 import E1000Receiver, dma_time
 from mintactors.hardware.ethernet import LinkPartner, byte_times_ns
 from mintactors.kernel.frames import PktgenFrames
 from mintactors.messages import (
@@ -22,6 +23,7 @@ from mintactors.messages import (
     FramePosted,
     FrameRefused,
     NicStep,
+    NicStepKind,
     PostFrame,
     Start,
 )
@@ -38,7 +40,8 @@ def link_arrivals(size: int, count: int, interval_ns: int, mbps: int = 1000) -> 
     if interval_ns == 0:
         planned = iter([0] * count)
     frames = PktgenFrames([FrameFactory(size)])
-    sim.add_actor("link", LinkPartner("nic", frames, planned, count, mbps))
+    link = LinkPartner(nic="nic", frames=frames, instants=planned, count=count, link_mbps=mbps)
+    sim.add_actor("link", link)
     sim.add_actor("nic", nic)
     sim.post("link", Start())
     sim.run_sync()
@@ -77,7 +80,9 @@ def test_wire_time_is_the_frame_bits_at_the_link_speed(size: int, mbps: int) -> 
 
 
 def nic(itr: int) -> E1000Receiver:
-    return E1000Receiver("nic", "rx_ring", "apic1", 0x41, dma_time(1000), itr)
+    return E1000Receiver(
+        name="nic", ring="rx_ring", apic="apic1", vector=0x41, dma_ns=dma_time(1000), itr=itr
+    )
 
 
 def interrupts(effects: Any) -> list[Any]:
@@ -105,13 +110,13 @@ def test_throttling_holds_causes_until_the_interval_ends() -> None:
     device = nic(4)  # 4 x 256 ns = 1024 ns
     first = device.handle(FramePosted(0, 0, 1), 0)
     assert len(interrupts(first)) == 1
-    assert SetTimer("itr", 1024, NicStep("throttle_expired")) in first
+    assert SetTimer("itr", 1024, NicStep(NicStepKind.THROTTLE_EXPIRED)) in first
     for seq in (1, 2, 3):
         assert interrupts(device.handle(FramePosted(seq, seq, 1), 100 * seq)) == []
-    expiry = device.handle(NicStep("throttle_expired"), 1024)
+    expiry = device.handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 1024)
     assert len(interrupts(expiry)) == 1  # one interrupt covers the three held causes
-    assert SetTimer("itr", 1024, NicStep("throttle_expired")) in expiry
-    assert device.handle(NicStep("throttle_expired"), 2048) == ()  # nothing held: timer stops
+    assert SetTimer("itr", 1024, NicStep(NicStepKind.THROTTLE_EXPIRED)) in expiry
+    assert device.handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 2048) == ()  # nothing held: timer stops
     assert not device.timer_running
     assert len(interrupts(device.handle(FramePosted(4, 4, 1), 3000))) == 1
     stats = device.statistics()
@@ -130,7 +135,7 @@ def test_a_missed_frame_is_counted_and_raises_no_interrupt() -> None:
 def test_the_nic_refuses_a_message_it_does_not_take() -> None:
     """A stray message raises UnexpectedMessage (here: a throttle expiry with no timer)."""
     with pytest.raises(Exception, match="cannot take NicStep"):
-        nic(4).handle(NicStep("throttle_expired"), 0)
+        nic(4).handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 0)
 
 
 def e1000_config(**generator: Any) -> Any:

@@ -16,7 +16,7 @@ SHARED = MemoryRegion("shared", 0x20000, 0x10000, frozenset({0, 1}))
 
 
 def memory() -> PhysicalMemory:
-    return PhysicalMemory([NODE1, SHARED, NODE0], latency_ns=30)
+    return PhysicalMemory(regions=[NODE1, SHARED, NODE0], latency_ns=30)
 
 
 def test_a_node_reads_back_what_it_wrote_after_the_latency() -> None:
@@ -33,7 +33,9 @@ def test_a_node_reads_back_what_it_wrote_after_the_latency() -> None:
 )
 def test_bytes_survive_page_boundaries(addr: int, data: bytes) -> None:
     """Whatever is written, at any offset and length, reads back byte for byte."""
-    mem = PhysicalMemory([MemoryRegion("big", 0x20000, 0x20000, frozenset({0}))], 0)
+    mem = PhysicalMemory(
+        regions=[MemoryRegion("big", 0x20000, 0x20000, frozenset({0}))], latency_ns=0
+    )
     mem.handle(MemoryWrite(0, ((addr, data),)), 0)
     assert mem.peek(addr, len(data)) == data
     assert mem.peek(addr - 1, 1) == b"\0"
@@ -79,4 +81,6 @@ def test_a_batch_applies_allowed_writes_and_refuses_the_rest() -> None:
 def test_overlapping_regions_are_refused() -> None:
     """Mint partitions are disjoint; overlapping ranges are a build error."""
     with pytest.raises(ValueError, match="overlap"):
-        PhysicalMemory([NODE0, MemoryRegion("x", 0xFFF0, 0x100, frozenset({1}))], 0)
+        PhysicalMemory(
+            regions=[NODE0, MemoryRegion("x", 0xFFF0, 0x100, frozenset({1}))], latency_ns=0
+        )

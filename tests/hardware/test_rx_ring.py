@@ -61,12 +61,20 @@ class Producer:
 
 def ring_machine(ring_size: int = 8, rdt: int = 6, no_buffer: str = "drop"):  # type: ignore[no-untyped-def]
     layout = NicLayout(BASE, ring_size, 2048)
-    memory = PhysicalMemory([MemoryRegion("shared", BASE, 0x100000, frozenset({0, 1}))], 30)
+    memory = PhysicalMemory(
+        regions=[MemoryRegion("shared", BASE, 0x100000, frozenset({0, 1}))], latency_ns=30
+    )
     for i in range(ring_size):  # what the driver's init would have written
         memory.poke(layout.descriptor(i), RxDescriptor(layout.buffer(i)).pack())
     memory.poke(layout.register("RDT"), struct.pack("<I", rdt))
     ring = RxRing(
-        "ring", layout, "memory", 0, writeback_ns=10, no_buffer=no_buffer, block_poll_ns=500
+        name="ring",
+        layout=layout,
+        memory="memory",
+        node=0,
+        writeback_ns=10,
+        no_buffer=no_buffer,
+        block_poll_ns=500,
     )
     sim = Simulation()
     producer = Producer()
@@ -109,14 +117,17 @@ class Spy:
 async def test_dd_is_written_after_data_and_descriptor_fields() -> None:
     """The status byte with DD comes last, after the buffer and the DD-clear write-back."""
     layout = NicLayout(BASE, 8, 2048)
-    memory = PhysicalMemory([MemoryRegion("shared", BASE, 0x100000, frozenset({0}))], 30)
+    memory = PhysicalMemory(
+        regions=[MemoryRegion("shared", BASE, 0x100000, frozenset({0}))], latency_ns=30
+    )
     for i in range(8):
         memory.poke(layout.descriptor(i), RxDescriptor(layout.buffer(i)).pack())
     memory.poke(layout.register("RDT"), struct.pack("<I", 7))
     spy = Spy(memory)
     sim = Simulation()
     sim.add_actor("memory", spy)
-    sim.add_actor("ring", RxRing("ring", layout, "memory", 0, writeback_ns=10))
+    ring = RxRing(name="ring", layout=layout, memory="memory", node=0, writeback_ns=10)
+    sim.add_actor("ring", ring)
     sim.add_actor("producer", Producer())
     sim.post("ring", PostFrame(1, b"x" * 100, copy_ns=50, reply_to="producer"))
     await sim.run()

@@ -29,7 +29,7 @@ def skb(truesize: int, seq: int = 0) -> SocketBuffer:
 
 def test_socket_refuses_once_rmem_reaches_rcvbuf() -> None:
     """sock_queue_rcv_skb: refuse when rmem >= rcvbuf (so one skb may overshoot)."""
-    sock = UdpSocket("app", rcvbuf=5000)
+    sock = UdpSocket(reader="app", rcvbuf=5000)
     for i in range(3):
         sock.handle(NetifReceive(skb(2304, i)), 0)
     assert sock.rmem == 3 * 2304  # the third went in at rmem 4608 < 5000
@@ -41,7 +41,7 @@ def test_socket_refuses_once_rmem_reaches_rcvbuf() -> None:
 
 def test_socket_serves_a_waiting_reader_and_releases_the_charge() -> None:
     """A blocked recv gets the next skb at once; the charge goes when it is taken."""
-    sock = UdpSocket("app")
+    sock = UdpSocket(reader="app")
     assert sock.handle(Recv(), 0) == ()
     effects = sock.handle(NetifReceive(skb(1000)), 5)
     assert Send("app", SkbDelivered(skb(1000))) in effects
@@ -50,7 +50,9 @@ def test_socket_serves_a_waiting_reader_and_releases_the_charge() -> None:
 
 def test_app_verifies_counts_and_measures_latency() -> None:
     """A good frame is received with latency = now - send time; a bad one is malformed."""
-    app = ReceivingApp("app", "core1", "socket", recv_ns=100, copy_ns=lambda n: n // 10)
+    app = ReceivingApp(
+        name="app", core="core1", socket="socket", recv_ns=100, copy_ns=lambda n: n // 10
+    )
     frame = FrameFactory(500).frame(seq=4, send_ns=1_000)
     assert app.handle(Start(), 0) == (Send("socket", Recv()),)
     assert app.handle(SkbDelivered(SocketBuffer(frame, 768, 4, 0)), 2_000) == (
@@ -72,11 +74,11 @@ def test_app_verifies_counts_and_measures_latency() -> None:
 def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
     """Sends start at their planned time, or when the previous call returns if later."""
     gen = Generator(
-        "generator",
-        "core0",
-        "mechanism",
-        [FrameFactory(100)],
-        iter([100, 200, 210]),
+        name="generator",
+        core="core0",
+        mechanism="mechanism",
+        factories=[FrameFactory(100)],
+        instants=iter([100, 200, 210]),
         count=3,
         build_ns=5,
     )
@@ -101,7 +103,15 @@ def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
 
 def test_generator_stops_after_count() -> None:
     """With count packets sent, nothing more is planned."""
-    gen = Generator("g", "core0", "m", [FrameFactory(100)], itertools.count(), 1, 0)
+    gen = Generator(
+        name="g",
+        core="core0",
+        mechanism="m",
+        factories=[FrameFactory(100)],
+        instants=itertools.count(),
+        count=1,
+        build_ns=0,
+    )
     gen.handle(Start(), 0)
     gen.handle(SendPacket(0), 0)
     gen.handle(TaskDone("build", 0), 0)
@@ -110,7 +120,9 @@ def test_generator_stops_after_count() -> None:
 
 def test_app_without_verification_still_reads_the_header() -> None:
     """verify=false skips checksums (a corrupted payload passes) but still needs the magic."""
-    app = ReceivingApp("app", "core1", "socket", 0, lambda n: 0, verify=False)
+    app = ReceivingApp(
+        name="app", core="core1", socket="socket", recv_ns=0, copy_ns=lambda n: 0, verify=False
+    )
     frame = bytearray(FrameFactory(500).frame(seq=2, send_ns=10))
     frame[300] ^= 0xFF
     app.handle(SkbDelivered(SocketBuffer(bytes(frame), 768, 2, 0)), 20)
