@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
-from mintactors.messages import MemoryData, MemoryFault, MemoryRead, MemoryWrite
+from mintactors.messages import MemoryData, MemoryFault, MemoryInput, MemoryRead, MemoryWrite
 from mintactors.runtime import Note, Send
+from mintactors.testing import example_message, message_kinds_outside, plain_state
 
 NODE0 = MemoryRegion("node0", 0x0000, 0x10000, frozenset({0}))
 NODE1 = MemoryRegion("node1", 0x10000, 0x10000, frozenset({1}))
@@ -84,3 +86,15 @@ def test_overlapping_regions_are_refused() -> None:
         PhysicalMemory(
             regions=[NODE0, MemoryRegion("x", 0xFFF0, 0x100, frozenset({1}))], latency_ns=0
         )
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(MemoryInput), ids=lambda k: k.__name__)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
+    """Memory takes reads and writes only; anything else is refused, bytes and counters kept."""
+    mem = memory()
+    mem.handle(MemoryWrite(0, ((0x20010, b"kept"),)), 0)
+    mem.handle(MemoryWrite(1, ((0x100, b"refused"),), "driver", "w"), 1)
+    before = plain_state(mem)
+    with pytest.raises(UnexpectedMessage):
+        mem.handle(example_message(kind), 2)  # type: ignore[arg-type]
+    assert plain_state(mem) == before
