@@ -46,10 +46,6 @@ class MemoryRegion:
         """One past the last address."""
         return self.base + self.size
 
-    def holds(self, addr: int, length: int) -> bool:
-        """True when ``addr .. addr+length`` lies wholly inside this region."""
-        return self.base <= addr and addr + length <= self.end
-
 
 @attrs.frozen
 class AccessViolation:
