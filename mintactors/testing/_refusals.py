@@ -36,9 +36,10 @@ def plain_state(component: object) -> dict[str, object]:
 
 
 def _kept(value: object) -> bool:
-    return not (callable(value) and not isinstance(value, type)) and not isinstance(
-        value, Iterator
-    )
+    """Whether ``value`` is state: neither wiring (a callable) nor an iterator."""
+    if isinstance(value, Iterator):
+        return False
+    return isinstance(value, type) or not callable(value)
 
 
 def _plain(value: object) -> object:
