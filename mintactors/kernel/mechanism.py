@@ -153,7 +153,9 @@ class DebugSupportMechanism:
         match message:
             case SystemCall():
                 if self.call is not None:
-                    raise UnexpectedMessage(_NAME, message, f"in a call for {self.call[0].seq}")
+                    raise UnexpectedMessage(
+                        _NAME, message, f"in the call for packet {self.call[0].seq}"
+                    )
                 return self._enter(message, now_ns)
             case FramePosted(seq=seq):
                 self._check_answer(message, seq)
