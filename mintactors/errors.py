@@ -6,14 +6,19 @@ can catch the project's errors without catching its bugs.
 
 from __future__ import annotations
 
+from typing import Never
+
 __all__ = [
     "ActorCrashed",
     "ConfigError",
     "DuplicateActorError",
+    "IllegalValue",
     "MintactorsError",
     "SimulationError",
     "UnexpectedMessage",
     "UnknownActorError",
+    "unexpected",
+    "unknown_step",
 ]
 
 
@@ -56,6 +61,50 @@ class UnexpectedMessage(MintactorsError):
         self.component = component
         self.message = message
         self.state = state
+
+
+class IllegalValue(MintactorsError, ValueError):
+    """A component was handed a message of a kind it takes, carrying a value it cannot.
+
+    A reserved interrupt vector, an APIC ID nobody has, a negative cost: what the
+    hardware or kernel would reject, or what would corrupt the component's state.
+    Like :class:`UnexpectedMessage` it is raised *before* any state changes. It is
+    also a ``ValueError``, since that is what it is.
+
+    Attributes:
+        component: the component's class name.
+        message: the message that carried the value.
+        problem: what was wrong and what is allowed.
+    """
+
+    def __init__(self, component: str, message: object, problem: str) -> None:
+        super().__init__(f"{component} cannot take {type(message).__name__}: {problem}")
+        self.component = component
+        self.message = message
+        self.problem = problem
+
+
+def unexpected(component: str, message: Never) -> UnexpectedMessage:
+    """The error refusing a message outside ``component``'s input union.
+
+    Raised in the last arm of a component's ``match``
+    (``case _: raise unexpected("LocalApic", message)``): there mypy has narrowed
+    ``message`` to ``Never`` when every member of the union has its own arm, so a
+    new message kind that a handler ignores is a type error. At run time a
+    mis-wired machine can still deliver any message, and it is refused. (It
+    returns the error rather than raising it so that the ``raise`` is visible to
+    readers and to linters that check every path returns.)
+    """
+    return UnexpectedMessage(component, message)
+
+
+def unknown_step(component: str, message: object, step: Never) -> UnexpectedMessage:
+    """The error refusing a step message whose ``step`` is none of its enum's members.
+
+    The same check as :func:`unexpected`, one level down: ``step`` is the narrowed
+    enum value, ``message`` the step message that carried it.
+    """
+    return UnexpectedMessage(component, message, f"unknown step {step!r}")
 
 
 class ActorCrashed(SimulationError):

@@ -2,44 +2,64 @@
 
 Commands are in the imperative (``WriteIcr``, ``PostFrame``), facts in the past
 tense (``FramePosted``, ``TaskDone``). A message's class name is its ``kind`` in
-the trace. Grouped by the component that receives them.
+the trace. Grouped by the component that receives them; at the end, one union per
+receiving component (``ApicInput`` ...) names every message its ``handle`` takes.
+
+The steps a component sends itself and the labels of task work are ``StrEnum``
+members: a member is its string, so a trace shows ``"iret_done"`` as before.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeAlias
 
 import attrs
 
 __all__ = [
     "AcceptInterrupt",
+    "ApicInput",
+    "AppInput",
+    "CoreInput",
     "CoreStep",
+    "CoreStepKind",
     "DeviceInterrupt",
     "DriverStep",
     "FrameArrived",
     "FramePosted",
     "FrameRefused",
+    "GeneratorInput",
     "InjectPacket",
     "InterruptEntry",
     "InterruptPending",
     "InterruptReturn",
     "IpiMessage",
-    "MechanismStep",
+    "LinkInput",
+    "MechanismInput",
     "MemoryData",
     "MemoryFault",
+    "MemoryInput",
     "MemoryRead",
     "MemoryWrite",
     "NetifReceive",
+    "NicInput",
     "NicStep",
+    "NicStepKind",
     "PostFrame",
     "Recv",
+    "RingInput",
     "RingStep",
+    "RingStepKind",
     "RunTask",
     "SendPacket",
     "SkbDelivered",
     "SocketBuffer",
+    "SocketInput",
     "Start",
     "SystemCall",
     "SystemCallReturn",
     "TaskDone",
+    "TaskLabel",
     "WriteEoi",
     "WriteIcr",
 ]
@@ -138,11 +158,19 @@ class FrameRefused:
     reason: str
 
 
+class RingStepKind(StrEnum):
+    """The ring engine's timers, each ending one phase of posting a frame."""
+
+    POLL = "poll"  # under ``block``: time to re-read RDT
+    COPIED = "copied"  # the frame's bytes are in the buffers
+    WRITTEN = "written"  # the descriptors are written back, DD clear
+
+
 @attrs.frozen
 class RingStep:
     """The ring's own continuation: the next step of posting the current frame."""
 
-    step: str
+    step: RingStepKind
 
 
 # --- Ethernet link and the real NIC's receive side ------------------------------------
@@ -160,11 +188,17 @@ class FrameArrived:
     frame: bytes
 
 
+class NicStepKind(StrEnum):
+    """The real NIC's timers."""
+
+    THROTTLE_EXPIRED = "throttle_expired"  # the ITR interval ended
+
+
 @attrs.frozen
 class NicStep:
     """The NIC's own continuation (the interrupt-throttle timer expiring)."""
 
-    step: str
+    step: NicStepKind
 
 
 @attrs.frozen
@@ -235,11 +269,30 @@ class InterruptReturn:
     """Handler to its core: ``iret``; the core restores IF and resumes what it was doing."""
 
 
+class CoreStepKind(StrEnum):
+    """The core's timers."""
+
+    TASK_DONE = "task_done"  # the running task's work is done
+    IRET_DONE = "iret_done"  # ``iret`` completed: IF=1 again
+    SOFTIRQ_YIELD = "softirq_yield"  # softirq work ended: choose the next task now
+
+
 @attrs.frozen
 class CoreStep:
     """The core's own continuation (end of a task slice, end of ``iret``)."""
 
-    step: str
+    step: CoreStepKind
+
+
+class TaskLabel(StrEnum):
+    """The fixed labels of task work (:class:`RunTask`) the model's applications run.
+
+    ``RunTask.label`` stays a ``str``: the NAPI driver labels its poll work with
+    plain step names.
+    """
+
+    BUILD = "build"  # the generator builds a frame
+    RECV = "recv"  # the receiving application takes one frame
 
 
 @attrs.frozen
@@ -298,13 +351,6 @@ class SystemCallReturn:
     entered_ns: int
 
 
-@attrs.frozen
-class MechanismStep:
-    """The mechanism's own continuation within one system call."""
-
-    step: str
-
-
 # --- debug-target OS: driver, socket, application -----------------------------------
 
 
@@ -345,3 +391,27 @@ class SkbDelivered:
     """The socket hands the application one skb."""
 
     skb: SocketBuffer
+
+
+# --- what each component takes: its handle's message parameter -------------------
+
+#: :class:`~mintactors.hardware.apic.LocalApic`
+ApicInput: TypeAlias = WriteIcr | IpiMessage | DeviceInterrupt | AcceptInterrupt | WriteEoi
+#: :class:`~mintactors.hardware.cpu.CpuCore`
+CoreInput: TypeAlias = InterruptPending | InterruptReturn | CoreStep | RunTask
+#: :class:`~mintactors.hardware.memory.PhysicalMemory`
+MemoryInput: TypeAlias = MemoryRead | MemoryWrite
+#: :class:`~mintactors.hardware.rx_ring.RxRing`
+RingInput: TypeAlias = PostFrame | MemoryData | RingStep
+#: :class:`~mintactors.hardware.e1000.E1000Receiver`
+NicInput: TypeAlias = FrameArrived | FramePosted | FrameRefused | NicStep
+#: :class:`~mintactors.hardware.ethernet.LinkPartner`
+LinkInput: TypeAlias = Start | SendPacket
+#: :class:`~mintactors.kernel.generator.Generator`
+GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | TaskDone | SystemCallReturn
+#: :class:`~mintactors.kernel.mechanism.DebugSupportMechanism`
+MechanismInput: TypeAlias = SystemCall | FramePosted | FrameRefused | MemoryData
+#: :class:`~mintactors.kernel.socket.UdpSocket`
+SocketInput: TypeAlias = NetifReceive | Recv
+#: :class:`~mintactors.kernel.app.ReceivingApp`
+AppInput: TypeAlias = Start | SkbDelivered | TaskDone

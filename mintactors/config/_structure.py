@@ -171,6 +171,7 @@ def structure_variant(
     cls: type[T],
     source: str,
     path: str,
+    *,
     selector: str,
     registry: Registry[type[Any]],
     shared: Iterable[str] = (),

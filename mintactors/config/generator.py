@@ -43,7 +43,13 @@ class GeneratorConfig:
 
 def _generator(value: Any, key: str, source: str) -> GeneratorConfig:
     generator, timing = structure_variant(
-        value, GeneratorConfig, source, key, "pattern", PATTERNS, shared=field_names(FixedPattern)
+        value,
+        GeneratorConfig,
+        source,
+        key,
+        selector="pattern",
+        registry=PATTERNS,
+        shared=field_names(FixedPattern),
     )
     return attrs.evolve(generator, timing=timing)
 

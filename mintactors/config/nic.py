@@ -40,7 +40,9 @@ class NicConfig:
 
 
 def _nic(value: Any, key: str, source: str) -> NicConfig:
-    nic, params = structure_variant(value, NicConfig, source, key, "source", NIC_SOURCES)
+    nic, params = structure_variant(
+        value, NicConfig, source, key, selector="source", registry=NIC_SOURCES
+    )
     return attrs.evolve(nic, source_params=params)
 
 

@@ -1,5 +1,5 @@
 """The machine's hardware, as pure components: cores, local APICs, memory, the NIC ring,
-and a real NIC with its Ethernet link."""
+and a real NIC with its Ethernet link; and the 8254x register offsets and bits."""
 
 from mintactors.hardware.apic import ApicStatistics, LocalApic
 from mintactors.hardware.cpu import CoreState, CoreStatistics, CpuCore
@@ -12,7 +12,18 @@ from mintactors.hardware.memory import (
     PhysicalMemory,
 )
 from mintactors.hardware.nic import NicLayout, RxDescriptor
-from mintactors.hardware.rx_ring import RxRing, RxRingStatistics
+from mintactors.hardware.registers import (
+    ICR_LSC,
+    ICR_RXDMT0,
+    ICR_RXO,
+    ICR_RXSEQ,
+    ICR_RXT0,
+    ICR_TXDW,
+    IMS_ENABLE_MASK,
+    ITR_UNIT_NS,
+    REGISTERS,
+)
+from mintactors.hardware.rx_ring import RingState, RxRing, RxRingStatistics
 
 __all__ = [
     "AccessViolation",
@@ -22,6 +33,14 @@ __all__ = [
     "CpuCore",
     "E1000Receiver",
     "E1000Statistics",
+    "ICR_LSC",
+    "ICR_RXDMT0",
+    "ICR_RXO",
+    "ICR_RXSEQ",
+    "ICR_RXT0",
+    "ICR_TXDW",
+    "IMS_ENABLE_MASK",
+    "ITR_UNIT_NS",
     "LinkPartner",
     "LinkStatistics",
     "LocalApic",
@@ -29,6 +48,8 @@ __all__ = [
     "MemoryStatistics",
     "NicLayout",
     "PhysicalMemory",
+    "REGISTERS",
+    "RingState",
     "RxDescriptor",
     "RxRing",
     "RxRingStatistics",

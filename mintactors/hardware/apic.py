@@ -28,17 +28,25 @@ import attrs
 
 from mintactors.distributions import Sampler
 from mintactors.effects import Effect, Note, Send
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.messages import (
     AcceptInterrupt,
+    ApicInput,
     DeviceInterrupt,
     InterruptPending,
     IpiMessage,
     WriteEoi,
     WriteIcr,
 )
+from mintactors.notes import NoteKind
 
 __all__ = ["ApicStatistics", "LocalApic"]
+
+#: Vectors 0-31 belong to CPU exceptions, but the APIC itself refuses only 0-15: it
+#: reports a fixed interrupt of vector 0-15, sent or received, as an illegal vector
+#: in the ESR and does not deliver it (SDM Vol. 3A 10.5.3, 10.6.1).
+_FIRST_VECTOR = 16
+_LAST_VECTOR = 255
 
 
 @attrs.frozen
@@ -76,6 +84,7 @@ class LocalApic:
 
     def __init__(
         self,
+        *,
         apic_id: int,
         core: str,
         peers: Mapping[int, str],
@@ -110,67 +119,87 @@ class LocalApic:
         """PPR: max of TPR and the highest in-service vector (SDM 10.8.3.1)."""
         return max(self.tpr, _highest(self.isr) if self.isr else 0)
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Take an ICR write, an arriving IPI, an acknowledge or an EOI."""
-        match message:
-            case WriteIcr(vector=vector, destination=destination, seq=seq):
-                return self._send(vector, destination, seq)
-            case IpiMessage(vector=vector, source=source, seq=seq):
-                return self._receive(vector, source, seq)
-            case DeviceInterrupt(vector=vector, device=device):
-                return self._receive_device(vector, device)
-            case AcceptInterrupt(vector=vector):
-                return self._accept(vector)
-            case WriteEoi():
-                return self._end_of_interrupt()
-            case _:
-                raise UnexpectedMessage("LocalApic", message)
+    def handle(self, message: ApicInput, now_ns: int) -> Sequence[Effect]:
+        """Take an ICR write, an arriving IPI, an acknowledge or an EOI.
 
-    def _send(self, vector: int, destination: int, seq: int) -> Sequence[Effect]:
-        if not 16 <= vector <= 255:
-            raise ValueError(f"IPI vector {vector} is reserved (allowed 16..255)")
+        Raises:
+            IllegalValue: a reserved vector, or an IPI to an APIC ID nobody has.
+            UnexpectedMessage: an acknowledge of a vector INTR is not raised for, an
+                EOI with nothing in service, or a message the APIC does not take.
+        """
+        match message:
+            case WriteIcr():
+                return self._send(message)
+            case IpiMessage():
+                self._check_vector(message, message.vector)
+                return self._receive(message)
+            case DeviceInterrupt():
+                self._check_vector(message, message.vector)
+                return self._receive_device(message)
+            case AcceptInterrupt():
+                return self._accept(message)
+            case WriteEoi():
+                return self._end_of_interrupt(message)
+            case _:
+                raise unexpected("LocalApic", message)
+
+    @staticmethod
+    def _check_vector(message: ApicInput, vector: int) -> None:
+        if not _FIRST_VECTOR <= vector <= _LAST_VECTOR:
+            problem = f"vector {vector} is reserved (allowed {_FIRST_VECTOR}..{_LAST_VECTOR})"
+            raise IllegalValue("LocalApic", message, problem)
+
+    def _send(self, message: WriteIcr) -> Sequence[Effect]:
+        self._check_vector(message, message.vector)
+        vector, destination, seq = message.vector, message.destination, message.seq
         target = self.peers.get(destination)
         if target is None:
-            raise ValueError(f"no APIC with ID {destination} (IDs: {sorted(self.peers)})")
+            problem = f"no APIC with ID {destination} (IDs: {sorted(self.peers)})"
+            raise IllegalValue("LocalApic", message, problem)
         self._sent += 1
         delay = self.latency()
         fields = {"vector": vector, "destination": destination, "latency_ns": delay, "seq": seq}
-        return (Send(target, IpiMessage(vector, self.apic_id, seq), delay), Note("IpiSent", fields))
+        return (
+            Send(target, IpiMessage(vector, self.apic_id, seq), delay),
+            Note(NoteKind.IPI_SENT, fields),
+        )
 
-    def _receive(self, vector: int, source: int, seq: int) -> Sequence[Effect]:
+    def _receive(self, message: IpiMessage) -> Sequence[Effect]:
         self._received += 1
-        bit = 1 << vector
-        fields = {"vector": vector, "source": source, "seq": seq}
+        bit = 1 << message.vector
+        fields = {"vector": message.vector, "source": message.source, "seq": message.seq}
         if self.irr & bit:
             self._merged += 1
-            return (Note("IpiMerged", fields),)
+            return (Note(NoteKind.IPI_MERGED, fields),)
         self.irr |= bit
-        return (Note("IpiDelivered", fields), *self._raise())
+        return (Note(NoteKind.IPI_DELIVERED, fields), *self._raise())
 
-    def _receive_device(self, vector: int, device: str) -> Sequence[Effect]:
+    def _receive_device(self, message: DeviceInterrupt) -> Sequence[Effect]:
         """A device's edge interrupt message: IRR like an IPI, counted apart."""
         self._device_received += 1
-        bit = 1 << vector
-        fields = {"vector": vector, "device": device}
+        bit = 1 << message.vector
+        fields = {"vector": message.vector, "device": message.device}
         if self.irr & bit:
             self._device_merged += 1
-            return (Note("InterruptMerged", fields),)
+            return (Note(NoteKind.INTERRUPT_MERGED, fields),)
         self.irr |= bit
-        return (Note("InterruptDelivered", fields), *self._raise())
+        return (Note(NoteKind.INTERRUPT_DELIVERED, fields), *self._raise())
 
-    def _accept(self, vector: int) -> Sequence[Effect]:
+    def _accept(self, message: AcceptInterrupt) -> Sequence[Effect]:
+        vector = message.vector
+        # INTR is only raised for a valid vector, so once it matches, the shift is safe.
+        if self._raised != vector or not self.irr & (1 << vector):
+            raise UnexpectedMessage("LocalApic", message, "INTR not raised")
         bit = 1 << vector
-        if self._raised != vector or not self.irr & bit:
-            raise UnexpectedMessage("LocalApic", AcceptInterrupt(vector), "INTR not raised")
         self.irr &= ~bit
         self.isr |= bit
         self._raised = None
         self._accepted += 1
         return self._raise()
 
-    def _end_of_interrupt(self) -> Sequence[Effect]:
+    def _end_of_interrupt(self, message: WriteEoi) -> Sequence[Effect]:
         if not self.isr:
-            raise UnexpectedMessage("LocalApic", WriteEoi(), "no interrupt in service")
+            raise UnexpectedMessage("LocalApic", message, "no interrupt in service")
         self.isr &= ~(1 << _highest(self.isr))
         self._eoi += 1
         return self._raise()

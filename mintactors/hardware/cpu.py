@@ -33,16 +33,19 @@ from enum import Enum
 import attrs
 
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.messages import (
     AcceptInterrupt,
+    CoreInput,
     CoreStep,
+    CoreStepKind,
     InterruptEntry,
     InterruptPending,
     InterruptReturn,
     RunTask,
     TaskDone,
 )
+from mintactors.notes import NoteKind
 
 __all__ = ["CoreState", "CoreStatistics", "CpuCore"]
 
@@ -86,6 +89,7 @@ class CpuCore:
 
     def __init__(
         self,
+        *,
         core_id: int,
         apic: str,
         idt: Mapping[int, str],
@@ -123,41 +127,65 @@ class CpuCore:
             task_ns=self._task_ns,
         )
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Take INTR, a handler's return, task work or the core's own timers."""
+    def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:
+        """Take INTR, a handler's return, task work or the core's own timers.
+
+        Raises:
+            IllegalValue: INTR for a vector with no handler in the IDT, or task work
+                of negative cost.
+            UnexpectedMessage: an ``iret`` outside a handler, a timer the core did
+                not set, or a message the core does not take.
+        """
         match message:
             case InterruptPending(vector=vector):
+                if vector not in self.idt:
+                    # Checked on arrival, not when taken: a refused message changes nothing.
+                    problem = f"no handler for vector {vector:#x} in core {self.core_id}'s IDT"
+                    raise IllegalValue("CpuCore", message, problem)
                 self.intr_pending = vector
                 return self._maybe_take_interrupt(now_ns)
             case InterruptReturn():
                 if self.in_handler is None:
                     raise UnexpectedMessage("CpuCore", message, "not in a handler")
-                return (SetTimer("iret", self.irq_exit_ns, CoreStep("iret_done")),)
-            case CoreStep(step="iret_done"):
-                return self._after_iret(now_ns)
-            case CoreStep(step="task_done"):
-                return self._finish_task(now_ns)
-            case CoreStep(step="softirq_yield"):
-                self._softirq_yield = False
-                return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
+                return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
+            case CoreStep():
+                return self._timer(message, now_ns)
             case RunTask():
                 if message.cost_ns < 0:
-                    raise ValueError(f"negative task cost in {message!r}")
+                    raise IllegalValue("CpuCore", message, f"negative cost {message.cost_ns} ns")
                 self._arrivals += 1
                 bisect.insort(self.queue, (message.priority, self._arrivals, message))
                 if self.state is CoreState.IDLE and not (self._softirq_yield and message.priority):
                     return self._start_next(now_ns)
                 return ()
             case _:
-                raise UnexpectedMessage("CpuCore", message)
+                raise unexpected("CpuCore", message)
+
+    def _timer(self, message: CoreStep, now_ns: int) -> Sequence[Effect]:
+        """One of the core's own timers fired; each is refused unless it is armed."""
+        step = message.step
+        match step:
+            case CoreStepKind.IRET_DONE:
+                if self.in_handler is None:
+                    raise UnexpectedMessage("CpuCore", message, "not in a handler")
+                return self._after_iret(now_ns)
+            case CoreStepKind.TASK_DONE:
+                if self.current is None or self.current.slice_started_ns is None:
+                    raise UnexpectedMessage("CpuCore", message, "no task running")
+                return self._finish_task(self.current, now_ns)
+            case CoreStepKind.SOFTIRQ_YIELD:
+                if not self._softirq_yield:
+                    raise UnexpectedMessage("CpuCore", message, "no softirq work just ended")
+                self._softirq_yield = False
+                return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
+            case _:
+                raise unknown_step("CpuCore", message, step)
 
     def _maybe_take_interrupt(self, now_ns: int) -> Sequence[Effect]:
         vector = self.intr_pending
         if vector is None or not self.interrupts_enabled or self.in_handler is not None:
             return ()
-        handler = self.idt.get(vector)
-        if handler is None:
-            raise ValueError(f"core {self.core_id}: no handler for vector {vector:#x} in the IDT")
+        handler = self.idt[vector]  # checked when INTR arrived
         effects: list[Effect] = []
         running = self.current
         if running is not None and running.slice_started_ns is not None:
@@ -175,7 +203,7 @@ class CpuCore:
         effects += [
             Send(self.apic, AcceptInterrupt(vector)),
             Send(handler, InterruptEntry(vector, self.core_id), self.irq_entry_ns),
-            Note("InterruptTaken", {"vector": vector, "handler": handler}),
+            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}),
         ]
         return effects
 
@@ -184,12 +212,13 @@ class CpuCore:
         vector = self.in_handler
         self.in_handler = None
         self.interrupts_enabled = True
-        effects: list[Effect] = [Note("InterruptReturned", {"vector": vector})]
+        effects: list[Effect] = [Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector})]
         if self.intr_pending is not None:
             effects += self._maybe_take_interrupt(now_ns)
         elif self.current is not None:
             self.current.slice_started_ns = now_ns
-            effects.append(SetTimer("task", self.current.remaining_ns, CoreStep("task_done")))
+            remaining = self.current.remaining_ns
+            effects.append(SetTimer("task", remaining, CoreStep(CoreStepKind.TASK_DONE)))
         else:
             effects += self._start_next(now_ns)
         return effects
@@ -199,15 +228,12 @@ class CpuCore:
             return ()
         _, _, task = self.queue.pop(0)
         self.current = _Running(task, now_ns, task.cost_ns, now_ns)
-        return (SetTimer("task", task.cost_ns, CoreStep("task_done")),)
+        return (SetTimer("task", task.cost_ns, CoreStep(CoreStepKind.TASK_DONE)),)
 
-    def _finish_task(self, now_ns: int) -> Sequence[Effect]:
-        running = self.current
-        if running is None:
-            raise UnexpectedMessage("CpuCore", CoreStep("task_done"), "no task running")
+    def _finish_task(self, running: _Running, now_ns: int) -> Sequence[Effect]:
+        assert running.slice_started_ns is not None  # checked by _timer
         self.current = None
         self._tasks_done += 1
-        assert running.slice_started_ns is not None
         self._task_ns += now_ns - running.slice_started_ns
         task = running.task
         done = Send(task.owner, TaskDone(task.label, running.started_ns))
@@ -217,5 +243,6 @@ class CpuCore:
             # must run before process context. So the next task is chosen only once
             # every priority-0 delivery due now has been made.
             self._softirq_yield = True
-            return (done, SetTimer("softirq", 0, CoreStep("softirq_yield"), priority=1))
+            yield_ = CoreStep(CoreStepKind.SOFTIRQ_YIELD)
+            return (done, SetTimer("softirq", 0, yield_, priority=1))
         return (done, *self._start_next(now_ns))

@@ -36,36 +36,25 @@ The ICR-driven parts of e1000 (RXDMT0, link-status changes) are not modelled.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
 
 import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import UnexpectedMessage, unexpected, unknown_step
+from mintactors.hardware.registers import ICR_RXO, ICR_RXT0, IMS_ENABLE_MASK, ITR_UNIT_NS
 from mintactors.messages import (
     DeviceInterrupt,
     FrameArrived,
     FramePosted,
     FrameRefused,
+    NicInput,
     NicStep,
+    NicStepKind,
     PostFrame,
 )
+from mintactors.notes import NoteKind
 
-__all__ = [
-    "E1000Receiver",
-    "E1000Statistics",
-    "ICR_RXO",
-    "ICR_RXT0",
-    "IMS_ENABLE_MASK",
-    "ITR_UNIT_NS",
-    "dma_time",
-]
-
-ICR_RXT0: Final = 0x80  # receiver timer interrupt (a frame was written back)
-ICR_RXO: Final = 0x40  # receiver overrun (a frame found no descriptor)
-#: The causes the Linux driver unmasks: RXT0 | TXDW | RXDMT0 | RXSEQ | LSC.
-IMS_ENABLE_MASK: Final = 0x80 | 0x01 | 0x10 | 0x08 | 0x04
-ITR_UNIT_NS: Final = 256  # E1000_INTR_THROTTLING_NS_RES
+__all__ = ["E1000Receiver", "E1000Statistics", "dma_time"]
 
 
 def dma_time(dma_mb_s: int) -> Callable[[int], int]:
@@ -113,6 +102,7 @@ class E1000Receiver:
 
     def __init__(
         self,
+        *,
         name: str,
         ring: str,
         apic: str,
@@ -151,8 +141,13 @@ class E1000Receiver:
         """The minimum time between two interrupt messages."""
         return self.itr * ITR_UNIT_NS
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """A frame from the wire, the ring's answer, or the throttle timer."""
+    def handle(self, message: NicInput, now_ns: int) -> Sequence[Effect]:
+        """A frame from the wire, the ring's answer, or the throttle timer.
+
+        Raises:
+            UnexpectedMessage: a throttle expiry with no throttle timer running, or
+                a message the NIC does not take.
+        """
         match message:
             case FrameArrived(seq=seq, frame=frame):
                 self._gprc += 1
@@ -162,12 +157,23 @@ class E1000Receiver:
                 return self._raise_cause(ICR_RXT0, seq)
             case FrameRefused(seq=seq, reason=reason):
                 self._mpc += 1
-                drop = Note("PacketDropped", {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)
+                fields = {"seq": seq, "reason": reason}
+                drop = Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY)
                 return (drop, *self._raise_cause(ICR_RXO, seq))
-            case NicStep(step="throttle_expired") if self.timer_running:
+            case NicStep():
+                return self._timer(message)
+            case _:
+                raise unexpected("E1000Receiver", message)
+
+    def _timer(self, message: NicStep) -> Sequence[Effect]:
+        step = message.step
+        match step:
+            case NicStepKind.THROTTLE_EXPIRED:
+                if not self.timer_running:
+                    raise UnexpectedMessage("E1000Receiver", message, "no throttle timer")
                 return self._throttle_expired()
             case _:
-                raise UnexpectedMessage("E1000Receiver", message)
+                raise unknown_step("E1000Receiver", message, step)
 
     def _raise_cause(self, cause: int, seq: int) -> Sequence[Effect]:
         self.icr_latched |= cause
@@ -185,11 +191,12 @@ class E1000Receiver:
         self._interrupts += 1
         effects: list[Effect] = [
             Send(self.apic, DeviceInterrupt(self.vector, self.name), self.interrupt_latency_ns),
-            Note("InterruptSent", {"vector": self.vector, "icr": causes, "seq": seq}),
+            Note(NoteKind.INTERRUPT_SENT, {"vector": self.vector, "icr": causes, "seq": seq}),
         ]
         if self.itr:
             self.timer_running = True
-            effects.append(SetTimer("itr", self.throttle_ns, NicStep("throttle_expired")))
+            expired = NicStep(NicStepKind.THROTTLE_EXPIRED)
+            effects.append(SetTimer("itr", self.throttle_ns, expired))
         return effects
 
     def _throttle_expired(self) -> Sequence[Effect]:

@@ -25,8 +25,9 @@ from typing import Final, Protocol
 import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer
-from mintactors.errors import UnexpectedMessage
-from mintactors.messages import FrameArrived, SendPacket, Start
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.messages import FrameArrived, LinkInput, SendPacket, Start
+from mintactors.notes import NoteKind
 
 __all__ = [
     "FCS_LEN",
@@ -90,6 +91,7 @@ class LinkPartner:
 
     def __init__(
         self,
+        *,
         nic: str,
         frames: FrameMaker,
         instants: Iterator[int],
@@ -129,28 +131,50 @@ class LinkPartner:
         free = byte_times_ns(PREAMBLE_SFD_LEN + frame_len + FCS_LEN + IFG_LEN, self.link_mbps)
         return arrive, free
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Start sending, or put the next frame on the wire."""
+    def handle(self, message: LinkInput, now_ns: int) -> Sequence[Effect]:
+        """Start sending, or put the next frame on the wire.
+
+        Raises:
+            IllegalValue: the planned instants ran out before ``count`` frames.
+            UnexpectedMessage: a second start, a send timer for another frame than
+                the one planned, or a message the link does not take.
+        """
         match message:
             case Start():
-                return self._plan_next(now_ns)
-            case SendPacket(seq=seq) if seq == self.next_seq - 1:
-                return self._transmit(seq, now_ns)
+                if self.next_seq:
+                    raise UnexpectedMessage("LinkPartner", message, "already started")
+                return self._plan(self._next_instant(message), now_ns)
+            case SendPacket(seq=seq):
+                if seq != self.next_seq - 1:
+                    planned = f"frame {self.next_seq - 1} planned"
+                    raise UnexpectedMessage("LinkPartner", message, planned)
+                return self._transmit(message, now_ns)
             case _:
-                raise UnexpectedMessage("LinkPartner", message)
+                raise unexpected("LinkPartner", message)
 
-    def _plan_next(self, now_ns: int) -> Sequence[Effect]:
+    def _next_instant(self, message: LinkInput) -> int | None:
+        """The next frame's planned start (None: all planned), checked before any change."""
         if self.next_seq >= self.count:
+            return None
+        planned = next(self.instants, None)
+        if planned is None:
+            problem = f"the planned instants ran out after {self.next_seq} of {self.count} frames"
+            raise IllegalValue("LinkPartner", message, problem)
+        return planned
+
+    def _plan(self, planned: int | None, now_ns: int) -> Sequence[Effect]:
+        if planned is None:
             return ()
         seq = self.next_seq
         self.next_seq += 1
-        planned = next(self.instants)
         start = max(planned, self.wire_free_ns, now_ns)
         if start > planned:
             self._waited += 1
         return (SetTimer("send", start - now_ns, SendPacket(seq)),)
 
-    def _transmit(self, seq: int, now_ns: int) -> Sequence[Effect]:
+    def _transmit(self, message: SendPacket, now_ns: int) -> Sequence[Effect]:
+        seq = message.seq
+        upcoming = self._next_instant(message)
         frame = self.frames.frame(seq, seq, now_ns)
         arrive, free = self.wire_ns(len(frame))
         self.wire_free_ns = now_ns + free
@@ -167,7 +191,7 @@ class LinkPartner:
         if self.on_generate is not None:
             self.on_generate(seq, now_ns, frame)
         return (
-            Note("PacketGenerated", fields),
+            Note(NoteKind.PACKET_GENERATED, fields),
             Send(self.nic, FrameArrived(seq, frame), arrive),
-            *self._plan_next(now_ns),
+            *self._plan(upcoming, now_ns),
         )

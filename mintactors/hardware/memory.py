@@ -23,8 +23,9 @@ from collections.abc import Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import UnexpectedMessage
-from mintactors.messages import MemoryData, MemoryFault, MemoryRead, MemoryWrite
+from mintactors.errors import unexpected
+from mintactors.messages import MemoryData, MemoryFault, MemoryInput, MemoryRead, MemoryWrite
+from mintactors.notes import NoteKind
 
 __all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
 
@@ -44,10 +45,6 @@ class MemoryRegion:
     def end(self) -> int:
         """One past the last address."""
         return self.base + self.size
-
-    def holds(self, addr: int, length: int) -> bool:
-        """True when ``addr .. addr+length`` lies wholly inside this region."""
-        return self.base <= addr and addr + length <= self.end
 
 
 @attrs.frozen
@@ -81,7 +78,7 @@ class PhysicalMemory:
         latency_ns: delay before a read's data reaches the reader.
     """
 
-    def __init__(self, regions: Sequence[MemoryRegion], latency_ns: int) -> None:
+    def __init__(self, *, regions: Sequence[MemoryRegion], latency_ns: int) -> None:
         ordered = sorted(regions, key=lambda r: r.base)
         for before, after in itertools.pairwise(ordered):
             if before.end > after.base:
@@ -141,20 +138,29 @@ class PhysicalMemory:
 
     # -- the component ---------------------------------------------------------------
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Serve one read or write."""
-        if isinstance(message, MemoryWrite):
-            return self._write(message, now_ns)
-        if isinstance(message, MemoryRead):
-            return self._read(message, now_ns)
-        raise UnexpectedMessage("PhysicalMemory", message)
+    def handle(self, message: MemoryInput, now_ns: int) -> Sequence[Effect]:
+        """Serve one read or write.
+
+        An access outside what the node may touch is not an error: it is refused,
+        recorded and answered, as the hardware would.
+
+        Raises:
+            UnexpectedMessage: a message that is neither a read nor a write.
+        """
+        match message:
+            case MemoryWrite():
+                return self._write(message, now_ns)
+            case MemoryRead():
+                return self._read(message, now_ns)
+            case _:
+                raise unexpected("PhysicalMemory", message)
 
     def _write(self, message: MemoryWrite, now_ns: int) -> Sequence[Effect]:
         effects: list[Effect] = []
         for addr, data in message.writes:
             length = len(data)
             if not self.allowed(message.node, addr, length):
-                effects += self._refuse(message.node, addr, length, "write", now_ns, message)
+                effects += self._refuse(message, addr, length, now_ns)
                 continue
             self.poke(addr, data)
             self._writes += 1
@@ -164,25 +170,21 @@ class PhysicalMemory:
     def _read(self, message: MemoryRead, now_ns: int) -> Sequence[Effect]:
         for addr, length in message.ranges:
             if not self.allowed(message.node, addr, length):
-                return self._refuse(message.node, addr, length, "read", now_ns, message)
+                return self._refuse(message, addr, length, now_ns)
         chunks = tuple(self.peek(addr, length) for addr, length in message.ranges)
         self._reads += 1
         self._bytes_read += sum(len(c) for c in chunks)
         return (Send(message.reply_to, MemoryData(message.tag, chunks), self.latency_ns),)
 
     def _refuse(
-        self,
-        node: int,
-        addr: int,
-        length: int,
-        access: str,
-        now_ns: int,
-        message: MemoryRead | MemoryWrite,
+        self, message: MemoryRead | MemoryWrite, addr: int, length: int, now_ns: int
     ) -> Sequence[Effect]:
+        node = message.node
+        access = "read" if isinstance(message, MemoryRead) else "write"
         self.violations.append(AccessViolation(now_ns, node, addr, length, access))
         effects: list[Effect] = [
             Note(
-                "AccessViolation",
+                NoteKind.ACCESS_VIOLATION,
                 {"node": node, "addr": addr, "length": length, "access": access},
                 TraceLevel.SUMMARY,
             )

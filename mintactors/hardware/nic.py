@@ -26,10 +26,11 @@ from typing import Final
 
 import attrs
 
+from mintactors.hardware.registers import REGISTERS
+
 __all__ = [
     "DESCRIPTOR_LEN",
     "REGISTER_BLOCK_LEN",
-    "REGISTERS",
     "STATUS_DD",
     "STATUS_EOP",
     "STATUS_IXSM",
@@ -46,21 +47,8 @@ STATUS_IXSM: Final = 0x04  # ignore checksum indication
 #: RCTL.BSIZE choices: 2048 with BSEX=0; 4096, 8192, 16384 with BSEX=1 (domain.md 1.2).
 VALID_BUFFER_SIZES: Final = (2048, 4096, 8192, 16384)
 
-#: Register offsets in the 8254x register space (domain.md 1.2; the RX ring ones
-#: are recalled from the manual, see domain.md's [mem] label).
-REGISTERS: Final = {
-    "ICR": 0x00C0,
-    "IMS": 0x00D0,
-    "RCTL": 0x0100,
-    "RDBAL": 0x2800,
-    "RDBAH": 0x2804,
-    "RDLEN": 0x2808,
-    "RDH": 0x2810,
-    "RDT": 0x2818,
-    "MPC": 0x4010,
-    "RNBC": 0x40A0,
-}
-#: The emulated register block spans the highest register used, page aligned.
+#: The emulated register block spans the highest register used (:data:`REGISTERS`),
+#: page aligned.
 REGISTER_BLOCK_LEN: Final = 0x5000
 
 _DESCRIPTOR = struct.Struct("<QHHBBH")

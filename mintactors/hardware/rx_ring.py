@@ -27,11 +27,13 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Sequence
+from enum import Enum
+from typing import Final
 
 import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.nic import (
     DESCRIPTOR_LEN,
     STATUS_DD,
@@ -48,12 +50,33 @@ from mintactors.messages import (
     MemoryRead,
     MemoryWrite,
     PostFrame,
+    RingInput,
     RingStep,
+    RingStepKind,
 )
+from mintactors.notes import NoteKind
 
-__all__ = ["NO_BUFFER_POLICIES", "RxRing", "RxRingStatistics"]
+__all__ = ["NO_BUFFER_POLICIES", "RingState", "RxRing", "RxRingStatistics"]
 
 NO_BUFFER_POLICIES = ("drop", "block")
+
+
+class RingState(Enum):
+    """What the ring engine is doing with the frame at the head of its queue."""
+
+    IDLE = "idle"  # no frame to post
+    READING = "reading"  # waiting for RDT and the descriptors it will fill
+    WAITING = "waiting"  # under ``block``: the ring was full; RDT is re-read later
+    COPYING = "copying"  # the frame's bytes are moving into the buffers
+    WRITING_BACK = "writing_back"  # the descriptors are written back, DD clear
+
+
+#: The state in which each of the ring's timers is armed; in any other it is refused.
+_ARMED_IN: Final = {
+    RingStepKind.POLL: RingState.WAITING,
+    RingStepKind.COPIED: RingState.COPYING,
+    RingStepKind.WRITTEN: RingState.WRITING_BACK,
+}
 
 
 @attrs.frozen
@@ -88,6 +111,7 @@ class RxRing:
 
     def __init__(
         self,
+        *,
         name: str,
         layout: NicLayout,
         memory: str,
@@ -106,7 +130,7 @@ class RxRing:
         self.no_buffer = no_buffer
         self.block_poll_ns = block_poll_ns
         self.rdh = 0
-        self.state = "idle"
+        self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
         self.current: PostFrame | None = None
         self._descriptors: list[RxDescriptor] = []
@@ -136,26 +160,62 @@ class RxRing:
         """Frames accepted for posting but not yet in the ring (in flight here)."""
         return len(self.pending) + (self.current is not None)
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Take a frame to post, a memory reply, or the ring's own next step."""
+    def handle(self, message: RingInput, now_ns: int) -> Sequence[Effect]:
+        """Take a frame to post, a memory reply, or the ring's own next step.
+
+        Raises:
+            IllegalValue: a frame with a negative copy time, or a memory reply that
+                is not the shape of the read the ring made.
+            UnexpectedMessage: a memory reply or timer the ring is not waiting for,
+                or a message it does not take.
+        """
         match message:
             case PostFrame():
+                if message.copy_ns < 0:
+                    problem = f"negative copy time {message.copy_ns} ns"
+                    raise IllegalValue("RxRing", message, problem)
                 self.pending.append(message)
-                return self._begin() if self.state == "idle" else ()
-            case MemoryData(tag="ring") if self.state == "reading":
+                return self._begin() if self.state is RingState.IDLE else ()
+            case MemoryData():
+                if message.tag != "ring" or self.state is not RingState.READING:
+                    raise UnexpectedMessage("RxRing", message, self.state.value)
+                self._check_shape(message)
                 return self._check_space(message.chunks)
-            case RingStep(step="poll") if self.state == "waiting":
+            case RingStep():
+                return self._timer(message)
+            case _:
+                raise unexpected("RxRing", message)
+
+    def _timer(self, message: RingStep) -> Sequence[Effect]:
+        step = message.step
+        if _ARMED_IN.get(step) is not self.state:
+            raise UnexpectedMessage("RxRing", message, self.state.value)
+        match step:
+            case RingStepKind.POLL:
                 return self._read_ring()
-            case RingStep(step="copied") if self.state == "copying":
+            case RingStepKind.COPIED:
                 return self._write_back_fields()
-            case RingStep(step="written") if self.state == "writing_back":
+            case RingStepKind.WRITTEN:
                 return self._set_done()
             case _:
-                raise UnexpectedMessage("RxRing", message, self.state)
+                raise unknown_step("RxRing", message, step)
+
+    def _check_shape(self, message: MemoryData) -> None:
+        """The reply to :meth:`_read_ring`: RDT, then one 16-byte descriptor per buffer."""
+        assert self.current is not None
+        count = self.layout.descriptors_for(len(self.current.frame))
+        chunks = message.chunks
+        if (
+            len(chunks) != 1 + count
+            or len(chunks[0]) != 4
+            or any(len(c) != DESCRIPTOR_LEN for c in chunks[1:])
+        ):
+            problem = f"expected RDT (4 bytes) and {count} descriptor(s) of {DESCRIPTOR_LEN}"
+            raise IllegalValue("RxRing", message, problem)
 
     def _begin(self) -> Sequence[Effect]:
         if not self.pending:
-            self.state = "idle"
+            self.state = RingState.IDLE
             return ()
         self.current = self.pending.popleft()
         self._waiting_since_begin = False
@@ -168,7 +228,7 @@ class RxRing:
             (self.layout.register("RDT"), 4),
             *((self.layout.descriptor(self.rdh + i), DESCRIPTOR_LEN) for i in range(count)),
         )
-        self.state = "reading"
+        self.state = RingState.READING
         return (Send(self.memory, MemoryRead(self.node, ranges, self.name, "ring")),)
 
     def _check_space(self, chunks: tuple[bytes, ...]) -> Sequence[Effect]:
@@ -179,8 +239,8 @@ class RxRing:
         if free < needed:
             return self._no_buffer()
         self._descriptors = [RxDescriptor.unpack(c) for c in chunks[1:]]
-        self.state = "copying"
-        return (SetTimer("step", self.current.copy_ns, RingStep("copied")),)
+        self.state = RingState.COPYING
+        return (SetTimer("step", self.current.copy_ns, RingStep(RingStepKind.COPIED)),)
 
     def _no_buffer(self) -> Sequence[Effect]:
         assert self.current is not None
@@ -190,14 +250,14 @@ class RxRing:
                 self._rnbc += 1
                 self._waiting_since_begin = True
             self._polls += 1
-            self.state = "waiting"
-            return (SetTimer("step", self.block_poll_ns, RingStep("poll")),)
+            self.state = RingState.WAITING
+            return (SetTimer("step", self.block_poll_ns, RingStep(RingStepKind.POLL)),)
         self._rnbc += 1
         self._mpc += 1
         frame, self.current = self.current, None
         effects: list[Effect] = [
             Send(frame.reply_to, FrameRefused(frame.seq, "no_descriptor")),
-            Note("RingFull", {"seq": frame.seq, "rdh": self.rdh}, TraceLevel.FULL),
+            Note(NoteKind.RING_FULL, {"seq": frame.seq, "rdh": self.rdh}, TraceLevel.FULL),
         ]
         effects += self._begin()
         return effects
@@ -220,12 +280,12 @@ class RxRing:
         effects: list[Effect] = [Send(self.memory, MemoryWrite(self.node, tuple(writes)))]
         effects.append(
             Note(
-                "FrameCopied",
+                NoteKind.FRAME_COPIED,
                 {"seq": self.current.seq, "desc": self.rdh, "length": len(frame)},
             )
         )
-        self.state = "writing_back"
-        effects.append(SetTimer("step", self.writeback_ns, RingStep("written")))
+        self.state = RingState.WRITING_BACK
+        effects.append(SetTimer("step", self.writeback_ns, RingStep(RingStepKind.WRITTEN)))
         return effects
 
     def _set_done(self) -> Sequence[Effect]:
@@ -244,7 +304,8 @@ class RxRing:
         self._used += count
         self._spanning += count > 1
         frame, self.current = self.current, None
-        effects.append(Note("DescriptorDone", {"seq": frame.seq, "desc": first, "count": count}))
+        done = {"seq": frame.seq, "desc": first, "count": count}
+        effects.append(Note(NoteKind.DESCRIPTOR_DONE, done))
         effects.append(Send(frame.reply_to, FramePosted(frame.seq, first, count)))
         effects += self._begin()
         return effects

@@ -22,9 +22,19 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.kernel.frames import FrameLedger, flow_of
-from mintactors.messages import Recv, RunTask, SkbDelivered, SocketBuffer, Start, TaskDone
+from mintactors.messages import (
+    AppInput,
+    Recv,
+    RunTask,
+    SkbDelivered,
+    SocketBuffer,
+    Start,
+    TaskDone,
+    TaskLabel,
+)
+from mintactors.notes import NoteKind
 from mintactors.packets import FrameCheck, parse_pktgen_header, verify_frame
 
 __all__ = ["AppStatistics", "FrameObserver", "ReceivingApp"]
@@ -68,6 +78,7 @@ class ReceivingApp:
 
     def __init__(
         self,
+        *,
         name: str,
         core: str,
         socket: str,
@@ -109,19 +120,28 @@ class ReceivingApp:
             last_receive_ns=self._last,
         )
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Start reading, take an skb, or finish processing one."""
+    def handle(self, message: AppInput, now_ns: int) -> Sequence[Effect]:
+        """Start reading, take an skb, or finish processing one.
+
+        Raises:
+            UnexpectedMessage: an skb while one is being processed, the end of
+                processing with none held, or a message the app does not take.
+        """
         match message:
             case Start():
                 return (Send(self.socket, Recv()),)
-            case SkbDelivered(skb=skb) if self.holding is None:
-                self.holding = skb
+            case SkbDelivered(skb=skb):
+                if self.holding is not None:
+                    raise UnexpectedMessage("ReceivingApp", message, "still processing an skb")
                 cost = self.recv_ns + self.copy_ns(len(skb.data))
-                return (Send(self.core, RunTask(self.name, cost, "recv")),)
-            case TaskDone(label="recv") if self.holding is not None:
+                self.holding = skb
+                return (Send(self.core, RunTask(self.name, cost, TaskLabel.RECV)),)
+            case TaskDone(label=label):
+                if label != TaskLabel.RECV or self.holding is None:
+                    raise UnexpectedMessage("ReceivingApp", message, "no skb being processed")
                 return self._check(now_ns)
             case _:
-                raise UnexpectedMessage("ReceivingApp", message)
+                raise unexpected("ReceivingApp", message)
 
     def _identify(self, data: bytes) -> tuple[int, int] | str:
         """``(seq, send_ns)`` of a received frame, or what is wrong with it."""
@@ -148,13 +168,13 @@ class ReceivingApp:
             self._bytes += len(skb.data)
             self._last = now_ns
             self.problems.append((now_ns, "duplicate", {"seq": skb.seq}))
-            effects.append(Note("PacketReceived", {"seq": skb.seq, "latency_ns": None}))
+            effects.append(Note(NoteKind.PACKET_RECEIVED, {"seq": skb.seq, "latency_ns": None}))
         elif isinstance(identity, str):
             self._malformed += 1
             self.dropped["malformed"] = self.dropped.get("malformed", 0) + 1
             fields: dict[str, object] = {"seq": skb.seq, "reason": "malformed", "problem": identity}
             self.problems.append((now_ns, "malformed", fields))
-            effects.append(Note("PacketDropped", fields, TraceLevel.SUMMARY))
+            effects.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY))
         else:
             seq, send_ns = identity
             if seq >= len(self.seen):
@@ -179,7 +199,7 @@ class ReceivingApp:
             received: dict[str, object] = {"seq": seq, "latency_ns": latency}
             if self.note_frames:
                 received["frame"] = skb.data
-            effects.append(Note("PacketReceived", received))
+            effects.append(Note(NoteKind.PACKET_RECEIVED, received))
             if self.on_receive is not None:
                 self.on_receive(seq, now_ns, skb.data)
         effects.append(Send(self.socket, Recv()))

@@ -59,6 +59,7 @@ from mintactors.messages import (
     Start,
     WriteEoi,
 )
+from mintactors.notes import NoteKind
 from mintactors.packets import parse_pktgen_header
 
 __all__ = [
@@ -159,6 +160,7 @@ class RxDriver:
 
     def __init__(
         self,
+        *,
         name: str,
         node: int,
         core: str,
@@ -278,7 +280,7 @@ class RxDriver:
         rdt = (self.next_to_use - 1) % self.count
         return (
             self._write(writes),
-            Note("DriverInitialised", {"ring_size": self.count, "rdt": rdt}),
+            Note(NoteKind.DRIVER_INITIALISED, {"ring_size": self.count, "rdt": rdt}),
         )
 
     # -- steps -----------------------------------------------------------------------
@@ -316,7 +318,7 @@ class RxDriver:
 
     def _entered(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("entered", now_ns)
-        effects.append(Note("HandlerEntered", {"run": self._runs}))
+        effects.append(Note(NoteKind.HANDLER_ENTERED, {"run": self._runs}))
         effects.append(self._read(self.descriptor_address(self.next_to_clean), 16, "desc"))
         return effects
 
@@ -377,7 +379,7 @@ class RxDriver:
         self._up += 1
         effects.append(Send(self.socket, NetifReceive(skb), self.costs.stack_ns))
         taken = {"seq": seq, "desc": self.next_to_clean, "length": len(frame)}
-        effects.append(Note("FrameTaken", taken))
+        effects.append(Note(NoteKind.FRAME_TAKEN, taken))
         effects.append(self._after(self.costs.stack_ns, "skb_queued"))
         return effects
 
@@ -385,7 +387,7 @@ class RxDriver:
         effects = self._step("descriptor_returned", now_ns)
         index = self.next_to_clean
         writes = [(self.descriptor_address(index) + STATUS_OFFSET, b"\0")]
-        effects.append(Note("DescriptorReturned", {"desc": index}))
+        effects.append(Note(NoteKind.DESCRIPTOR_RETURNED, {"desc": index}))
         self.next_to_clean = self.advance(index)
         self._cleaned += 1
         self._drained += 1
@@ -422,7 +424,7 @@ class RxDriver:
     def _return(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("returned", now_ns)
         self.in_handler = False
-        effects.append(Note("HandlerExited", {"run": self._runs, "drained": self._drained}))
+        effects.append(Note(NoteKind.HANDLER_EXITED, {"run": self._runs, "drained": self._drained}))
         effects.append(Send(self.core, InterruptReturn()))
         return effects
 
@@ -432,12 +434,14 @@ class RxDriver:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
         header = parse_pktgen_header(self._frame)
         seq = header[0] if header else None
-        return [Note("PacketDropped", {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)]
+        return [Note(NoteKind.PACKET_DROPPED, {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)]
 
     def _fault(self, fault: MemoryFault, now_ns: int) -> Sequence[Effect]:
         """A refused access: the handler cannot read its ring or buffer."""
         self._faults += 1
-        effects: list[Effect] = [Note("DriverFault", {"addr": fault.addr, "access": fault.access})]
+        effects: list[Effect] = [
+            Note(NoteKind.DRIVER_FAULT, {"addr": fault.addr, "access": fault.access})
+        ]
         if fault.tag == "frame" and self.in_handler:
             self._frame = b""
             effects += self._drop_held("access_violation", now_ns)

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator, Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.kernel.frames import FrameSource, PktgenFrames
 from mintactors.messages import (
+    GeneratorInput,
     InjectPacket,
     RunTask,
     SendPacket,
@@ -37,7 +38,9 @@ from mintactors.messages import (
     SystemCall,
     SystemCallReturn,
     TaskDone,
+    TaskLabel,
 )
+from mintactors.notes import NoteKind
 from mintactors.packets import FrameFactory
 
 __all__ = ["Generator", "GeneratorStatistics"]
@@ -86,6 +89,7 @@ class Generator:
 
     def __init__(
         self,
+        *,
         name: str,
         core: str,
         mechanism: str,
@@ -133,35 +137,57 @@ class Generator:
             injected=self._injected,
         )
 
-    @property
-    def packets_in_call(self) -> int:
-        """Packets handed to the system call that has not returned yet (0 or 1)."""
-        return int(self.in_kernel)
+    def handle(self, message: GeneratorInput, now_ns: int) -> Sequence[Effect]:
+        """Start, a planned send, a finished frame build, or a system call's return.
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Start, a planned send, a finished frame build, or a system call's return."""
+        Raises:
+            IllegalValue: the planned instants ran out before ``count`` sends.
+            UnexpectedMessage: a second start, a send timer for another send than
+                the one planned, a build that was not started, a return from a call
+                not made (or for another packet), or a message the generator does
+                not take.
+        """
         match message:
             case Start():
-                return self._plan_next(now_ns)
+                if self.planned:
+                    raise UnexpectedMessage("Generator", message, "already started")
+                return self._plan(self._next_instant(message), now_ns)
             case SendPacket(seq=index):
+                if index != self.planned - 1:
+                    planned = f"send {self.planned - 1} planned"
+                    raise UnexpectedMessage("Generator", message, planned)
                 self.ready.append(index)
                 return self._build_next()
             case InjectPacket():
                 self.ready.append(-1)
                 return self._build_next()
-            case TaskDone(label="build") if self.current is not None:
+            case TaskDone(label=label):
+                if label != TaskLabel.BUILD or self.current is None or self.in_kernel:
+                    raise UnexpectedMessage("Generator", message, "no frame being built")
                 return self._enter_kernel(now_ns)
-            case SystemCallReturn() if self.in_kernel:
+            case SystemCallReturn():
+                if not self.in_kernel or message.seq != self.current:
+                    call = f"in a call for packet {self.current}" if self.in_kernel else "no call"
+                    raise UnexpectedMessage("Generator", message, call)
                 return self._returned(message, now_ns)
             case _:
-                raise UnexpectedMessage("Generator", message)
+                raise unexpected("Generator", message)
 
-    def _plan_next(self, now_ns: int) -> Sequence[Effect]:
+    def _next_instant(self, message: GeneratorInput) -> int | None:
+        """The next send's planned time (None: all planned), checked before any change."""
         if self.planned >= self.count:
+            return None
+        planned = next(self.instants, None)
+        if planned is None:
+            problem = f"the planned instants ran out after {self.planned} of {self.count} sends"
+            raise IllegalValue("Generator", message, problem)
+        return planned
+
+    def _plan(self, planned: int | None, now_ns: int) -> Sequence[Effect]:
+        if planned is None:
             return ()
         index = self.planned
         self.planned += 1
-        planned = next(self.instants)
         if planned < now_ns:
             self._late += 1
         return (SetTimer("send", max(0, planned - now_ns), SendPacket(index)),)
@@ -173,7 +199,7 @@ class Generator:
         self._current_index = self.ready.popleft()
         self.current = self.next_seq
         self.next_seq += 1
-        return (Send(self.core, RunTask(self.name, self.build_ns, "build")),)
+        return (Send(self.core, RunTask(self.name, self.build_ns, TaskLabel.BUILD)),)
 
     def _enter_kernel(self, now_ns: int) -> Sequence[Effect]:
         seq = self.current
@@ -195,13 +221,13 @@ class Generator:
         if self.on_generate is not None:
             self.on_generate(seq, now_ns, frame)
         return (
-            Note("PacketGenerated", fields),
+            Note(NoteKind.PACKET_GENERATED, fields),
             Send(self.mechanism, SystemCall(seq, frame, self.name)),
         )
 
     def _returned(self, message: SystemCallReturn, now_ns: int) -> Sequence[Effect]:
-        if message.seq != self.current:
-            raise UnexpectedMessage("Generator", message, f"in a call for packet {self.current}")
+        # The next planned send is taken from the pattern before anything changes.
+        upcoming = self._next_instant(message) if self._current_index >= 0 else None
         self._send_ns.append(now_ns - message.entered_ns)
         self._last_return = now_ns
         if message.result == "ok":
@@ -210,5 +236,4 @@ class Generator:
             self._refused += 1
         self.current = None
         self.in_kernel = False
-        effects = self._plan_next(now_ns) if self._current_index >= 0 else ()
-        return (*effects, *self._build_next())
+        return (*self._plan(upcoming, now_ns), *self._build_next())

@@ -28,6 +28,7 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.messages import InjectPacket, IpiMessage
+from mintactors.notes import NoteKind
 
 __all__ = ["Injection", "Injector"]
 
@@ -55,6 +56,7 @@ class Injector:
 
     def __init__(
         self,
+        *,
         injections: Sequence[Injection],
         target_apic: str,
         vector: int,
@@ -70,8 +72,7 @@ class Injector:
         for number, injection in enumerate(self.injections):
             self._by_step.setdefault(injection.step, []).append((number, injection))
         self.fired: list[tuple[int, int]] = []  # (injection number, t_ns)
-        self.ipis_injected = 0
-        self.packets_injected = 0
+        self.ipis_injected = 0  # the stranded-frame oracle counts these as sent IPIs
 
     def __call__(self, step: str, occurrence: int, now_ns: int) -> Sequence[Effect]:
         """The driver reached ``step`` for the ``occurrence``-th time at ``now_ns``."""
@@ -90,12 +91,11 @@ class Injector:
                 "action": injection.action,
                 "delay_ns": injection.delay_ns,
             }
-            effects.append(Note("InjectionFired", fields, TraceLevel.SUMMARY))
+            effects.append(Note(NoteKind.INJECTION_FIRED, fields, TraceLevel.SUMMARY))
             if injection.action == "ipi":
                 self.ipis_injected += 1
                 ipi = IpiMessage(self.vector, self.source_apic, -1)
                 effects.append(Send(self.target_apic, ipi, injection.delay_ns))
-            else:
-                self.packets_injected += 1
+            else:  # the generator counts injected packets in its statistics
                 effects.append(Send(self.generator, InjectPacket(), injection.delay_ns))
         return effects

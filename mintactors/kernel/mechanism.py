@@ -35,10 +35,12 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.hardware import ICR_RXT0
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
+    MechanismInput,
     MemoryData,
     MemoryRead,
     MemoryWrite,
@@ -47,11 +49,9 @@ from mintactors.messages import (
     SystemCallReturn,
     WriteIcr,
 )
+from mintactors.notes import NoteKind
 
-__all__ = ["ICR_RXT0", "DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatistics"]
-
-#: e1000 interrupt cause "receiver timer interrupt" (a descriptor written back).
-ICR_RXT0 = 0x80
+__all__ = ["DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatistics"]
 
 
 @attrs.frozen
@@ -86,6 +86,9 @@ class MechanismStatistics:
     ipis_masked: int = 0
 
 
+_NAME = "DebugSupportMechanism"
+
+
 class DebugSupportMechanism:
     """The system call, as a pure component.
 
@@ -102,6 +105,7 @@ class DebugSupportMechanism:
 
     def __init__(
         self,
+        *,
         name: str,
         ring: str,
         apic: str,
@@ -137,30 +141,48 @@ class DebugSupportMechanism:
             ipis_masked=self._masked,
         )
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Enter the call, or take the ring's answer and finish it."""
+    def handle(self, message: MechanismInput, now_ns: int) -> Sequence[Effect]:
+        """Enter the call, or take the ring's answer and finish it.
+
+        Raises:
+            IllegalValue: an IMS read that did not return the register's 4 bytes.
+            UnexpectedMessage: a second call while one is in progress, an answer
+                for another frame or not awaited now, or a message the mechanism
+                does not take.
+        """
         match message:
-            case SystemCall() if self.call is None:
+            case SystemCall():
+                if self.call is not None:
+                    raise UnexpectedMessage(
+                        _NAME, message, f"in the call for packet {self.call[0].seq}"
+                    )
                 return self._enter(message, now_ns)
-            case FramePosted(seq=seq) if (
-                self.call is not None and self.call[0].seq == seq and not self.reading_ims
-            ):
+            case FramePosted(seq=seq):
+                self._check_answer(message, seq)
                 return self._posted_frame(seq)
-            case MemoryData(tag="ims") if self.call is not None and self.reading_ims:
-                return self._mask_read(self.call[0].seq, message.chunks[0])
-            case FrameRefused(seq=seq, reason=reason) if (
-                self.call is not None and self.call[0].seq == seq
-            ):
+            case FrameRefused(seq=seq, reason=reason):
+                self._check_answer(message, seq)
                 return self._refused(seq, reason)
+            case MemoryData(tag=tag, chunks=chunks):
+                if tag != "ims" or self.call is None or not self.reading_ims:
+                    raise UnexpectedMessage(_NAME, message, "not reading IMS")
+                if len(chunks) != 1 or len(chunks[0]) != 4:
+                    raise IllegalValue(_NAME, message, "IMS is one 4-byte register")
+                return self._mask_read(self.call[0].seq, chunks[0])
             case _:
-                raise UnexpectedMessage("DebugSupportMechanism", message)
+                raise unexpected(_NAME, message)
+
+    def _check_answer(self, message: FramePosted | FrameRefused, seq: int) -> None:
+        """The ring's answer must be for the frame of the call in progress, and awaited."""
+        if self.call is None or self.call[0].seq != seq or self.reading_ims:
+            raise UnexpectedMessage(_NAME, message, "no call awaits this frame's answer")
 
     def _enter(self, call: SystemCall, now_ns: int) -> Sequence[Effect]:
         self.call = (call, now_ns)
         self._calls += 1
         post = PostFrame(call.seq, call.frame, self.copy_ns(len(call.frame)), self.name)
         return (
-            Note("SyscallEntered", {"seq": call.seq, "length": len(call.frame)}),
+            Note(NoteKind.SYSCALL_ENTERED, {"seq": call.seq, "length": len(call.frame)}),
             Send(self.ring, post, self.syscall_entry_ns),
         )
 
@@ -183,7 +205,7 @@ class DebugSupportMechanism:
         latch = MemoryWrite(registers.node, ((registers.icr, struct.pack("<I", ICR_RXT0)),))
         return (
             Send(registers.memory, latch),
-            Note("IpiMasked", {"seq": seq, "cause": ICR_RXT0}),
+            Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}),
             *self._return(seq, "ok", 0),
         )
 
@@ -192,13 +214,13 @@ class DebugSupportMechanism:
         icr = WriteIcr(self.vector, self.destination, seq)
         return (
             Send(self.apic, icr, self.icr_write_ns),
-            Note("IcrWritten", {"seq": seq, "vector": self.vector}),
+            Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}),
             *self._return(seq, "ok", self.icr_write_ns),
         )
 
     def _refused(self, seq: int, reason: str) -> Sequence[Effect]:
         self._dropped += 1
-        drop = Note("PacketDropped", {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)
+        drop = Note(NoteKind.PACKET_DROPPED, {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)
         return (drop, *self._return(seq, reason, 0))
 
     def _return(self, seq: int, result: str, after_ns: int) -> Sequence[Effect]:

@@ -49,9 +49,9 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import UnexpectedMessage
+from mintactors.hardware import ICR_RXT0
 from mintactors.hardware.nic import RxDescriptor
 from mintactors.kernel.driver import DriverStatistics, RxDriver
-from mintactors.kernel.mechanism import ICR_RXT0
 from mintactors.messages import (
     DriverStep,
     InterruptEntry,
@@ -64,6 +64,7 @@ from mintactors.messages import (
     Start,
     TaskDone,
 )
+from mintactors.notes import NoteKind
 
 __all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver", "NapiStatistics"]
 
@@ -222,7 +223,9 @@ class NapiDriver(RxDriver):
                 # A refused posted write (status clear, refill, IMS): noted, as the
                 # base driver does; nothing waits for it.
                 self._faults += 1
-                return (Note("DriverFault", {"addr": message.addr, "access": message.access}),)
+                return (
+                    Note(NoteKind.DRIVER_FAULT, {"addr": message.addr, "access": message.access}),
+                )
             case _:
                 raise UnexpectedMessage(type(self).__name__, message)
 
@@ -241,18 +244,18 @@ class NapiDriver(RxDriver):
         self.in_handler = True
         self._runs += 1
         effects = self._step("entered", now_ns)
-        effects.append(Note("HandlerEntered", {"run": self._runs}))
+        effects.append(Note(NoteKind.HANDLER_ENTERED, {"run": self._runs}))
         if self._schedule_prep():
             effects.append(self._after(self.costs.descriptor_ns, "masked"))
         else:
-            effects.append(Note("NapiMissed", {"run": self._runs}))
+            effects.append(Note(NoteKind.NAPI_MISSED, {"run": self._runs}))
             effects.append(self._after(self.costs.descriptor_ns, "before_eoi"))
         return effects
 
     def _masked(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("masked", now_ns)
         self._masks += 1
-        effects += [self._write_ims(0), Note("IrqMasked", {"run": self._runs})]
+        effects += [self._write_ims(0), Note(NoteKind.IRQ_MASKED, {"run": self._runs})]
         if not self.softirq:
             # Raise NET_RX: the poll runs on this core after the handler returns.
             self.softirq = True
@@ -266,7 +269,7 @@ class NapiDriver(RxDriver):
         self.in_handler = False
         # The hard IRQ only schedules the poll: it cleans nothing, so "drained" is
         # not a count here (the poll's notes carry the counts).
-        effects.append(Note("HandlerExited", {"run": self._runs, "drained": None}))
+        effects.append(Note(NoteKind.HANDLER_EXITED, {"run": self._runs, "drained": None}))
         effects.append(Send(self.core, InterruptReturn()))
         return effects
 
@@ -308,7 +311,7 @@ class NapiDriver(RxDriver):
         self.work_done = 0
         self._drained = 0
         effects = self._step("poll_started", now_ns)
-        effects.append(Note("PollStarted", {"poll": self._polls}))
+        effects.append(Note(NoteKind.POLL_STARTED, {"poll": self._polls}))
         effects.append(self._read(self.descriptor_address(self.next_to_clean), 16, "desc"))
         return effects
 
@@ -321,7 +324,7 @@ class NapiDriver(RxDriver):
         self._exhausted += 1
         self._max_drained = max(self._max_drained, self._drained)
         effects: list[Effect] = [
-            Note("BudgetExhausted", {"poll": self._polls, "drained": self._drained})
+            Note(NoteKind.BUDGET_EXHAUSTED, {"poll": self._polls, "drained": self._drained})
         ]
         effects += self._final_refill(now_ns)
         effects.append(self._after(delay_ns + self._refill_delay, "poll_start"))
@@ -354,20 +357,20 @@ class NapiDriver(RxDriver):
             # napi_complete_done() returns false: stay scheduled, poll again, stay masked.
             self.missed = False
             fields = {"poll": self._polls, "rescheduled": True, "drained": self._drained}
-            effects.append(Note("PollCompleted", fields))
+            effects.append(Note(NoteKind.POLL_COMPLETED, fields))
             effects.append(self._after(self.costs.descriptor_ns, "poll_start"))
             return effects
         self.scheduled = False
         self._unmasks += 1
         fields = {"poll": self._polls, "rescheduled": False, "drained": self._drained}
-        effects.append(Note("PollCompleted", fields))
+        effects.append(Note(NoteKind.POLL_COMPLETED, fields))
         effects.append(self._write_ims(ICR_RXT0))
         effects.append(self._after(self.costs.eoi_ns, "irq_enabled"))
         return effects
 
     def _irq_enabled(self, now_ns: int) -> Sequence[Effect]:
         effects = self._step("irq_enabled", now_ns)
-        effects.append(Note("IrqUnmasked", {"poll": self._polls}))
+        effects.append(Note(NoteKind.IRQ_UNMASKED, {"poll": self._polls}))
         if self.recheck_after_unmask:
             desc = self.descriptor_address(self.next_to_clean)
             effects.append(self._read(desc, 16, "recheck"))
@@ -380,12 +383,12 @@ class NapiDriver(RxDriver):
         if not desc.done:
             return effects + self._chain_end()
         self._found += 1
-        effects.append(Note("RecheckFound", {"desc": self.next_to_clean}))
+        effects.append(Note(NoteKind.RECHECK_FOUND, {"desc": self.next_to_clean}))
         if not self._schedule_prep():
             return effects + self._chain_end()
         self._masks += 1
         effects.append(self._write_ims(0))
-        effects.append(Note("IrqMasked", {"poll": self._polls}))
+        effects.append(Note(NoteKind.IRQ_MASKED, {"poll": self._polls}))
         effects.append(self._after(self.costs.eoi_ns + self.costs.descriptor_ns, "poll_start"))
         return effects
 
@@ -398,7 +401,9 @@ class NapiDriver(RxDriver):
 
     def _poll_fault(self, fault: MemoryFault, now_ns: int) -> Sequence[Effect]:
         self._faults += 1
-        effects: list[Effect] = [Note("DriverFault", {"addr": fault.addr, "access": fault.access})]
+        effects: list[Effect] = [
+            Note(NoteKind.DRIVER_FAULT, {"addr": fault.addr, "access": fault.access})
+        ]
         if fault.tag == "frame":
             self._frame = b""
             effects += self._drop_held("access_violation", now_ns)

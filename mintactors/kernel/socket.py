@@ -16,8 +16,9 @@ from collections.abc import Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import UnexpectedMessage
-from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer
+from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer, SocketInput
+from mintactors.notes import NoteKind
 
 __all__ = ["DEFAULT_RCVBUF", "SocketStatistics", "UdpSocket"]
 
@@ -50,7 +51,7 @@ class UdpSocket:
         rcvbuf: ``SO_RCVBUF`` in bytes.
     """
 
-    def __init__(self, reader: str, rcvbuf: int = DEFAULT_RCVBUF) -> None:
+    def __init__(self, *, reader: str, rcvbuf: int = DEFAULT_RCVBUF) -> None:
         self.reader = reader
         self.rcvbuf = rcvbuf
         self.queue: deque[SocketBuffer] = deque()
@@ -74,10 +75,21 @@ class UdpSocket:
             last_queued_ns=self._last_queued,
         )
 
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        """Queue an arriving skb, or serve the reader."""
+    def handle(self, message: SocketInput, now_ns: int) -> Sequence[Effect]:
+        """Queue an arriving skb, or serve the reader.
+
+        Raises:
+            IllegalValue: an skb whose truesize does not cover its data.
+            UnexpectedMessage: a receive while the reader already waits, or a
+                message the socket does not take.
+        """
         match message:
             case NetifReceive(skb=skb):
+                if skb.truesize < len(skb.data):
+                    # SKB_TRUESIZE counts the data area and the sk_buff itself, so a
+                    # smaller charge would let the queue outgrow rcvbuf unnoticed.
+                    problem = f"truesize {skb.truesize} < {len(skb.data)} bytes of data"
+                    raise IllegalValue("UdpSocket", message, problem)
                 queued = self._queued
                 effects = self._enqueue(skb)
                 if self._queued != queued:
@@ -85,26 +97,28 @@ class UdpSocket:
                         self._first_queued = now_ns
                     self._last_queued = now_ns
                 return effects
-            case Recv() if not self.reader_waiting:
+            case Recv():
+                if self.reader_waiting:
+                    raise UnexpectedMessage("UdpSocket", message, "the reader already waits")
                 if self.queue:
                     return self._deliver()
                 self.reader_waiting = True
                 return ()
             case _:
-                raise UnexpectedMessage("UdpSocket", message)
+                raise unexpected("UdpSocket", message)
 
     def _enqueue(self, skb: SocketBuffer) -> Sequence[Effect]:
         if self.rmem >= self.rcvbuf:
             self._errors += 1
             fields = {"seq": skb.seq, "reason": "rcvbuf_full", "rmem": self.rmem}
-            return (Note("PacketDropped", fields, TraceLevel.SUMMARY),)
+            return (Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY),)
         self.queue.append(skb)
         self.rmem += skb.truesize
         self._queued += 1
         self._rmem_high = max(self._rmem_high, self.rmem)
         self._queue_high = max(self._queue_high, len(self.queue))
         effects: list[Effect] = [
-            Note("SkbQueued", {"seq": skb.seq, "truesize": skb.truesize, "rmem": self.rmem})
+            Note(NoteKind.SKB_QUEUED, {"seq": skb.seq, "truesize": skb.truesize, "rmem": self.rmem})
         ]
         if self.reader_waiting:
             self.reader_waiting = False
@@ -117,5 +131,5 @@ class UdpSocket:
         self._taken += 1
         return [
             Send(self.reader, SkbDelivered(skb)),
-            Note("SkbDequeued", {"seq": skb.seq, "rmem": self.rmem}),
+            Note(NoteKind.SKB_DEQUEUED, {"seq": skb.seq, "rmem": self.rmem}),
         ]

@@ -43,7 +43,9 @@ def to_jsonable(value: object, bytes_limit: int | None = None) -> Any:
             return f"<{len(data)} bytes crc32 {zlib.crc32(data):08x}>"
         return data.hex()
     if isinstance(value, enum.Enum):
-        return value.name
+        # A string enum (a step, a task label, a note kind) is its string, and json
+        # writes it so wherever it appears; other enums are written by name.
+        return value.value if isinstance(value, str) else value.name
     cls = type(value)
     if attrs.has(cls):
         return {f.name: to_jsonable(getattr(value, f.name), bytes_limit) for f in attrs.fields(cls)}

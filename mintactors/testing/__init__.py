@@ -2,6 +2,7 @@
 
 from mintactors.testing._components import Ball, Echo, Fan, Rally, Recorder, Reply, Tick
 from mintactors.testing._costs import PINNED_COSTS, pinned_cost_assignments
+from mintactors.testing._refusals import example_message, message_kinds_outside, plain_state
 from mintactors.testing._trace import read_trace
 
 __all__ = [
@@ -13,6 +14,9 @@ __all__ = [
     "Recorder",
     "Reply",
     "Tick",
+    "example_message",
+    "message_kinds_outside",
     "pinned_cost_assignments",
+    "plain_state",
     "read_trace",
 ]

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mintactors.errors import UnexpectedMessage
+from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
-from mintactors.messages import AcceptInterrupt, InterruptPending, IpiMessage, WriteEoi, WriteIcr
+from mintactors.messages import (
+    AcceptInterrupt,
+    ApicInput,
+    DeviceInterrupt,
+    InterruptPending,
+    IpiMessage,
+    WriteEoi,
+    WriteIcr,
+)
 from mintactors.runtime import Note, Send
+from mintactors.testing import example_message, message_kinds_outside, plain_state
 
 V = 0x41
 
 
 def apic() -> LocalApic:
     delays = iter([700, 900, 1100])
-    return LocalApic(1, "core1", {0: "apic0", 1: "apic1"}, lambda: next(delays))
+    return LocalApic(
+        apic_id=1, core="core1", peers={0: "apic0", 1: "apic1"}, latency=lambda: next(delays)
+    )
 
 
 def sends(effects: object) -> list[Send]:
@@ -64,7 +77,7 @@ def test_higher_class_vector_is_raised_while_lower_is_in_service() -> None:
 
 def test_tpr_holds_back_low_classes() -> None:
     """With TPR at class 4, a class-4 vector stays pending."""
-    a = LocalApic(1, "core1", {1: "apic1"}, lambda: 0, tpr=0x40)
+    a = LocalApic(apic_id=1, core="core1", peers={1: "apic1"}, latency=lambda: 0, tpr=0x40)
     assert sends(a.handle(IpiMessage(0x41, 1), 0)) == []
     assert a.irr == 1 << 0x41
 
@@ -76,5 +89,75 @@ def test_misuse_is_a_named_error() -> None:
         a.handle(WriteEoi(), 0)
     with pytest.raises(UnexpectedMessage):
         a.handle(AcceptInterrupt(V), 0)
-    with pytest.raises(ValueError, match="reserved"):
+    with pytest.raises(IllegalValue, match="reserved"):
         a.handle(WriteIcr(3, 0), 0)
+
+
+def busy_apic() -> LocalApic:
+    """An APIC with history: an IPI sent, V in service, 0x51 raised and V waiting in IRR."""
+    a = apic()
+    a.handle(WriteIcr(V, 0), 0)
+    a.handle(IpiMessage(V, 0), 1)
+    a.handle(AcceptInterrupt(V), 2)
+    a.handle(IpiMessage(0x51, 0), 3)
+    a.handle(IpiMessage(V, 0), 4)
+    assert (a.irr, a.isr) == (1 << V | 1 << 0x51, 1 << V)
+    return a
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (WriteIcr(3, 0), IllegalValue),  # vectors 0-15 are illegal (SDM 10.5.3)
+        (WriteIcr(V, 7), IllegalValue),  # no APIC 7
+        (IpiMessage(256, 0), IllegalValue),
+        (IpiMessage(-1, 0), IllegalValue),
+        (DeviceInterrupt(15, "nic"), IllegalValue),
+        (AcceptInterrupt(0x61), UnexpectedMessage),  # INTR is raised for 0x51
+        (AcceptInterrupt(-5), UnexpectedMessage),
+    ],
+    ids=repr,
+)
+def test_an_illegal_input_is_refused_and_changes_nothing(
+    message: ApicInput, error: type[MintactorsError]
+) -> None:
+    """A bad vector, an unknown destination or a stray acknowledge leaves the APIC as it was."""
+    a = busy_apic()
+    before = plain_state(a)
+    with pytest.raises(error):
+        a.handle(message, 10)
+    assert plain_state(a) == before
+
+
+def test_an_eoi_with_nothing_in_service_changes_nothing() -> None:
+    """EOI with an empty ISR is refused; the pending IRR bit and the counters stay."""
+    a = apic()
+    a.handle(IpiMessage(V, 0), 0)
+    before = plain_state(a)
+    with pytest.raises(UnexpectedMessage, match="no interrupt in service"):
+        a.handle(WriteEoi(), 1)
+    assert plain_state(a) == before
+
+
+@given(
+    kind=st.sampled_from([WriteIcr, IpiMessage, DeviceInterrupt]),
+    vector=st.one_of(st.integers(max_value=15), st.integers(min_value=256)),
+)
+def test_any_reserved_or_impossible_vector_is_refused(kind: type, vector: int) -> None:
+    """Whatever the message, a vector outside 16..255 is an IllegalValue, state untouched."""
+    a = busy_apic()
+    before = plain_state(a)
+    message = kind(vector, 0) if kind is not DeviceInterrupt else kind(vector, "nic")
+    with pytest.raises(IllegalValue):
+        a.handle(message, 10)
+    assert plain_state(a) == before
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(ApicInput), ids=lambda k: k.__name__)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
+    """A mis-wired machine's message (not an ApicInput) is an UnexpectedMessage."""
+    a = busy_apic()
+    before = plain_state(a)
+    with pytest.raises(UnexpectedMessage):
+        a.handle(example_message(kind), 10)  # type: ignore[arg-type]
+    assert plain_state(a) == before

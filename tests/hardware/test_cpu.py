@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.hardware.cpu import CoreState, CpuCore
 from mintactors.messages import (
     AcceptInterrupt,
+    CoreInput,
+    CoreStep,
+    CoreStepKind,
     InterruptEntry,
     InterruptPending,
     InterruptReturn,
@@ -16,7 +23,7 @@ from mintactors.messages import (
     TaskDone,
 )
 from mintactors.runtime import Effect, Send, Simulation
-from mintactors.testing import Recorder
+from mintactors.testing import Recorder, example_message, message_kinds_outside, plain_state
 
 V = 0x41
 
@@ -48,7 +55,9 @@ class Apic:
 
 def machine(entry: int = 100, exit_: int = 50, handler_ns: int = 1000):  # type: ignore[no-untyped-def]
     sim = Simulation()
-    core = CpuCore(1, "apic", {V: "handler"}, entry, exit_)
+    core = CpuCore(
+        core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=entry, irq_exit_ns=exit_
+    )
     handler, owner, apic = Handler(handler_ns), Recorder(), Apic()
     for name, component in (("core", core), ("handler", handler), ("app", owner), ("apic", apic)):
         sim.add_actor(name, component)
@@ -109,3 +118,68 @@ async def test_softirq_work_goes_before_process_work() -> None:
     sim.post("core", RunTask("app", 100, "softirq", priority=0), at_ns=20)
     await sim.run()
     assert [m.label for _, m in owner.seen] == ["first", "softirq", "process"]  # type: ignore[attr-defined]
+
+
+def running_core() -> CpuCore:
+    """A core running one task with another queued, after one interrupt came and went."""
+    core = CpuCore(core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=10, irq_exit_ns=5)
+    core.handle(InterruptPending(V), 0)
+    core.handle(InterruptReturn(), 50)
+    core.handle(CoreStep(CoreStepKind.IRET_DONE), 55)
+    core.handle(RunTask("app", 500, "work"), 60)
+    core.handle(RunTask("app", 100, "next"), 70)
+    assert core.state is CoreState.TASK
+    return core
+
+
+def core_in_handler() -> CpuCore:
+    """A core in its handler (IF=0) with the task it interrupted paused."""
+    core = running_core()
+    core.handle(InterruptPending(V), 100)
+    assert core.state is CoreState.HANDLER
+    return core
+
+
+@pytest.mark.parametrize(
+    ("make", "message", "error"),
+    [
+        (running_core, InterruptPending(0x99), IllegalValue),  # no IDT entry
+        (core_in_handler, InterruptPending(0x99), IllegalValue),
+        (running_core, RunTask("app", -1, "work"), IllegalValue),
+        (running_core, InterruptReturn(), UnexpectedMessage),  # not in a handler
+        (running_core, CoreStep(CoreStepKind.IRET_DONE), UnexpectedMessage),
+        (running_core, CoreStep(CoreStepKind.SOFTIRQ_YIELD), UnexpectedMessage),
+        (core_in_handler, CoreStep(CoreStepKind.TASK_DONE), UnexpectedMessage),  # paused
+        (running_core, CoreStep("bogus"), UnexpectedMessage),  # type: ignore[arg-type]
+    ],
+    ids=lambda value: getattr(value, "__name__", repr(value)),
+)
+def test_an_illegal_input_is_refused_and_changes_nothing(
+    make: Callable[[], CpuCore], message: CoreInput, error: type[MintactorsError]
+) -> None:
+    """INTR with no handler, a negative cost or a stray timer or iret leaves the core as it was."""
+    core = make()
+    before = plain_state(core)
+    with pytest.raises(error):
+        core.handle(message, 200)
+    assert plain_state(core) == before
+
+
+@given(cost=st.integers(max_value=-1))
+def test_any_negative_task_cost_is_refused(cost: int) -> None:
+    """Task work of negative cost is an IllegalValue and is not queued."""
+    core = running_core()
+    before = plain_state(core)
+    with pytest.raises(IllegalValue, match="negative cost"):
+        core.handle(RunTask("app", cost, "work"), 200)
+    assert plain_state(core) == before
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(CoreInput), ids=lambda k: k.__name__)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
+    """A mis-wired machine's message (not a CoreInput) is an UnexpectedMessage."""
+    core = core_in_handler()
+    before = plain_state(core)
+    with pytest.raises(UnexpectedMessage):
+        core.handle(example_message(kind), 200)  # type: ignore[arg-type]
+    assert plain_state(core) == before

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mintactors.config import parse_config
-from mintactors.errors import ConfigError
+from mintactors.errors import ConfigError, IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.experiments import run_config
-from mintactors.hardware.e1000 import ICR_RXT0, E1000Receiver, dma_time
+from mintactors.hardware import ICR_RXT0
+from mintactors.hardware.e1000 import E1000Receiver, dma_time
 from mintactors.hardware.ethernet import LinkPartner, byte_times_ns
 from mintactors.kernel.frames import PktgenFrames
 from mintactors.messages import (
@@ -21,13 +22,23 @@ from mintactors.messages import (
     FrameArrived,
     FramePosted,
     FrameRefused,
+    LinkInput,
+    NicInput,
     NicStep,
+    NicStepKind,
     PostFrame,
+    SendPacket,
     Start,
 )
 from mintactors.packets import FrameFactory
 from mintactors.runtime import Send, SetTimer, Simulation
-from mintactors.testing import Recorder, read_trace
+from mintactors.testing import (
+    Recorder,
+    example_message,
+    message_kinds_outside,
+    plain_state,
+    read_trace,
+)
 
 
 def link_arrivals(size: int, count: int, interval_ns: int, mbps: int = 1000) -> list[int]:
@@ -38,7 +49,8 @@ def link_arrivals(size: int, count: int, interval_ns: int, mbps: int = 1000) -> 
     if interval_ns == 0:
         planned = iter([0] * count)
     frames = PktgenFrames([FrameFactory(size)])
-    sim.add_actor("link", LinkPartner("nic", frames, planned, count, mbps))
+    link = LinkPartner(nic="nic", frames=frames, instants=planned, count=count, link_mbps=mbps)
+    sim.add_actor("link", link)
     sim.add_actor("nic", nic)
     sim.post("link", Start())
     sim.run_sync()
@@ -77,7 +89,9 @@ def test_wire_time_is_the_frame_bits_at_the_link_speed(size: int, mbps: int) -> 
 
 
 def nic(itr: int) -> E1000Receiver:
-    return E1000Receiver("nic", "rx_ring", "apic1", 0x41, dma_time(1000), itr)
+    return E1000Receiver(
+        name="nic", ring="rx_ring", apic="apic1", vector=0x41, dma_ns=dma_time(1000), itr=itr
+    )
 
 
 def interrupts(effects: Any) -> list[Any]:
@@ -105,13 +119,15 @@ def test_throttling_holds_causes_until_the_interval_ends() -> None:
     device = nic(4)  # 4 x 256 ns = 1024 ns
     first = device.handle(FramePosted(0, 0, 1), 0)
     assert len(interrupts(first)) == 1
-    assert SetTimer("itr", 1024, NicStep("throttle_expired")) in first
+    assert SetTimer("itr", 1024, NicStep(NicStepKind.THROTTLE_EXPIRED)) in first
     for seq in (1, 2, 3):
         assert interrupts(device.handle(FramePosted(seq, seq, 1), 100 * seq)) == []
-    expiry = device.handle(NicStep("throttle_expired"), 1024)
+    expiry = device.handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 1024)
     assert len(interrupts(expiry)) == 1  # one interrupt covers the three held causes
-    assert SetTimer("itr", 1024, NicStep("throttle_expired")) in expiry
-    assert device.handle(NicStep("throttle_expired"), 2048) == ()  # nothing held: timer stops
+    assert SetTimer("itr", 1024, NicStep(NicStepKind.THROTTLE_EXPIRED)) in expiry
+    assert (
+        device.handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 2048) == ()
+    )  # nothing held: timer stops
     assert not device.timer_running
     assert len(interrupts(device.handle(FramePosted(4, 4, 1), 3000))) == 1
     stats = device.statistics()
@@ -130,7 +146,81 @@ def test_a_missed_frame_is_counted_and_raises_no_interrupt() -> None:
 def test_the_nic_refuses_a_message_it_does_not_take() -> None:
     """A stray message raises UnexpectedMessage (here: a throttle expiry with no timer)."""
     with pytest.raises(Exception, match="cannot take NicStep"):
-        nic(4).handle(NicStep("throttle_expired"), 0)
+        nic(4).handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 0)
+
+
+def idle_nic() -> E1000Receiver:
+    """A throttling NIC that has received and written frames and whose interval has ended."""
+    device = nic(4)
+    device.handle(FrameArrived(0, bytes(100)), 0)
+    device.handle(FramePosted(0, 0, 1), 200)
+    device.handle(FrameRefused(1, "no_descriptor"), 300)
+    device.handle(NicStep(NicStepKind.THROTTLE_EXPIRED), 1224)
+    assert not device.timer_running
+    return device
+
+
+@pytest.mark.parametrize(
+    "message",
+    [NicStep(NicStepKind.THROTTLE_EXPIRED), NicStep("bogus")],  # type: ignore[arg-type]
+    ids=repr,
+)
+def test_a_stray_timer_is_refused_and_changes_nothing(message: NicStep) -> None:
+    """A throttle expiry with no interval running leaves the NIC as it was."""
+    device = idle_nic()
+    before = plain_state(device)
+    with pytest.raises(UnexpectedMessage):
+        device.handle(message, 5000)
+    assert plain_state(device) == before
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(NicInput), ids=lambda k: k.__name__)
+def test_the_nic_refuses_a_message_outside_its_input_and_changes_nothing(kind: type) -> None:
+    """A mis-wired machine's message (not a NicInput) is an UnexpectedMessage."""
+    device = idle_nic()
+    before = plain_state(device)
+    with pytest.raises(UnexpectedMessage):
+        device.handle(example_message(kind), 5000)  # type: ignore[arg-type]
+    assert plain_state(device) == before
+
+
+def sending_link(planned: list[int], count: int) -> LinkPartner:
+    """A link partner that has started and put its first frame on the wire."""
+    frames = PktgenFrames([FrameFactory(100)])
+    link = LinkPartner(nic="nic", frames=frames, instants=iter(planned), count=count)
+    link.handle(Start(), 0)
+    link.handle(SendPacket(0), 0)
+    return link
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (Start(), UnexpectedMessage),  # started already
+        (SendPacket(5), UnexpectedMessage),  # frame 1 is the one planned
+        (SendPacket(1), IllegalValue),  # the planned instants run out before frame 2
+    ],
+    ids=repr,
+)
+def test_the_link_refuses_an_illegal_input_and_changes_nothing(
+    message: LinkInput, error: type[MintactorsError]
+) -> None:
+    """A second start, a stray send timer or a pattern too short leaves the link as it was."""
+    link = sending_link([0, 1000], count=3)
+    before = plain_state(link)
+    with pytest.raises(error):
+        link.handle(message, 1000)
+    assert plain_state(link) == before
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(LinkInput), ids=lambda k: k.__name__)
+def test_the_link_refuses_a_message_outside_its_input_and_changes_nothing(kind: type) -> None:
+    """A mis-wired machine's message (not a LinkInput) is an UnexpectedMessage."""
+    link = sending_link([0, 1000], count=2)
+    before = plain_state(link)
+    with pytest.raises(UnexpectedMessage):
+        link.handle(example_message(kind), 1000)  # type: ignore[arg-type]
+    assert plain_state(link) == before
 
 
 def e1000_config(**generator: Any) -> Any:

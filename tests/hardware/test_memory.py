@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
-from mintactors.messages import MemoryData, MemoryFault, MemoryRead, MemoryWrite
+from mintactors.messages import MemoryData, MemoryFault, MemoryInput, MemoryRead, MemoryWrite
 from mintactors.runtime import Note, Send
+from mintactors.testing import example_message, message_kinds_outside, plain_state
 
 NODE0 = MemoryRegion("node0", 0x0000, 0x10000, frozenset({0}))
 NODE1 = MemoryRegion("node1", 0x10000, 0x10000, frozenset({1}))
@@ -16,7 +18,7 @@ SHARED = MemoryRegion("shared", 0x20000, 0x10000, frozenset({0, 1}))
 
 
 def memory() -> PhysicalMemory:
-    return PhysicalMemory([NODE1, SHARED, NODE0], latency_ns=30)
+    return PhysicalMemory(regions=[NODE1, SHARED, NODE0], latency_ns=30)
 
 
 def test_a_node_reads_back_what_it_wrote_after_the_latency() -> None:
@@ -33,7 +35,9 @@ def test_a_node_reads_back_what_it_wrote_after_the_latency() -> None:
 )
 def test_bytes_survive_page_boundaries(addr: int, data: bytes) -> None:
     """Whatever is written, at any offset and length, reads back byte for byte."""
-    mem = PhysicalMemory([MemoryRegion("big", 0x20000, 0x20000, frozenset({0}))], 0)
+    mem = PhysicalMemory(
+        regions=[MemoryRegion("big", 0x20000, 0x20000, frozenset({0}))], latency_ns=0
+    )
     mem.handle(MemoryWrite(0, ((addr, data),)), 0)
     assert mem.peek(addr, len(data)) == data
     assert mem.peek(addr - 1, 1) == b"\0"
@@ -79,4 +83,18 @@ def test_a_batch_applies_allowed_writes_and_refuses_the_rest() -> None:
 def test_overlapping_regions_are_refused() -> None:
     """Mint partitions are disjoint; overlapping ranges are a build error."""
     with pytest.raises(ValueError, match="overlap"):
-        PhysicalMemory([NODE0, MemoryRegion("x", 0xFFF0, 0x100, frozenset({1}))], 0)
+        PhysicalMemory(
+            regions=[NODE0, MemoryRegion("x", 0xFFF0, 0x100, frozenset({1}))], latency_ns=0
+        )
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(MemoryInput), ids=lambda k: k.__name__)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
+    """Memory takes reads and writes only; anything else is refused, bytes and counters kept."""
+    mem = memory()
+    mem.handle(MemoryWrite(0, ((0x20010, b"kept"),)), 0)
+    mem.handle(MemoryWrite(1, ((0x100, b"refused"),), "driver", "w"), 1)
+    before = plain_state(mem)
+    with pytest.raises(UnexpectedMessage):
+        mem.handle(example_message(kind), 2)  # type: ignore[arg-type]
+    assert plain_state(mem) == before

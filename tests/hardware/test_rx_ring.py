@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.nic import STATUS_DD, STATUS_EOP, NicLayout, RxDescriptor
-from mintactors.hardware.rx_ring import RxRing
-from mintactors.messages import FramePosted, FrameRefused, MemoryWrite, PostFrame
+from mintactors.hardware.rx_ring import RingState, RxRing
+from mintactors.messages import (
+    FramePosted,
+    FrameRefused,
+    MemoryData,
+    MemoryWrite,
+    PostFrame,
+    RingInput,
+    RingStep,
+    RingStepKind,
+)
 from mintactors.runtime import Effect, Simulation
-from mintactors.testing import Recorder
+from mintactors.testing import Recorder, example_message, message_kinds_outside, plain_state
 
 BASE = 0x100000
 
@@ -61,12 +71,20 @@ class Producer:
 
 def ring_machine(ring_size: int = 8, rdt: int = 6, no_buffer: str = "drop"):  # type: ignore[no-untyped-def]
     layout = NicLayout(BASE, ring_size, 2048)
-    memory = PhysicalMemory([MemoryRegion("shared", BASE, 0x100000, frozenset({0, 1}))], 30)
+    memory = PhysicalMemory(
+        regions=[MemoryRegion("shared", BASE, 0x100000, frozenset({0, 1}))], latency_ns=30
+    )
     for i in range(ring_size):  # what the driver's init would have written
         memory.poke(layout.descriptor(i), RxDescriptor(layout.buffer(i)).pack())
     memory.poke(layout.register("RDT"), struct.pack("<I", rdt))
     ring = RxRing(
-        "ring", layout, "memory", 0, writeback_ns=10, no_buffer=no_buffer, block_poll_ns=500
+        name="ring",
+        layout=layout,
+        memory="memory",
+        node=0,
+        writeback_ns=10,
+        no_buffer=no_buffer,
+        block_poll_ns=500,
     )
     sim = Simulation()
     producer = Producer()
@@ -109,14 +127,17 @@ class Spy:
 async def test_dd_is_written_after_data_and_descriptor_fields() -> None:
     """The status byte with DD comes last, after the buffer and the DD-clear write-back."""
     layout = NicLayout(BASE, 8, 2048)
-    memory = PhysicalMemory([MemoryRegion("shared", BASE, 0x100000, frozenset({0}))], 30)
+    memory = PhysicalMemory(
+        regions=[MemoryRegion("shared", BASE, 0x100000, frozenset({0}))], latency_ns=30
+    )
     for i in range(8):
         memory.poke(layout.descriptor(i), RxDescriptor(layout.buffer(i)).pack())
     memory.poke(layout.register("RDT"), struct.pack("<I", 7))
     spy = Spy(memory)
     sim = Simulation()
     sim.add_actor("memory", spy)
-    sim.add_actor("ring", RxRing("ring", layout, "memory", 0, writeback_ns=10))
+    ring = RxRing(name="ring", layout=layout, memory="memory", node=0, writeback_ns=10)
+    sim.add_actor("ring", ring)
     sim.add_actor("producer", Producer())
     sim.post("ring", PostFrame(1, b"x" * 100, copy_ns=50, reply_to="producer"))
     await sim.run()
@@ -175,3 +196,61 @@ async def test_frame_longer_than_a_buffer_spans_descriptors_with_eop_on_the_last
     assert joined == frame
     assert producer.answers[0][1] == FramePosted(0, 0, 3)
     assert ring.statistics().frames_spanning == 1
+
+
+LAYOUT = NicLayout(BASE, 8, 2048)
+RDT_6 = struct.pack("<I", 6)
+DESCRIPTOR_0 = RxDescriptor(LAYOUT.buffer(0)).pack()
+
+
+def reading_ring() -> RxRing:
+    """A ring that has read RDT and the descriptors for its first frame, second one queued."""
+    ring = RxRing(name="ring", layout=LAYOUT, memory="memory", node=0, writeback_ns=10)
+    ring.handle(PostFrame(0, b"a" * 100, copy_ns=10, reply_to="producer"), 0)
+    ring.handle(PostFrame(1, b"b" * 100, copy_ns=10, reply_to="producer"), 1)
+    assert ring.state is RingState.READING
+    return ring
+
+
+def copying_ring() -> RxRing:
+    """A ring copying its first frame into buffer 0, a second frame waiting."""
+    ring = reading_ring()
+    ring.handle(MemoryData("ring", (RDT_6, DESCRIPTOR_0)), 30)
+    assert ring.state is RingState.COPYING
+    return ring
+
+
+@pytest.mark.parametrize(
+    ("make", "message", "error"),
+    [
+        (copying_ring, PostFrame(2, b"c", copy_ns=-1, reply_to="producer"), IllegalValue),
+        (copying_ring, MemoryData("ring", (RDT_6, DESCRIPTOR_0)), UnexpectedMessage),
+        (copying_ring, RingStep(RingStepKind.POLL), UnexpectedMessage),
+        (copying_ring, RingStep(RingStepKind.WRITTEN), UnexpectedMessage),
+        (copying_ring, RingStep("bogus"), UnexpectedMessage),  # type: ignore[arg-type]
+        (reading_ring, RingStep(RingStepKind.COPIED), UnexpectedMessage),
+        (reading_ring, MemoryData("other", (RDT_6, DESCRIPTOR_0)), UnexpectedMessage),
+        (reading_ring, MemoryData("ring", (RDT_6[:2], DESCRIPTOR_0)), IllegalValue),
+        (reading_ring, MemoryData("ring", (RDT_6, DESCRIPTOR_0, DESCRIPTOR_0)), IllegalValue),
+    ],
+    ids=lambda value: getattr(value, "__name__", repr(value)[:60]),
+)
+def test_an_illegal_input_is_refused_and_changes_nothing(
+    make: Callable[[], RxRing], message: RingInput, error: type[MintactorsError]
+) -> None:
+    """A negative copy time, a misshapen reply or a stray timer leaves the ring as it was."""
+    ring = make()
+    before = plain_state(ring)
+    with pytest.raises(error):
+        ring.handle(message, 40)
+    assert plain_state(ring) == before
+
+
+@pytest.mark.parametrize("kind", message_kinds_outside(RingInput), ids=lambda k: k.__name__)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
+    """A mis-wired machine's message (not a RingInput) is an UnexpectedMessage."""
+    ring = copying_ring()
+    before = plain_state(ring)
+    with pytest.raises(UnexpectedMessage):
+        ring.handle(example_message(kind), 40)  # type: ignore[arg-type]
+    assert plain_state(ring) == before

@@ -18,7 +18,16 @@ COSTS = DriverCosts(1, 1, 1, 1, 1, lambda n: n)
 
 
 def driver() -> PaperDriver:
-    return PaperDriver("driver", 1, "core1", "apic1", "memory", "socket", LAYOUT, COSTS)
+    return PaperDriver(
+        name="driver",
+        node=1,
+        core="core1",
+        apic="apic1",
+        memory="memory",
+        socket="socket",
+        layout=LAYOUT,
+        costs=COSTS,
+    )
 
 
 def test_init_gives_hardware_all_but_two_descriptors() -> None:

@@ -91,11 +91,11 @@ def test_an_injection_past_the_runs_occurrences_never_fires() -> None:
 def test_injector_fires_only_at_the_planned_occurrence() -> None:
     """The hook answers its step's Nth occurrence alone, with a note and the action."""
     injector = Injector(
-        [Injection("entered", "ipi", 2, 10), Injection("entered", "packet", 3)],
-        "apic1",
-        0x41,
-        0,
-        "generator",
+        injections=[Injection("entered", "ipi", 2, 10), Injection("entered", "packet", 3)],
+        target_apic="apic1",
+        vector=0x41,
+        source_apic=0,
+        generator="generator",
     )
     assert list(injector("entered", 1, 100)) == []
     assert list(injector("returned", 2, 100)) == []

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
+import pytest
+
+from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.kernel.app import ReceivingApp
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.socket import UdpSocket
 from mintactors.messages import (
+    AppInput,
+    GeneratorInput,
+    InjectPacket,
     NetifReceive,
     Recv,
     RunTask,
     SendPacket,
     SkbDelivered,
     SocketBuffer,
+    SocketInput,
     Start,
     SystemCall,
     SystemCallReturn,
     TaskDone,
+    TaskLabel,
 )
 from mintactors.packets import FrameFactory
 from mintactors.runtime import Note, Send, SetTimer
+from mintactors.testing import example_message, message_kinds_outside, plain_state
 
 
 def skb(truesize: int, seq: int = 0) -> SocketBuffer:
@@ -29,7 +39,7 @@ def skb(truesize: int, seq: int = 0) -> SocketBuffer:
 
 def test_socket_refuses_once_rmem_reaches_rcvbuf() -> None:
     """sock_queue_rcv_skb: refuse when rmem >= rcvbuf (so one skb may overshoot)."""
-    sock = UdpSocket("app", rcvbuf=5000)
+    sock = UdpSocket(reader="app", rcvbuf=5000)
     for i in range(3):
         sock.handle(NetifReceive(skb(2304, i)), 0)
     assert sock.rmem == 3 * 2304  # the third went in at rmem 4608 < 5000
@@ -41,7 +51,7 @@ def test_socket_refuses_once_rmem_reaches_rcvbuf() -> None:
 
 def test_socket_serves_a_waiting_reader_and_releases_the_charge() -> None:
     """A blocked recv gets the next skb at once; the charge goes when it is taken."""
-    sock = UdpSocket("app")
+    sock = UdpSocket(reader="app")
     assert sock.handle(Recv(), 0) == ()
     effects = sock.handle(NetifReceive(skb(1000)), 5)
     assert Send("app", SkbDelivered(skb(1000))) in effects
@@ -50,7 +60,9 @@ def test_socket_serves_a_waiting_reader_and_releases_the_charge() -> None:
 
 def test_app_verifies_counts_and_measures_latency() -> None:
     """A good frame is received with latency = now - send time; a bad one is malformed."""
-    app = ReceivingApp("app", "core1", "socket", recv_ns=100, copy_ns=lambda n: n // 10)
+    app = ReceivingApp(
+        name="app", core="core1", socket="socket", recv_ns=100, copy_ns=lambda n: n // 10
+    )
     frame = FrameFactory(500).frame(seq=4, send_ns=1_000)
     assert app.handle(Start(), 0) == (Send("socket", Recv()),)
     assert app.handle(SkbDelivered(SocketBuffer(frame, 768, 4, 0)), 2_000) == (
@@ -72,11 +84,11 @@ def test_app_verifies_counts_and_measures_latency() -> None:
 def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
     """Sends start at their planned time, or when the previous call returns if later."""
     gen = Generator(
-        "generator",
-        "core0",
-        "mechanism",
-        [FrameFactory(100)],
-        iter([100, 200, 210]),
+        name="generator",
+        core="core0",
+        mechanism="mechanism",
+        factories=[FrameFactory(100)],
+        instants=iter([100, 200, 210]),
         count=3,
         build_ns=5,
     )
@@ -101,7 +113,15 @@ def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
 
 def test_generator_stops_after_count() -> None:
     """With count packets sent, nothing more is planned."""
-    gen = Generator("g", "core0", "m", [FrameFactory(100)], itertools.count(), 1, 0)
+    gen = Generator(
+        name="g",
+        core="core0",
+        mechanism="m",
+        factories=[FrameFactory(100)],
+        instants=itertools.count(),
+        count=1,
+        build_ns=0,
+    )
     gen.handle(Start(), 0)
     gen.handle(SendPacket(0), 0)
     gen.handle(TaskDone("build", 0), 0)
@@ -110,7 +130,9 @@ def test_generator_stops_after_count() -> None:
 
 def test_app_without_verification_still_reads_the_header() -> None:
     """verify=false skips checksums (a corrupted payload passes) but still needs the magic."""
-    app = ReceivingApp("app", "core1", "socket", 0, lambda n: 0, verify=False)
+    app = ReceivingApp(
+        name="app", core="core1", socket="socket", recv_ns=0, copy_ns=lambda n: 0, verify=False
+    )
     frame = bytearray(FrameFactory(500).frame(seq=2, send_ns=10))
     frame[300] ^= 0xFF
     app.handle(SkbDelivered(SocketBuffer(bytes(frame), 768, 2, 0)), 20)
@@ -119,3 +141,144 @@ def test_app_without_verification_still_reads_the_header() -> None:
     app.handle(TaskDone("recv", 30), 30)
     stats = app.statistics()
     assert (stats.received, stats.malformed) == (1, 1)
+
+
+def socket_with_queue() -> UdpSocket:
+    """A socket holding two skbs, one of them refused once for want of room."""
+    sock = UdpSocket(reader="app", rcvbuf=3000)
+    for seq in range(3):
+        sock.handle(NetifReceive(skb(2304, seq)), seq)
+    return sock
+
+
+def socket_with_reader_waiting() -> UdpSocket:
+    """A socket whose reader took the one skb there was and waits for the next."""
+    sock = UdpSocket(reader="app")
+    sock.handle(NetifReceive(skb(1000)), 0)
+    sock.handle(Recv(), 1)
+    sock.handle(Recv(), 2)
+    assert sock.reader_waiting
+    return sock
+
+
+@pytest.mark.parametrize(
+    ("make", "message", "error"),
+    [
+        (socket_with_queue, NetifReceive(SocketBuffer(bytes(100), 99, 7, 0)), IllegalValue),
+        (socket_with_reader_waiting, NetifReceive(skb(-1)), IllegalValue),
+        (socket_with_reader_waiting, Recv(), UnexpectedMessage),  # the reader already waits
+    ],
+    ids=lambda value: getattr(value, "__name__", repr(value)[:50]),
+)
+def test_socket_refuses_an_illegal_input_and_changes_nothing(
+    make: Callable[[], UdpSocket], message: SocketInput, error: type[MintactorsError]
+) -> None:
+    """An skb charged less than its data, or a second blocked reader, leaves the queue as it was."""
+    sock = make()
+    before = plain_state(sock)
+    with pytest.raises(error):
+        sock.handle(message, 10)
+    assert plain_state(sock) == before
+
+
+def processing_app() -> ReceivingApp:
+    """An app that received one frame and is processing a second."""
+    app = ReceivingApp(name="app", core="core1", socket="socket", recv_ns=10, copy_ns=lambda n: 0)
+    frame = FrameFactory(500).frame(seq=0, send_ns=0)
+    app.handle(Start(), 0)
+    app.handle(SkbDelivered(SocketBuffer(frame, 768, 0, 0)), 100)
+    app.handle(TaskDone(TaskLabel.RECV, 100), 110)
+    app.handle(SkbDelivered(SocketBuffer(FrameFactory(500).frame(1, 50), 768, 1, 0)), 120)
+    return app
+
+
+def idle_app() -> ReceivingApp:
+    """An app that has received two frames and waits for the next."""
+    app = processing_app()
+    app.handle(TaskDone(TaskLabel.RECV, 120), 130)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (processing_app, SkbDelivered(SocketBuffer(bytes(60), 768, 2, 0))),  # still busy
+        (processing_app, TaskDone(TaskLabel.BUILD, 120)),  # not its work
+        (idle_app, TaskDone(TaskLabel.RECV, 120)),  # no skb held
+    ],
+    ids=repr,
+)
+def test_app_refuses_an_illegal_input_and_changes_nothing(
+    make: Callable[[], ReceivingApp], message: AppInput
+) -> None:
+    """An skb while busy, or the end of work it did not start, leaves the app as it was."""
+    app = make()
+    before = plain_state(app)
+    with pytest.raises(UnexpectedMessage):
+        app.handle(message, 200)
+    assert plain_state(app) == before
+
+
+def calling_generator(planned: list[int], count: int) -> Generator:
+    """A generator inside the system call for packet 0, an injected send waiting."""
+    gen = Generator(
+        name="generator",
+        core="core0",
+        mechanism="mechanism",
+        factories=[FrameFactory(100)],
+        instants=iter(planned),
+        count=count,
+        build_ns=5,
+    )
+    gen.handle(Start(), 0)
+    gen.handle(SendPacket(0), 0)
+    gen.handle(InjectPacket(), 1)
+    gen.handle(TaskDone(TaskLabel.BUILD, 0), 5)
+    assert gen.in_kernel
+    return gen
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (Start(), UnexpectedMessage),  # started already
+        (SendPacket(3), UnexpectedMessage),  # send 0 is the one planned
+        (TaskDone(TaskLabel.BUILD, 0), UnexpectedMessage),  # built already, in the call
+        (TaskDone(TaskLabel.RECV, 0), UnexpectedMessage),  # not its work
+        (SystemCallReturn(9, "ok", 5), UnexpectedMessage),  # the call is for packet 0
+        (SystemCallReturn(0, "ok", 5), IllegalValue),  # no planned instant for send 1
+    ],
+    ids=repr,
+)
+def test_generator_refuses_an_illegal_input_and_changes_nothing(
+    message: GeneratorInput, error: type[MintactorsError]
+) -> None:
+    """A second start, a stray timer, build or return, or a pattern too short changes nothing."""
+    gen = calling_generator([100], count=2)
+    before = plain_state(gen)
+    with pytest.raises(error):
+        gen.handle(message, 50)
+    assert plain_state(gen) == before
+
+
+MAKERS: dict[str, tuple[object, Callable[[], UdpSocket | ReceivingApp | Generator]]] = {
+    "socket": (SocketInput, socket_with_queue),
+    "app": (AppInput, processing_app),
+    "generator": (GeneratorInput, lambda: calling_generator([100, 200], count=2)),
+}
+
+
+@pytest.mark.parametrize(
+    ("component", "kind"),
+    [(name, kind) for name, (union, _) in MAKERS.items() for kind in message_kinds_outside(union)],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_a_message_outside_its_input_is_refused_and_changes_nothing(
+    component: str, kind: type
+) -> None:
+    """Socket, app and generator refuse a mis-wired machine's message, state untouched."""
+    made = MAKERS[component][1]()
+    before = plain_state(made)
+    with pytest.raises(UnexpectedMessage):
+        made.handle(example_message(kind), 500)  # type: ignore[arg-type]
+    assert plain_state(made) == before

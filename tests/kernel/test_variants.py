@@ -228,7 +228,7 @@ def test_softirq_owner_keeps_the_core_before_process_context(arrives_ns: int) ->
     """A process task, queued earlier or arriving as softirq work ends, waits for the
     softirq owner's next piece."""
     sim = Simulation()
-    core = CpuCore(1, "apic", {}, 0, 0)
+    core = CpuCore(core_id=1, apic="apic", idt={}, irq_entry_ns=0, irq_exit_ns=0)
     owner, process = SoftirqOwner(), Recorder()
     sim.add_actor("core", core)
     sim.add_actor("owner", owner)

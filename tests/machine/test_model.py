@@ -215,6 +215,7 @@ def test_a_small_rcvbuf_drops_at_the_socket() -> None:
     tie=st.sampled_from(["fifo", "random"]),
 )
 def test_every_packet_is_accounted_for(
+    *,
     count: int,
     interval: int,
     ring: int,
