@@ -255,6 +255,7 @@ class Simulation:
             ties_broken=self._queue.ties_broken,
             detail=detail,
         )
+        self.trace.close(self._now)
         self.trace.event(
             self._now,
             "runtime",
@@ -357,19 +358,28 @@ class Simulation:
                     raise UnknownActorError(effect.to, tuple(actors))
                 if effect.delay_ns < 0:
                     raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
-                queue.push(
-                    now + effect.delay_ns, effect.priority, target, effect.message, actor.name
-                )
+                source = effect.actor or actor.name
+                queue.push(now + effect.delay_ns, effect.priority, target, effect.message, source)
             elif kind is Note:
-                self.trace.note(now, actor.name, effect.kind, effect.fields, effect.level)
+                if effect.delay_ns < 0:
+                    raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
+                self.trace.note(
+                    now + effect.delay_ns,
+                    effect.actor or actor.name,
+                    effect.kind,
+                    effect.fields,
+                    effect.level,
+                    dated=effect.delay_ns > 0,
+                )
             elif kind is SetTimer:
                 if effect.delay_ns < 0:
                     raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
+                owner = actor if effect.actor is None else self._actor(effect.actor)
                 queue.arm_timer(
-                    now + effect.delay_ns, effect.priority, actor, effect.key, effect.message
+                    now + effect.delay_ns, effect.priority, owner, effect.key, effect.message
                 )
             elif kind is CancelTimer:
-                queue.cancel_timer(actor.name, effect.key)
+                queue.cancel_timer(effect.actor or actor.name, effect.key)
             elif kind is Stop:
                 self._end = ("stopped", f"{actor.name}: {effect.reason}")
             else:
