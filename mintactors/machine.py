@@ -128,6 +128,8 @@ def build_machine(
     trace_stream: IO[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     instants: Iterator[int] | None = None,
+    *,
+    fingerprint: bool = False,
 ) -> Machine:
     """Wire every component of the environment described by ``config``.
 
@@ -136,6 +138,7 @@ def build_machine(
         trace_stream: where the trace goes (None: no trace).
         metadata: extra trace-header fields.
         instants: planned send times overriding the generator's fixed interval.
+        fingerprint: record the schedule's fingerprint (see :class:`Simulation`).
     """
     seed = config.simulation.seed
     level = TraceLevel[config.simulation.trace.upper()]
@@ -145,6 +148,7 @@ def build_machine(
         policy=config.simulation.policy,
         trace=sink,
         metadata={**_trace_metadata(config), **(metadata or {})},
+        fingerprint=fingerprint,
     )
     profile = config.costs_profile
     machine = config.machine

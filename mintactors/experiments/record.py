@@ -40,29 +40,37 @@ class RecordedRun:
         first: the one that began first, if any.
         results: the results record (``None`` when the run crashed).
         machine: the machine after its run.
+        fingerprint: the schedule's fingerprint, when ``record_run`` was asked for
+            it (also after a crash: the schedule up to the crash).
     """
 
     violations: tuple[Violation, ...]
     first: Violation | None
     results: dict[str, Any] | None
     machine: Machine
+    fingerprint: str | None = None
 
 
 def record_run(
-    config: Config, out_dir: Path | None = None, *, stop_on_violation: bool = False
+    config: Config,
+    out_dir: Path | None = None,
+    *,
+    stop_on_violation: bool = False,
+    fingerprint: bool = False,
 ) -> RecordedRun:
     """Run ``config`` with its oracles; write trace.jsonl and results.json to ``out_dir``.
 
     A component crash is reported as a violation of the pseudo-oracle ``crash``; a
     conservation failure as one of ``conservation``. Either way the outputs are
-    written.
+    written. With ``fingerprint``, the run records its schedule's fingerprint
+    (:attr:`RecordedRun.fingerprint`); results.json is the same either way.
     """
     with atomic_outputs(out_dir) as outputs:
         stream = None
         if out_dir is not None and config.simulation.trace != "off":
             stream = outputs.open("trace.jsonl")
         echo = config_echo(config)
-        machine = build_machine(config, stream, {"config": echo})
+        machine = build_machine(config, stream, {"config": echo}, fingerprint=fingerprint)
         monitor = OracleMonitor(
             machine, config.oracles.stranded_bound_ns, stop_on_violation=stop_on_violation
         )
@@ -75,7 +83,9 @@ def record_run(
             )
             if stream is not None:
                 stream.flush()
-            return RecordedRun(tuple(monitor.violations), monitor.first(), None, machine)
+            return RecordedRun(
+                tuple(monitor.violations), monitor.first(), None, machine, simulation.fingerprint
+            )
         error = None
         try:
             account(machine)
@@ -88,4 +98,6 @@ def record_run(
         results["config"] = echo
         if out_dir is not None:
             write_json(outputs.open("results.json"), results)
-    return RecordedRun(tuple(monitor.violations), monitor.first(), results, machine)
+    return RecordedRun(
+        tuple(monitor.violations), monitor.first(), results, machine, machine.simulation.fingerprint
+    )

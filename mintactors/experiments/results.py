@@ -167,5 +167,6 @@ def collect_results(machine: Machine, run: RunResult) -> dict[str, Any]:
             "mean": sum(latencies) / len(latencies) if latencies else None,
         },
         "messages_delivered": run.delivered,
+        "handoffs": run.handoffs,
         "statistics": _statistics(machine),
     }

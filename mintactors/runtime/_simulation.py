@@ -13,9 +13,10 @@ next delivery and
 
 So at any moment at most one task is runnable, Trio's (deliberately randomised) task
 order cannot change the outcome, and one delivery to another actor costs one task
-switch. When the queue runs dry, time passes ``until_ns``, a component asks to stop
-or the stop condition holds, the baton goes back to the task that called
-:meth:`Simulation.run`, which closes every mailbox and lets the nursery end.
+switch (counted in :attr:`RunResult.handoffs`). When the queue runs dry, time
+passes ``until_ns``, a component asks to stop or the stop condition holds, the
+baton goes back to the task that called :meth:`Simulation.run`, which closes every
+mailbox and lets the nursery end.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mintactors.effects import (
     TraceLevel,
 )
 from mintactors.errors import ActorCrashed, DuplicateActorError, SimulationError, UnknownActorError
+from mintactors.runtime._fingerprint import ScheduleFingerprint
 from mintactors.runtime._policies import TieBreakPolicy, make_policy
 from mintactors.runtime._queue import Entry, EventQueue
 from mintactors.runtime._trace import TraceSink
@@ -61,6 +63,11 @@ class RunResult:
         pending: deliveries still queued.
         ties_broken: decisions the tie-break policy made.
         detail: for ``stopped``, what asked to stop.
+        handoffs: deliveries handed to another actor's task, each one Trio task
+            switch (a delivery to the actor already running costs none).
+        fingerprint: the schedule's fingerprint (16 hex digits), when the
+            simulation was built with ``fingerprint=True``; see
+            :class:`~mintactors.runtime.ScheduleFingerprint`.
     """
 
     reason: EndReason
@@ -69,6 +76,8 @@ class RunResult:
     pending: int
     ties_broken: int
     detail: str = ""
+    handoffs: int = 0
+    fingerprint: str | None = None
 
 
 def _abort_parked(_: Any) -> Abort:
@@ -97,6 +106,8 @@ class Simulation:
         policy: tie-break policy name (see :func:`policy_names`) or instance.
         trace: where events go; defaults to no trace.
         metadata: extra fields for the trace header (a config echo, say).
+        fingerprint: record the schedule's fingerprint (off by default: it costs a
+            little on every delivery).
 
     Example:
         >>> sim = Simulation(seed=1)
@@ -112,6 +123,7 @@ class Simulation:
         policy: str | TieBreakPolicy = "fifo",
         trace: TraceSink | None = None,
         metadata: Mapping[str, object] | None = None,
+        fingerprint: bool = False,
     ) -> None:
         self.seed = seed
         self.policy = make_policy(policy, seed) if isinstance(policy, str) else policy
@@ -121,6 +133,8 @@ class Simulation:
         self._queue = EventQueue(self.policy)
         self._now = 0
         self._delivered = 0
+        self._handoffs = 0
+        self._fingerprint = ScheduleFingerprint() if fingerprint else None
         self._until: int | None = None
         self._stop_when: Callable[[], bool] | None = None
         self._progress: Callable[[int], None] | None = None
@@ -132,6 +146,14 @@ class Simulation:
     def now_ns(self) -> int:
         """The current virtual time in nanoseconds."""
         return self._now
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The schedule's fingerprint so far (None unless built with ``fingerprint=True``).
+
+        Readable after a crash too, which is when an explorer wants it most.
+        """
+        return None if self._fingerprint is None else self._fingerprint.hexdigest()
 
     @property
     def actor_names(self) -> tuple[str, ...]:
@@ -254,6 +276,8 @@ class Simulation:
             pending=len(self._queue),
             ties_broken=self._queue.ties_broken,
             detail=detail,
+            handoffs=self._handoffs,
+            fingerprint=self.fingerprint,
         )
         self.trace.event(
             self._now,
@@ -285,6 +309,7 @@ class Simulation:
             self._finished.set()
             return
         target: _Actor = entry[3]
+        self._handoffs += 1
         target.outbox.send_nowait(entry)
         reschedule(target.task)  # type: ignore[arg-type]
 
@@ -306,6 +331,7 @@ class Simulation:
         trace_deliveries = trace.level is TraceLevel.FULL
         stop_when = self._stop_when
         progress = self._progress
+        fingerprint = self._fingerprint
         task_status.started()
         while True:
             await wait_task_rescheduled(_abort_parked)
@@ -317,6 +343,8 @@ class Simulation:
                 now = entry[0]
                 message = entry[4]
                 self._now = now
+                if fingerprint is not None:
+                    fingerprint.add(name, message)
                 if trace_deliveries:
                     trace.delivery(now, name, message, entry[5])
                 try:
@@ -340,6 +368,7 @@ class Simulation:
                         self._end = self._why_no_more()
                 elif entry[3] is not actor:
                     target: _Actor = entry[3]
+                    self._handoffs += 1
                     target.outbox.send_nowait(entry)
                     reschedule(target.task)  # type: ignore[arg-type]
                     break
