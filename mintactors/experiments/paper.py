@@ -47,6 +47,7 @@ from mintactors.experiments.paper_data import (
 from mintactors.experiments.run import RunOutcome
 from mintactors.experiments.sweep import parse_sweep
 from mintactors.experiments.sweep_run import Scalar, run_sweep
+from mintactors.kernel.generator import SEND_NS_KEPT
 
 __all__ = [
     "FITTED",
@@ -178,6 +179,8 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
     ``skb_first_ns``/``skb_last_ns``: when the first and last skb reached the
     socket; ``packet_ns``: the mean time between skbs.
     """
+    if last_send > SEND_NS_KEPT:  # the generator keeps only the first sends one by one
+        raise ValueError(f"E1's window ends at send {last_send}, past {SEND_NS_KEPT} kept")
     machine = outcome.machine
     sends = machine.generator.statistics().send_ns
     window = sends[first_send - 1 : last_send] if len(sends) >= last_send else ()

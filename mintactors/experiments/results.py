@@ -19,6 +19,7 @@ import attrs
 
 from mintactors._version import __version__
 from mintactors.errors import SimulationError
+from mintactors.histogram import Histogram
 from mintactors.machine import Machine
 from mintactors.messages import FrameArrived, NetifReceive, PostFrame, SkbDelivered, SystemCall
 from mintactors.runtime import RunResult, to_jsonable
@@ -91,11 +92,13 @@ def _statistics(machine: Machine) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "memory": machine.memory.statistics(),
         "rx_ring": machine.ring.statistics(),
-        "generator": attrs.evolve(machine.generator.statistics(), send_ns=()),
+        "generator": attrs.evolve(
+            machine.generator.statistics(), send_ns=(), send_ns_histogram=Histogram()
+        ),
         "mechanism": machine.mechanism.statistics(),
         "driver": machine.driver.statistics(),
         "socket": machine.socket.statistics(),
-        "app": attrs.evolve(machine.app.statistics(), latencies_ns=()),
+        "app": attrs.evolve(machine.app.statistics(), latencies_ns=Histogram()),
     }
     for core in machine.cores:
         stats[f"core{core.core_id}"] = core.statistics()
@@ -107,6 +110,7 @@ def _statistics(machine: Machine) -> dict[str, Any]:
         stats["nic"] = machine.nic.statistics()
     out = to_jsonable(stats)
     out["generator"].pop("send_ns")
+    out["generator"].pop("send_ns_histogram")
     out["app"].pop("latencies_ns")
     return dict(out)
 
@@ -123,7 +127,7 @@ def collect_results(machine: Machine, run: RunResult) -> dict[str, Any]:
     app = machine.app.statistics()
     socket = machine.socket.statistics()
     accounting = account(machine)
-    send_ns = generator.send_ns
+    sends = generator.send_ns_histogram
     latencies = app.latencies_ns
     first_send, last_send, bytes_sent = (
         generator.first_send_ns,
@@ -157,14 +161,16 @@ def collect_results(machine: Machine, run: RunResult) -> dict[str, Any]:
             "merged": receiver.ipi_merged,
         },
         "handler_runs": machine.driver.statistics().handler_runs,
-        "send_time_ns_mean": sum(send_ns) / len(send_ns) if send_ns else None,
+        "send_time_ns_mean": sends.mean(),
         "throughput_gbps": app.bytes_received * 8 / span if span > 0 else None,
         "offered_gbps": bytes_sent * 8 / offered_span if offered_span > 0 else None,
+        # Bounded memory: exact max and mean; p50 and p99 exact unless the run saw
+        # more than EXACT_VALUES distinct latencies (then within RELATIVE_PRECISION).
         "latency_ns": {
-            "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99),
-            "max": max(latencies) if latencies else None,
-            "mean": sum(latencies) / len(latencies) if latencies else None,
+            "p50": latencies.percentile(50),
+            "p99": latencies.percentile(99),
+            "max": latencies.maximum,
+            "mean": latencies.mean(),
         },
         "messages_delivered": run.delivered,
         "handoffs": run.handoffs,
