@@ -12,8 +12,9 @@ B. A plain SimPy model of the same pipeline, written as SimPy processes in the
    a bytearray, frames copied in and out of buffers, the core a preemptive resource.
 C. A bare Trio hand-off: two tasks passing a counter through memory channels with
    the runtime's lockstep mechanism (``send_nowait`` into the other's mailbox,
-   ``trio.lowlevel.reschedule``, park in ``wait_task_rescheduled``), giving the CPU
-   cost of one hand-off, the floor under every delivery that changes actor.
+   ``trio.lowlevel.reschedule`` with the runtime's shared wake-up outcome, park in
+   ``wait_task_rescheduled``), giving the CPU cost of one hand-off, the floor under
+   every delivery that changes actor.
 
 Times are CPU time of the process (``time.process_time``), which another process on
 the machine disturbs less than the wall clock. The output ends with ``ratio=``,
@@ -282,6 +283,13 @@ def handoff_us(handoffs: int = 100_000) -> float:
     import trio  # noqa: PLC0415
     from trio.lowlevel import Abort, current_task, reschedule, wait_task_rescheduled  # noqa: PLC0415
 
+    try:  # the runtime's shared wake-up outcome, where it has one (see --before)
+        from mintactors.runtime._simulation import RESUME  # noqa: PLC0415
+
+        resume: Any = RESUME
+    except ImportError:
+        resume = None
+
     def abort(_: Any) -> Abort:
         return Abort.SUCCEEDED
 
@@ -303,7 +311,10 @@ def handoff_us(handoffs: int = 100_000) -> float:
                     done.set()
                     return
                 send(n + 1)
-                reschedule(tasks[other])
+                if resume is None:
+                    reschedule(tasks[other])
+                else:
+                    reschedule(tasks[other], resume)
 
         async with trio.open_nursery() as nursery:
             await nursery.start(player, 0)

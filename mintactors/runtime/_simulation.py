@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncGenerator, Callable, Collection, Generator, Mapping
 from heapq import heappush
 from typing import Any, Literal
 
 import attrs
+import outcome
 import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
@@ -79,6 +80,36 @@ class RunResult:
     detail: str = ""
     handoffs: int = 0
     fingerprint: str | None = None
+
+
+class _Resume(outcome.Outcome[None]):
+    """What a parked actor is woken with: nothing, and reusable.
+
+    ``trio.lowlevel.reschedule(task)`` wakes the task with a fresh
+    ``outcome.Value(None)``, a frozen attrs record that marks itself used when
+    unwrapped, so that no outcome is consumed twice. Building and marking one per
+    hand-off was about 8 % of a run. The runtime's parked actors are the only tasks
+    woken with this one and they read nothing from it, so a single shared instance,
+    passed through ``reschedule``'s documented ``next_send`` argument, serves every
+    hand-off.
+    """
+
+    __slots__ = ()
+
+    def unwrap(self) -> None:
+        """Nothing to return or raise."""
+
+    def send(self, gen: Generator[Any, None, object]) -> Any:
+        """Send None into ``gen``."""
+        return gen.send(None)
+
+    async def asend(self, agen: AsyncGenerator[Any, None]) -> Any:
+        """Send None into ``agen``."""
+        return await agen.asend(None)
+
+
+#: The one :class:`_Resume` every hand-off passes to ``reschedule``.
+RESUME = _Resume()
 
 
 def _abort_parked(_: Any) -> Abort:
@@ -239,7 +270,7 @@ class Simulation:
                 await self._finished.wait()
                 for actor in self._actors.values():
                     actor.outbox.close()
-                    reschedule(actor.task)  # type: ignore[arg-type]
+                    reschedule(actor.task, RESUME)  # type: ignore[arg-type]
         except BaseExceptionGroup as group:
             crashed, rest = group.split(ActorCrashed)
             if crashed is not None and rest is None:
@@ -331,7 +362,7 @@ class Simulation:
         target: _Actor = entry[3]
         self._handoffs += 1
         target.outbox.send_nowait(entry)
-        reschedule(target.task)  # type: ignore[arg-type]
+        reschedule(target.task, RESUME)  # type: ignore[arg-type]
 
     async def _actor_task(  # noqa: PLR0915 (the hot loop: inlined on purpose)
         self, actor: _Actor, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -424,7 +455,7 @@ class Simulation:
                     target = entry[3]
                     self._handoffs += 1
                     target.outbox.send_nowait(entry)
-                    reschedule(target.task)
+                    reschedule(target.task, RESUME)
                     break
             else:
                 self._hand_over(None)
