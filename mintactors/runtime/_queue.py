@@ -26,17 +26,18 @@ Entry = tuple[int, int, int, Any, object, str, Hashable | None]
 class EventQueue:
     """A priority queue of deliveries with timers and a tie-break policy."""
 
-    __slots__ = ("_choosy", "_policy", "_timers", "heap", "next_seq", "ties_broken")
+    __slots__ = ("_choosy", "_policy", "heap", "next_seq", "ties_broken", "timers")
 
     def __init__(self, policy: TieBreakPolicy) -> None:
-        #: The heap itself. The simulation pushes plain sends onto it directly, with
-        #: :attr:`next_seq`, because a method call per send is a measurable share of
-        #: a run; every other change goes through the methods below.
+        #: The heap itself. The simulation pushes sends and timers onto it directly,
+        #: with :attr:`next_seq` and :attr:`timers`, exactly as :meth:`push` and
+        #: :meth:`arm_timer` do, because a method call per effect is a measurable
+        #: share of a run; everything else goes through the methods below.
         self.heap: list[Entry] = []
         #: Hands out the send-order numbers (1, 2, 3, ...), unique over the run.
         self.next_seq: Callable[[], int] = itertools.count(1).__next__
-        # (owner name, key) -> seq of the armed entry; anything else for that key is stale.
-        self._timers: dict[Hashable, int] = {}
+        #: (owner name, key) -> seq of the armed entry; any other for that key is stale.
+        self.timers: dict[Hashable, int] = {}
         self._policy = policy
         self._choosy = policy.chooses
         self.ties_broken = 0
@@ -55,12 +56,12 @@ class EventQueue:
         """Queue a timer delivery to ``target`` that replaces any armed under ``key``."""
         seq = self.next_seq()
         timer = (target.name, key)
-        self._timers[timer] = seq
+        self.timers[timer] = seq
         heappush(self.heap, (time_ns, priority, seq, target, message, target.name, timer))
 
     def cancel_timer(self, owner: str, key: Hashable) -> None:
         """Disarm ``owner``'s timer ``key``, if armed."""
-        self._timers.pop((owner, key), None)
+        self.timers.pop((owner, key), None)
 
     def pop(self, until_ns: int | None) -> Entry | None:
         """Remove and return the next delivery, or None if none is due by ``until_ns``."""
@@ -70,13 +71,13 @@ class EventQueue:
                 return None
             head = heappop(heap)
             timer = head[6]
-            if timer is not None and self._timers.get(timer) != head[2]:
+            if timer is not None and self.timers.get(timer) != head[2]:
                 continue
             if self._choosy and heap and heap[0][0] == head[0] and heap[0][1] == head[1]:
                 head = self._break_tie(head)
                 timer = head[6]
             if timer is not None:
-                del self._timers[timer]
+                del self.timers[timer]
             return head
         return None
 
@@ -87,7 +88,7 @@ class EventQueue:
 
     def _stale(self, entry: Entry) -> bool:
         timer = entry[6]
-        return timer is not None and self._timers.get(timer) != entry[2]
+        return timer is not None and self.timers.get(timer) != entry[2]
 
     def _break_tie(self, first: Entry) -> Entry:
         heap = self.heap
