@@ -42,6 +42,7 @@ class RecordedRun:
         machine: the machine after its run.
         fingerprint: the schedule's fingerprint, when ``record_run`` was asked for
             it (also after a crash: the schedule up to the crash).
+        ties_broken: decisions the tie-break policy made.
     """
 
     violations: tuple[Violation, ...]
@@ -49,6 +50,7 @@ class RecordedRun:
     results: dict[str, Any] | None
     machine: Machine
     fingerprint: str | None = None
+    ties_broken: int = 0
 
 
 def record_run(
@@ -84,7 +86,12 @@ def record_run(
             if stream is not None:
                 stream.flush()
             return RecordedRun(
-                tuple(monitor.violations), monitor.first(), None, machine, simulation.fingerprint
+                tuple(monitor.violations),
+                monitor.first(),
+                None,
+                machine,
+                simulation.fingerprint,
+                simulation.ties_broken,
             )
         error = None
         try:
@@ -99,5 +106,10 @@ def record_run(
         if out_dir is not None:
             write_json(outputs.open("results.json"), results)
     return RecordedRun(
-        tuple(monitor.violations), monitor.first(), results, machine, machine.simulation.fingerprint
+        tuple(monitor.violations),
+        monitor.first(),
+        results,
+        machine,
+        machine.simulation.fingerprint,
+        machine.simulation.ties_broken,
     )

@@ -189,6 +189,11 @@ class Simulation:
         return None if self._fingerprint is None else self._fingerprint.hexdigest()
 
     @property
+    def ties_broken(self) -> int:
+        """Decisions the tie-break policy has made so far."""
+        return self._queue.ties_broken
+
+    @property
     def actor_names(self) -> tuple[str, ...]:
         """Names of the actors, in the order they were added."""
         return tuple(self._actors)

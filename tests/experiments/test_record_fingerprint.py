@@ -11,19 +11,24 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TIE = CONFIGS / "scenarios" / "lost-wakeup-tie.toml"
 
 
-def fingerprints(policy: str, seeds: range) -> set[str | None]:
-    """The fingerprints of the same-instant-tie scenario under ``policy``, one per seed."""
-    found = set()
+def fingerprints(policy: str, seeds: range) -> tuple[set[str | None], set[int]]:
+    """Fingerprints and tie-break counts of the tie scenario under ``policy``, by seed."""
+    found, ties = set(), set()
     for seed in seeds:
         config = load_config(TIE, [f"simulation.seed={seed}", f'simulation.policy="{policy}"'])
-        found.add(record_run(config, fingerprint=True).fingerprint)
-    return found
+        run = record_run(config, fingerprint=True)
+        found.add(run.fingerprint)
+        ties.add(run.ties_broken)
+    return found, ties
 
 
 def test_fifo_records_one_schedule_and_random_several() -> None:
     """fifo gives the tie scenario one schedule whatever the seed; random gives more."""
-    assert len(fingerprints("fifo", range(1, 6))) == 1
-    assert len(fingerprints("random", range(1, 13))) >= 2
+    fifo, fifo_ties = fingerprints("fifo", range(1, 6))
+    assert (len(fifo), fifo_ties) == (1, {0})
+    random, random_ties = fingerprints("random", range(1, 13))
+    assert len(random) >= 2
+    assert min(random_ties) > 0
 
 
 def test_fingerprint_is_requested_and_changes_no_result() -> None:
