@@ -24,9 +24,11 @@ mintactors packets/s divided by SimPy packets/s.
 
 ``--before REF`` also measures the commit ``REF`` of this repository (extracted with
 ``git archive`` into a temporary directory, nothing else touched) back to back with
-this tree: each repeat runs REF's model and this tree's model, each in a fresh
-process with its own ``PYTHONPATH``, then B and C; it prints REF's figures with a
-``before_`` prefix and ``speedup=`` (this tree's packets/s over REF's).
+this tree: each repeat runs REF's model and this tree's model (in alternating
+order), each in a fresh process with its own ``PYTHONPATH``, then B and C; it
+prints REF's figures with a ``before_`` prefix, ``speedup=`` (this tree's median
+packets/s over REF's) and ``paired_speedup=`` (the median over repeats of the two
+runs' ratio, steadier on a busy machine).
 """
 
 from __future__ import annotations
@@ -381,10 +383,15 @@ def measure(args: argparse.Namespace, before_tree: Path | None) -> None:
     before: list[dict[str, Any]] = []
     simpy_s: list[float] = []
     handoff: list[float] = []
-    for _ in range(args.repeat):
+    for repeat in range(args.repeat):
         if before_tree is not None:
-            before.append(mintactors_in(before_tree, args.packets, args.size))
-            ours.append(mintactors_in(ROOT, args.packets, args.size))
+            # Alternate which tree goes first, so neither always runs on a warmer machine.
+            if repeat % 2:
+                ours.append(mintactors_in(ROOT, args.packets, args.size))
+                before.append(mintactors_in(before_tree, args.packets, args.size))
+            else:
+                before.append(mintactors_in(before_tree, args.packets, args.size))
+                ours.append(mintactors_in(ROOT, args.packets, args.size))
         else:
             ours.append(mintactors_run(args.packets, args.size))
         simpy_s.append(simpy_run(args.packets, args.size))
@@ -406,6 +413,11 @@ def measure(args: argparse.Namespace, before_tree: Path | None) -> None:
     print(f"simpy_packets_per_s={simpy_rate:.0f}")
     if before_tree is not None:
         print(f"speedup={rate / before_rate:.3f}")
+        # The noise of a shared machine hits the two runs of one repeat alike: the
+        # median of the per-repeat ratios is steadier than the ratio of medians.
+        pairs = zip(ours, before, strict=True)
+        paired = statistics.median(b["seconds"] / a["seconds"] for a, b in pairs)
+        print(f"paired_speedup={paired:.3f}")
     print(f"ratio={rate / simpy_rate:.4f}")
 
 
