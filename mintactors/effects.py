@@ -7,6 +7,12 @@ scheduler, the clock or the trace directly (sans-I/O, in the manner of h11).
 This module is the contract between the model and the runtime, so it sits beside
 both and imports neither: ``hardware/`` and ``kernel/`` use it without loading
 Trio, and ``mintactors.runtime`` re-exports it.
+
+The effect records are values: compared by their fields, hashable, never changed
+after they are made. They are nevertheless plain (not frozen) slotted attrs classes,
+because a run makes one or more per delivery and a frozen class's ``__init__``
+(``object.__setattr__`` per field) costs about three times as much; treat every
+field as read-only.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ class TraceLevel(IntEnum):
     FULL = 2
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Send:
     """Deliver ``message`` to actor ``to`` after ``delay_ns`` of virtual time.
 
@@ -59,7 +65,7 @@ class Send:
     actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SetTimer:
     """Deliver ``message`` to the asking actor after ``delay_ns``, unless cancelled.
 
@@ -75,7 +81,7 @@ class SetTimer:
     actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class CancelTimer:
     """Disarm the asking actor's timer ``key``; cancelling an idle timer is harmless."""
 
@@ -84,7 +90,7 @@ class CancelTimer:
     actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Note:
     """Write one event to the trace, ``delay_ns`` from now, under the asking actor.
 
@@ -102,7 +108,7 @@ class Note:
     actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Stop:
     """End the run after the current message, with ``reason`` in the result."""
 

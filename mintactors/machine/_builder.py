@@ -87,7 +87,10 @@ class Machine:
 
 
 def _simulation(
-    config: Config, trace_stream: IO[str] | None, metadata: Mapping[str, Any] | None
+    config: Config,
+    trace_stream: IO[str] | None,
+    metadata: Mapping[str, Any] | None,
+    fingerprint: bool,
 ) -> Simulation:
     level = TraceLevel[config.simulation.trace.upper()]
     sink = TraceSink(trace_stream, level) if trace_stream is not None else TraceSink.off()
@@ -102,6 +105,7 @@ def _simulation(
         policy=config.simulation.policy,
         trace=sink,
         metadata={**header, **(metadata or {})},
+        fingerprint=fingerprint,
     )
 
 
@@ -271,6 +275,8 @@ def build_machine(
     trace_stream: IO[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     instants: Iterator[int] | None = None,
+    *,
+    fingerprint: bool = False,
 ) -> Machine:
     """Wire every component of the environment described by ``config``.
 
@@ -279,8 +285,9 @@ def build_machine(
         trace_stream: where the trace goes (None: no trace).
         metadata: extra trace-header fields.
         instants: planned send times overriding the config's timing pattern.
+        fingerprint: record the schedule's fingerprint (see :class:`Simulation`).
     """
-    sim = _simulation(config, trace_stream, metadata)
+    sim = _simulation(config, trace_stream, metadata, fingerprint)
     memory = _add_memory(sim, config)
     cores, apics = _add_cores(sim, config)
     ring = _add_ring(sim, config, memory)

@@ -14,6 +14,7 @@ from typing import ClassVar
 import attrs
 
 from mintactors import names
+from mintactors.histogram import Histogram
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
 from mintactors.sources._base import (
@@ -53,8 +54,7 @@ class MintTraffic:
 
     def send_time_ns_mean(self) -> float | None:
         """Mean system-call time, entry to return."""
-        send_ns = self.generator.statistics().send_ns
-        return sum(send_ns) / len(send_ns) if send_ns else None
+        return self.generator.statistics().send_ns_histogram.mean()
 
     def interrupts_raised(self) -> int:
         """ICR writes."""
@@ -66,7 +66,9 @@ class MintTraffic:
 
     def statistics(self) -> Mapping[str, object]:
         """The generator's and the mechanism's counters."""
-        generator = attrs.evolve(self.generator.statistics(), send_ns=())
+        generator = attrs.evolve(
+            self.generator.statistics(), send_ns=(), send_ns_histogram=Histogram()
+        )
         return {names.GENERATOR: generator, names.MECHANISM: self.mechanism.statistics()}
 
     def observe_generated(self, observer: FrameObserver) -> None:

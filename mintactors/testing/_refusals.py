@@ -72,7 +72,8 @@ def _plain(value: object, seen: set[int]) -> object:
             return ("<ref>", cls.__name__)
         seen.add(id(value))
         if not hasattr(value, "__dict__"):
-            slots = ((n, getattr(value, n)) for n in cls.__slots__ if hasattr(value, n))
+            names = getattr(cls, "__slots__", ())
+            slots = ((n, getattr(value, n)) for n in names if hasattr(value, n))
             return (cls.__name__, tuple((n, _plain(v, seen)) for n, v in slots if _kept(v)))
         return (cls.__name__, tuple(_fields(value, seen).items()))
     raise TypeError(f"plain_state cannot copy a {type(value).__name__}")

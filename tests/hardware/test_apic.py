@@ -19,7 +19,11 @@ V = 0x41
 def apic(tpr: int = 0) -> LocalApic:
     delays = iter([700, 900, 1100])
     return LocalApic(
-        apic_id=1, name="apic1", peers={0: "apic0", 1: "apic1"}, latency=lambda: next(delays), tpr=tpr
+        apic_id=1,
+        name="apic1",
+        peers={0: "apic0", 1: "apic1"},
+        latency=lambda: next(delays),
+        tpr=tpr,
     )
 
 
@@ -38,7 +42,9 @@ def sends(effects: object) -> list[Send]:
 def test_icr_write_sends_the_ipi_to_the_destination_after_its_latency() -> None:
     """Writing the ICR sends one fixed IPI, delayed by a draw of the latency (and the write's)."""
     a = apic()
-    assert sends(a.write_icr(V, 0, seq=5)) == [Send("apic0", IpiMessage(V, 1, 5), 700, actor="apic1")]
+    assert sends(a.write_icr(V, 0, seq=5)) == [
+        Send("apic0", IpiMessage(V, 1, 5), 700, actor="apic1")
+    ]
     assert sends(a.write_icr(V, 0, after_ns=30))[0].delay_ns == 930
     assert a.statistics().ipi_sent == 2
 
@@ -63,12 +69,13 @@ def test_a_second_ipi_merges_while_irr_is_set() -> None:
 
 def test_one_pending_and_one_in_service_then_merge() -> None:
     """With one in service, one more waits in IRR and a third merges (SDM 10.8.4)."""
-    a, core = chip()
+    a, _core = chip()
     a.handle(IpiMessage(V, 0), 0)
     assert (a.irr, a.isr) == (0, 1 << V)
     # Same class as the one in service: waits in IRR, not deliverable.
     assert sends(a.handle(IpiMessage(V, 0), 2)) == []
-    assert a.irr == 1 << V and a.deliverable() is None
+    assert a.irr == 1 << V
+    assert a.deliverable() is None
     a.handle(IpiMessage(V, 0), 3)
     assert a.statistics().ipi_merged == 1
     a.eoi()
@@ -87,7 +94,8 @@ def test_tpr_holds_back_low_classes() -> None:
     """With TPR at class 4, a class-4 vector stays pending and the core is not interrupted."""
     a, core = chip(tpr=0x40)
     assert sends(a.handle(IpiMessage(0x41, 1), 0)) == []
-    assert a.irr == 1 << 0x41 and core.in_handler is None
+    assert a.irr == 1 << 0x41
+    assert core.in_handler is None
 
 
 def test_misuse_is_a_named_error() -> None:
