@@ -106,13 +106,6 @@ def parse_config(
     check_machine(config.machine, config.layout, source)
     content = driver_files.get(config.driver.kind) if driver_files else None
     config = attrs.evolve(config, driver=resolve_driver(config.driver, source, base_dir, content))
-    if config.driver.refill_batch > config.nic.ring_size:
-        raise ConfigError(
-            source,
-            "driver.refill_batch",
-            f"must be at most the ring size ({config.nic.ring_size}), "
-            f"not {config.driver.refill_batch}",
-        )
     _check_source(config, source)
     generator = prepare_generator(config.generator, raw.get("generator"), source, base_dir)
     check_injections(

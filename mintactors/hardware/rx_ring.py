@@ -227,7 +227,10 @@ class RxRing:
             RxDescriptor.unpack(self._load(layout.descriptor(self.rdh + i), DESCRIPTOR_LEN, now_ns))
             for i in range(count)
         ]
-        return self._post(frame, descriptors)
+        return (
+            Note(NoteKind.LOADED, {"addr": layout.register("RDT"), "length": 4, "rdt": rdt}),
+            *self._post(frame, descriptors),
+        )
 
     def _no_buffer(self, now_ns: int) -> Sequence[Effect]:
         assert self.current is not None

@@ -196,11 +196,13 @@ class DebugSupportMechanism:
         data = registers.memory.load(registers.node, registers.ims, 4, now_ns)
         if data is None:
             raise IllegalValue(_NAME, FramePosted(seq, 0, 0), "IMS cannot be read as this node")
+        loaded = Note(NoteKind.LOADED, {"addr": registers.ims, "length": 4, "data": data})
         if struct.unpack("<I", data)[0] & ICR_RXT0:
-            return self._send_ipi(seq, registers.load_ns)
+            return (loaded, *self._send_ipi(seq, registers.load_ns))
         self._masked += 1
         latch = MemoryWrite(registers.node, ((registers.ics, struct.pack("<I", ICR_RXT0)),))
         return (
+            loaded,
             Send(registers.memory_actor, latch, registers.load_ns),
             Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}, delay_ns=registers.load_ns),
             *self._return(seq, "ok", registers.load_ns),

@@ -119,8 +119,12 @@ class InstalledSource(Protocol):
         """Interrupts sent toward the driver's core so far."""
         ...
 
-    def may_raise(self) -> bool:
-        """Whether work under way may still raise an interrupt without a new packet."""
+    def may_raise(self, now_ns: int) -> bool:
+        """Whether work under way at ``now_ns`` may still raise an interrupt.
+
+        A packet the source has not begun to send by then does not count: waiting
+        for the next planned packet is exactly what a stranded frame does.
+        """
         ...
 
     def statistics(self) -> Mapping[str, object]:

@@ -60,9 +60,10 @@ class MintTraffic:
         """ICR writes."""
         return self.mechanism.statistics().icr_writes
 
-    def may_raise(self) -> bool:
-        """A system call under way may still write the ICR."""
-        return self.mechanism.call is not None
+    def may_raise(self, now_ns: int) -> bool:
+        """A system call under way (entered by now) may still write the ICR."""
+        call = self.mechanism.call
+        return call is not None and call[1] <= now_ns
 
     def statistics(self) -> Mapping[str, object]:
         """The generator's and the mechanism's counters."""

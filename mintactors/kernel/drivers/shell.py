@@ -62,6 +62,7 @@ from mintactors.kernel.drivers.ops import (
     Trace,
     Writel,
 )
+from mintactors.kernel.injection import Injector
 from mintactors.kernel.socket import skb_truesize
 from mintactors.messages import (
     DriverResume,
@@ -171,7 +172,7 @@ class DriverShell:
         layout: NicLayout,
         costs: DriverCosts,
         copy_ns: Callable[[int], int],
-        step_hook: Any = None,
+        step_hook: Injector | None = None,
         trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
         self.name = name
@@ -185,9 +186,7 @@ class DriverShell:
         self.costs = costs
         self.copy_ns = copy_ns
         self.step_hook = step_hook
-        self.injected_steps: frozenset[str] = frozenset(
-            getattr(step_hook, "steps", ()) if step_hook is not None else ()
-        )
+        self.injected_steps = step_hook.steps if step_hook is not None else frozenset()
         self.full = trace_level >= TraceLevel.FULL
         self.ctx = DriverContext(layout, costs)
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
@@ -301,12 +300,15 @@ class DriverShell:
     def _net_rx_action(self) -> Code[None]:
         """``net_rx_action`` for one NAPI instance: poll while scheduled."""
         weight = self.driver.weight
+        taken_before = self._taken
         while self.napi_sched:
             self._polls += 1
             yield Cpu(self.costs.descriptor_ns)
             yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
             yield Step("poll_started")
             work = yield from self.driver.poll(self.ctx, weight)
+            self._count_run(self._taken - taken_before)
+            taken_before = self._taken
             if work >= weight:
                 self._exhausted += 1
                 yield Trace(NoteKind.BUDGET_EXHAUSTED, {"poll": self._polls, "drained": work})
@@ -345,7 +347,7 @@ class DriverShell:
             if kind is Store or kind is Writel:
                 if softirq and run.acc:
                     return self._wait(run, op, now_ns, out)
-                self._store(run, op, now_ns, out)  # type: ignore[arg-type]
+                self._store(run, op, now_ns, out)  # type: ignore[arg-type]  # narrowed above
                 value = None
                 continue
             if kind is Barrier:
@@ -384,6 +386,9 @@ class DriverShell:
             case Load(addr=addr, length=length):
                 self._flush(run, now_ns, out)
                 data = self._load(addr, length, now_ns + run.acc)
+                if self.full:
+                    loaded = {"addr": addr, "length": length, "data": data}
+                    out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
                 run.acc += self.costs.load_ns
                 return data
             case Readl(reg=reg):
@@ -412,11 +417,15 @@ class DriverShell:
                 self._step(run, name, now_ns, out)
                 return None
             case Trace(kind=kind, fields=fields):
+                self._found += kind == NoteKind.RECHECK_FOUND
                 if self.full or kind is NoteKind.PACKET_DROPPED:
                     out.append(Note(kind, dict(fields), delay_ns=run.acc))
                 return None
             case Napi(call=call, work_done=work_done):
                 return self._napi(run, call, work_done, out)
+            case Store() | Writel():
+                self._store(run, op, now_ns, out)
+                return None
             case _:
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
@@ -430,7 +439,8 @@ class DriverShell:
             return out
         if run.kind is _Kind.IRQ:
             self.irq = None
-            self._count_run(run.taken)
+            if not self.driver.napi:  # a NAPI hard IRQ takes nothing; its polls count
+                self._count_run(run.taken)
             if self.full:
                 drained = None if self.driver.napi else run.taken
                 note = {"run": self._runs, "drained": drained}
@@ -453,8 +463,8 @@ class DriverShell:
         return out
 
     def _count_run(self, taken: int) -> None:
-        if not self.driver.napi or taken:
-            self._empty += taken == 0
+        """One handler run or poll that took ``taken`` frames (a NAPI hard IRQ takes none)."""
+        self._empty += taken == 0
         self._max = max(self._max, taken)
 
     # -- the operations -------------------------------------------------------------------
