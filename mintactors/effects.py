@@ -53,13 +53,16 @@ class Send:
     """Deliver ``message`` to actor ``to`` after ``delay_ns`` of virtual time.
 
     Among deliveries due at the same nanosecond, a lower ``priority`` goes first;
-    the tie-break policy orders deliveries equal in both.
+    the tie-break policy orders deliveries equal in both. ``actor`` names the sender
+    when it is not the actor whose ``handle`` returned the effect (a core's APIC
+    acting inside the core's delivery, say).
     """
 
     to: str
     message: object
     delay_ns: int = 0
     priority: int = 0
+    actor: str | None = None
 
 
 @attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
@@ -74,6 +77,8 @@ class SetTimer:
     delay_ns: int
     message: object
     priority: int = 0
+    #: The actor the timer belongs to, when not the one whose ``handle`` returned it.
+    actor: str | None = None
 
 
 @attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
@@ -81,20 +86,26 @@ class CancelTimer:
     """Disarm the asking actor's timer ``key``; cancelling an idle timer is harmless."""
 
     key: Hashable
+    #: The actor the timer belongs to, when not the one whose ``handle`` returned it.
+    actor: str | None = None
 
 
 @attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Note:
-    """Write one event to the trace, at the current time, under the asking actor.
+    """Write one event to the trace, ``delay_ns`` from now, under the asking actor.
 
     ``kind`` names the event (past tense for facts: ``PacketDropped``); ``fields``
     are its data. With ``level=TraceLevel.SUMMARY`` the note also appears in
-    summary traces.
+    summary traces. A component whose costs run ahead of its deliveries (driver
+    code spending time it has not slept through) dates its note ``delay_ns`` later;
+    the trace still comes out in time order. ``actor`` as for :class:`Send`.
     """
 
     kind: str
     fields: Mapping[str, object] = attrs.field(factory=dict)
     level: TraceLevel = TraceLevel.FULL
+    delay_ns: int = 0
+    actor: str | None = None
 
 
 @attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring

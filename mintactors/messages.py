@@ -24,22 +24,19 @@ __all__ = [
     "CoreStep",
     "CoreStepKind",
     "DeviceInterrupt",
-    "DriverStep",
+    "DriverInput",
+    "DriverResume",
     "FrameArrived",
     "FramePosted",
     "FrameRefused",
     "GeneratorInput",
     "InjectPacket",
     "InterruptEntry",
-    "InterruptPending",
     "InterruptReturn",
     "IpiMessage",
     "LinkInput",
     "MechanismInput",
-    "MemoryData",
-    "MemoryFault",
     "MemoryInput",
-    "MemoryRead",
     "MemoryWrite",
     "NetifReceive",
     "NicInput",
@@ -77,50 +74,16 @@ class Start:
 
 
 @attrs.frozen
-class MemoryRead:
-    """Read ``ranges`` (address, length) as OS node ``node``; reply to ``reply_to``.
-
-    The reply is :class:`MemoryData` with one chunk per range, or :class:`MemoryFault`
-    if any range is outside what the node may touch. ``tag`` comes back unchanged.
-    """
-
-    node: int
-    ranges: tuple[tuple[int, int], ...]
-    reply_to: str
-    tag: str = ""
-
-
-@attrs.frozen
 class MemoryWrite:
-    """Posted writes (no reply) by OS node ``node``: each ``(addr, data)`` in order.
+    """Posted stores (no reply) by OS node ``node``: each ``(addr, data)`` in order.
 
     Like a sequence of CPU stores, each is checked on its own: a refused one changes
-    nothing and, if ``reply_to`` is set, is reported with a :class:`MemoryFault`.
+    nothing and is recorded. (Loads are not messages: a loader reads memory at the
+    instant of its load, :meth:`~mintactors.hardware.memory.PhysicalMemory.load`.)
     """
 
     node: int
     writes: tuple[tuple[int, bytes], ...]
-    reply_to: str = ""
-    tag: str = ""
-
-
-@attrs.frozen
-class MemoryData:
-    """The bytes a :class:`MemoryRead` asked for, one chunk per range."""
-
-    tag: str
-    chunks: tuple[bytes, ...]
-
-
-@attrs.frozen
-class MemoryFault:
-    """An access was refused: ``node`` may not touch ``addr .. addr+length``."""
-
-    tag: str
-    node: int
-    addr: int
-    length: int
-    access: str  # "read" or "write"
 
 
 # --- NIC receive ring (the device side) --------------------------------------------
@@ -162,8 +125,7 @@ class RingStepKind(StrEnum):
     """The ring engine's timers, each ending one phase of posting a frame."""
 
     POLL = "poll"  # under ``block``: time to re-read RDT
-    COPIED = "copied"  # the frame's bytes are in the buffers
-    WRITTEN = "written"  # the descriptors are written back, DD clear
+    WRITTEN = "written"  # the frame and its descriptors are written back, DD set
 
 
 @attrs.frozen
@@ -215,9 +177,13 @@ class DeviceInterrupt:
 # --- local APIC and CPU core --------------------------------------------------------
 
 
+# The core's side of its local APIC is wired inside the chip: these three are the
+# records of those register accesses (for errors and tests), not messages.
+
+
 @attrs.frozen
 class WriteIcr:
-    """Software on this core writes the ICR: send fixed IPI ``vector`` to APIC ``destination``.
+    """Software on a core writes its APIC's ICR: send fixed IPI ``vector`` to ``destination``.
 
     ``seq`` is instrumentation, not hardware: the packet whose send caused the write,
     carried along so the trace can follow one packet from ICR write to handler.
@@ -235,13 +201,6 @@ class IpiMessage:
     vector: int
     source: int
     seq: int = -1
-
-
-@attrs.frozen
-class InterruptPending:
-    """APIC to its core: INTR is raised for ``vector`` (highest deliverable in IRR)."""
-
-    vector: int
 
 
 @attrs.frozen
@@ -266,7 +225,13 @@ class InterruptEntry:
 
 @attrs.frozen
 class InterruptReturn:
-    """Handler to its core: ``iret``; the core restores IF and resumes what it was doing."""
+    """Handler to its core: ``iret``; the core restores IF and resumes what it was doing.
+
+    ``eoi``: the handler wrote the APIC's EOI just before (the core's own register,
+    so the core clears the in-service bit as it takes the return).
+    """
+
+    eoi: bool = True
 
 
 class CoreStepKind(StrEnum):
@@ -335,7 +300,12 @@ class InjectPacket:
 
 @attrs.frozen
 class SystemCall:
-    """The generator enters the debug-support system call with one frame."""
+    """The generator enters the debug-support system call with one frame.
+
+    The call runs in the generator's own thread, so this is the record of a direct
+    call (:meth:`~mintactors.kernel.mechanism.DebugSupportMechanism.enter`), not a
+    message.
+    """
 
     seq: int
     frame: bytes
@@ -355,10 +325,8 @@ class SystemCallReturn:
 
 
 @attrs.frozen
-class DriverStep:
-    """The driver's own continuation: the handler reaches step ``step``."""
-
-    step: str
+class DriverResume:
+    """The driver's own timer: its code's next instant has come (a load waits for it)."""
 
 
 @attrs.frozen
@@ -396,22 +364,24 @@ class SkbDelivered:
 # --- what each component takes: its handle's message parameter -------------------
 
 #: :class:`~mintactors.hardware.apic.LocalApic`
-ApicInput: TypeAlias = WriteIcr | IpiMessage | DeviceInterrupt | AcceptInterrupt | WriteEoi
+ApicInput: TypeAlias = IpiMessage | DeviceInterrupt
 #: :class:`~mintactors.hardware.cpu.CpuCore`
-CoreInput: TypeAlias = InterruptPending | InterruptReturn | CoreStep | RunTask
+CoreInput: TypeAlias = InterruptReturn | CoreStep | RunTask
 #: :class:`~mintactors.hardware.memory.PhysicalMemory`
-MemoryInput: TypeAlias = MemoryRead | MemoryWrite
+MemoryInput: TypeAlias = MemoryWrite
 #: :class:`~mintactors.hardware.rx_ring.RxRing`
-RingInput: TypeAlias = PostFrame | MemoryData | RingStep
+RingInput: TypeAlias = PostFrame | RingStep
 #: :class:`~mintactors.hardware.e1000.E1000Receiver`
 NicInput: TypeAlias = FrameArrived | FramePosted | FrameRefused | NicStep
 #: :class:`~mintactors.hardware.ethernet.LinkPartner`
 LinkInput: TypeAlias = Start | SendPacket
 #: :class:`~mintactors.kernel.generator.Generator`
-GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | TaskDone | SystemCallReturn
+GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | SystemCallReturn
 #: :class:`~mintactors.kernel.mechanism.DebugSupportMechanism`
-MechanismInput: TypeAlias = SystemCall | FramePosted | FrameRefused | MemoryData
+MechanismInput: TypeAlias = FramePosted | FrameRefused
 #: :class:`~mintactors.kernel.socket.UdpSocket`
 SocketInput: TypeAlias = NetifReceive | Recv
 #: :class:`~mintactors.kernel.app.ReceivingApp`
 AppInput: TypeAlias = Start | SkbDelivered | TaskDone
+
+DriverInput: TypeAlias = Start | InterruptEntry | DriverResume | TaskDone

@@ -46,13 +46,13 @@ class NoteKind(StrEnum):
     INTERRUPT_RETURNED = "InterruptReturned"
     # memory
     ACCESS_VIOLATION = "AccessViolation"
+    LOADED = "Loaded"
     # driver
     DRIVER_INITIALISED = "DriverInitialised"
     HANDLER_ENTERED = "HandlerEntered"
     HANDLER_EXITED = "HandlerExited"
     FRAME_TAKEN = "FrameTaken"
     DESCRIPTOR_RETURNED = "DescriptorReturned"
-    DRIVER_FAULT = "DriverFault"
     IRQ_MASKED = "IrqMasked"
     IRQ_UNMASKED = "IrqUnmasked"
     NAPI_MISSED = "NapiMissed"
@@ -88,12 +88,12 @@ NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.INTERRUPT_TAKEN: "a core acknowledged an interrupt and entered its handler",
     NoteKind.INTERRUPT_RETURNED: "a core finished iret: IF=1 again",
     NoteKind.ACCESS_VIOLATION: "a node touched memory it does not own; refused",
+    NoteKind.LOADED: "software (or a device) loaded shared memory at this instant (full level)",
     NoteKind.DRIVER_INITIALISED: "the driver set up its ring",
     NoteKind.HANDLER_ENTERED: "the driver's interrupt handler started",
     NoteKind.HANDLER_EXITED: "the driver's interrupt handler returned",
     NoteKind.FRAME_TAKEN: "the driver took a frame out of the ring into an skb",
     NoteKind.DESCRIPTOR_RETURNED: "the driver cleared a descriptor's status (gave it back)",
-    NoteKind.DRIVER_FAULT: "a driver access was refused",
     NoteKind.IRQ_MASKED: "the driver masked its interrupt (IMC)",
     NoteKind.IRQ_UNMASKED: "the driver unmasked its interrupt (IMS)",
     NoteKind.NAPI_MISSED: "a hard IRQ found a poll already scheduled (NAPI_STATE_MISSED)",

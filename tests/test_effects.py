@@ -25,8 +25,11 @@ def test_effects_compare_and_hash_by_value() -> None:
 
 def test_effects_keep_their_constructor_defaults_and_repr() -> None:
     """Defaults and the attrs repr are what components and tests rely on."""
-    assert repr(Send("core1", None)) == "Send(to='core1', message=None, delay_ns=0, priority=0)"
+    assert repr(Send("core1", None)) == (
+        "Send(to='core1', message=None, delay_ns=0, priority=0, actor=None)"
+    )
     note = Note("HandlerEntered")
-    assert (note.fields, note.level) == ({}, TraceLevel.FULL)
+    assert (note.fields, note.level, note.delay_ns, note.actor) == ({}, TraceLevel.FULL, 0, None)
     assert Note("A").fields is not Note("A").fields
-    assert [f.name for f in attrs.fields(SetTimer)] == ["key", "delay_ns", "message", "priority"]
+    fields = [f.name for f in attrs.fields(SetTimer)]
+    assert fields == ["key", "delay_ns", "message", "priority", "actor"]

@@ -64,6 +64,11 @@ class CostProfile:
         refill_ns: one refill of descriptors plus the RDT write.
         eoi_ns: writing the APIC's EOI register.
         app_recv_ns: one ``recvmsg`` in the receiving application, before its copy.
+        mb_ns: a full barrier (``mb``/``smp_mb``: ``mfence`` or a locked add, about
+            30 cycles at 3 GHz on Skylake-era cores; an assumption).
+        rmb_ns: ``rmb`` (``lfence``, a few cycles; an assumption).
+        wmb_ns: ``wmb`` (``sfence``, a few cycles; an assumption). ``smp_rmb``,
+            ``smp_wmb`` and ``dma_rmb`` are compiler barriers on x86 and cost nothing.
     """
 
     name: str
@@ -85,6 +90,9 @@ class CostProfile:
     refill_ns: int
     eoi_ns: int
     app_recv_ns: int
+    mb_ns: int = 10
+    rmb_ns: int = 1
+    wmb_ns: int = 2
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):

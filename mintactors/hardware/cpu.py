@@ -17,6 +17,10 @@ Taking an interrupt costs ``irq_entry_ns`` before the handler's first instructio
 again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
 (SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
 
+The core and its local APIC are one chip: the APIC raises INTR by calling
+:meth:`CpuCore.intr`, and the core acknowledges and writes EOI by calling the APIC
+(see :mod:`mintactors.hardware.apic`).
+
 Task work queues by priority (0 = softirq before 1 = process context), then in
 arrival order; tasks do not preempt each other. When softirq work ends, the next
 task is chosen only after the other deliveries due at that instant, so the softirq's
@@ -34,13 +38,12 @@ import attrs
 
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
+from mintactors.hardware.apic import LocalApic
 from mintactors.messages import (
-    AcceptInterrupt,
     CoreInput,
     CoreStep,
     CoreStepKind,
     InterruptEntry,
-    InterruptPending,
     InterruptReturn,
     RunTask,
     TaskDone,
@@ -81,7 +84,8 @@ class CpuCore:
 
     Args:
         core_id: the core's number (also its APIC ID).
-        apic: name of this core's local APIC actor.
+        name: this core's actor name.
+        apic: this core's local APIC (the same chip; it is wired to this core here).
         idt: interrupt vector to the name of the actor whose handler runs for it.
         irq_entry_ns: cost from acknowledge to the handler's first step.
         irq_exit_ns: cost of ``iret`` until IF=1.
@@ -91,19 +95,22 @@ class CpuCore:
         self,
         *,
         core_id: int,
-        apic: str,
+        name: str,
+        apic: LocalApic,
         idt: Mapping[int, str],
         irq_entry_ns: int,
         irq_exit_ns: int,
     ) -> None:
         self.core_id = core_id
+        self.name = name
         self.apic = apic
+        apic.core = self
         self.idt = dict(idt)
         self.irq_entry_ns = irq_entry_ns
         self.irq_exit_ns = irq_exit_ns
         self.interrupts_enabled = True
         self.in_handler: int | None = None  # vector being handled
-        self.intr_pending: int | None = None  # vector the APIC raised INTR for
+        self._returning = False  # the handler's iret is under way
         self.current: _Running | None = None
         self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
         self._arrivals = 0
@@ -137,16 +144,12 @@ class CpuCore:
                 not set, or a message the core does not take.
         """
         match message:
-            case InterruptPending(vector=vector):
-                if vector not in self.idt:
-                    # Checked on arrival, not when taken: a refused message changes nothing.
-                    problem = f"no handler for vector {vector:#x} in core {self.core_id}'s IDT"
-                    raise IllegalValue("CpuCore", message, problem)
-                self.intr_pending = vector
-                return self._maybe_take_interrupt(now_ns)
             case InterruptReturn():
-                if self.in_handler is None:
+                if self.in_handler is None or self._returning:
                     raise UnexpectedMessage("CpuCore", message, "not in a handler")
+                if message.eoi:
+                    self.apic.eoi()  # raises before any state changes if nothing is in service
+                self._returning = True
                 return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
             case CoreStep():
                 return self._timer(message, now_ns)
@@ -181,11 +184,39 @@ class CpuCore:
             case _:
                 raise unknown_step("CpuCore", message, step)
 
+    @property
+    def intr_pending(self) -> int | None:
+        """The vector the APIC raises INTR for (None: INTR is low)."""
+        return self.apic.deliverable()
+
+    def check_vector(self, message: object, vector: int) -> None:
+        """Refuse an interrupt for ``vector`` if the IDT has no handler for it.
+
+        Raises:
+            IllegalValue: no handler for ``vector``.
+        """
+        if vector not in self.idt:
+            problem = f"no handler for vector {vector:#x} in core {self.core_id}'s IDT"
+            raise IllegalValue("CpuCore", message, problem)
+
+    def intr(self, now_ns: int) -> Sequence[Effect]:
+        """INTR from this core's APIC (inside the chip): take the interrupt if IF allows.
+
+        Called during the APIC's delivery, so every effect names this core.
+
+        Raises:
+            IllegalValue: the vector has no handler in the IDT.
+        """
+        return self._maybe_take_interrupt(now_ns)
+
     def _maybe_take_interrupt(self, now_ns: int) -> Sequence[Effect]:
-        vector = self.intr_pending
-        if vector is None or not self.interrupts_enabled or self.in_handler is not None:
+        if not self.interrupts_enabled or self.in_handler is not None:
             return ()
-        handler = self.idt[vector]  # checked when INTR arrived
+        vector = self.apic.deliverable()
+        if vector is None:
+            return ()
+        handler = self.idt[vector]  # checked before the APIC latched the vector
+        self.apic.acknowledge(vector)
         effects: list[Effect] = []
         running = self.current
         if running is not None and running.slice_started_ns is not None:
@@ -194,16 +225,15 @@ class CpuCore:
             running.remaining_ns -= ran
             running.slice_started_ns = None
             self._task_ns += ran
-            effects.append(CancelTimer("task"))
-        self.intr_pending = None
+            effects.append(CancelTimer("task", actor=self.name))
         self.interrupts_enabled = False
         self.in_handler = vector
         self._handler_started = now_ns
         self._interrupts += 1
+        entry = InterruptEntry(vector, self.core_id)
         effects += [
-            Send(self.apic, AcceptInterrupt(vector)),
-            Send(handler, InterruptEntry(vector, self.core_id), self.irq_entry_ns),
-            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}),
+            Send(handler, entry, self.irq_entry_ns, actor=self.name),
+            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}, actor=self.name),
         ]
         return effects
 
@@ -211,9 +241,10 @@ class CpuCore:
         self._handler_ns += now_ns - self._handler_started
         vector = self.in_handler
         self.in_handler = None
+        self._returning = False
         self.interrupts_enabled = True
         effects: list[Effect] = [Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector})]
-        if self.intr_pending is not None:
+        if self.apic.deliverable() is not None:
             effects += self._maybe_take_interrupt(now_ns)
         elif self.current is not None:
             self.current.slice_started_ns = now_ns

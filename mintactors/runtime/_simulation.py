@@ -335,6 +335,7 @@ class Simulation:
             handoffs=self._handoffs,
             fingerprint=self.fingerprint,
         )
+        self.trace.close(self._now)
         self.trace.event(
             self._now,
             "runtime",
@@ -433,20 +434,31 @@ class Simulation:
                                         next_seq(),
                                         target,
                                         effect.message,
-                                        name,
+                                        effect.actor or name,
                                         None,
                                     ),
                                 )
                             elif kind is Note:
                                 if effect.level <= note_level:
-                                    trace.note(now, name, effect.kind, effect.fields, effect.level)
+                                    delay = effect.delay_ns
+                                    if delay < 0:
+                                        self._refuse_note(effect)
+                                    trace.note(
+                                        now + delay,
+                                        effect.actor or name,
+                                        effect.kind,
+                                        effect.fields,
+                                        effect.level,
+                                        dated=delay > 0,
+                                    )
                             elif kind is SetTimer:
                                 # EventQueue.arm_timer, inlined.
                                 delay = effect.delay_ns
                                 if delay < 0:
                                     self._refuse_timer(effect)
                                 seq = next_seq()
-                                timer = (name, effect.key)
+                                owner = actor if effect.actor is None else self._actor(effect.actor)
+                                timer = (owner.name, effect.key)
                                 timers[timer] = seq
                                 heappush(
                                     heap,
@@ -454,9 +466,9 @@ class Simulation:
                                         now + delay,
                                         effect.priority,
                                         seq,
-                                        actor,
+                                        owner,
                                         effect.message,
-                                        name,
+                                        owner.name,
                                         timer,
                                     ),
                                 )
@@ -497,12 +509,17 @@ class Simulation:
         """Raise the error a :class:`SetTimer` into the past deserves."""
         raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
 
+    @staticmethod
+    def _refuse_note(effect: Note) -> None:
+        """Raise the error a :class:`Note` dated in the past deserves."""
+        raise SimulationError(f"negative delay {effect.delay_ns} ns in {effect!r}")
+
     def _perform(self, actor: _Actor, effect: object, now: int) -> None:
         """Perform a :class:`CancelTimer` or :class:`Stop` (the rest are done inline)."""
         kind = type(effect)
         if kind is CancelTimer:
             assert isinstance(effect, CancelTimer)
-            self._queue.cancel_timer(actor.name, effect.key)
+            self._queue.cancel_timer(effect.actor or actor.name, effect.key)
         elif kind is Stop:
             assert isinstance(effect, Stop)
             self._end = ("stopped", f"{actor.name}: {effect.reason}")

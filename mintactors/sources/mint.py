@@ -17,7 +17,6 @@ from mintactors import names
 from mintactors.histogram import Histogram
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
-from mintactors.messages import SystemCall
 from mintactors.sources._base import (
     NIC_SOURCES,
     FrameObserver,
@@ -34,7 +33,7 @@ class MintTraffic:
 
     start: tuple[str, ...] = (names.GENERATOR,)
     packet_actor: str | None = names.GENERATOR
-    carriers: tuple[type, ...] = (SystemCall,)
+    carriers: tuple[type, ...] = ()
 
     def __init__(self, generator: Generator, mechanism: DebugSupportMechanism) -> None:
         self.generator = generator
@@ -61,9 +60,10 @@ class MintTraffic:
         """ICR writes."""
         return self.mechanism.statistics().icr_writes
 
-    def may_raise(self) -> bool:
-        """A system call under way may still write the ICR."""
-        return self.mechanism.call is not None
+    def may_raise(self, now_ns: int) -> bool:
+        """A system call under way (entered by now) may still write the ICR."""
+        call = self.mechanism.call
+        return call is not None and call[1] <= now_ns
 
     def statistics(self) -> Mapping[str, object]:
         """The generator's and the mechanism's counters."""
@@ -93,30 +93,21 @@ class MintSource:
     def install(self, wiring: SourceWiring) -> InstalledSource:
         """The generator on the debug core and the system call behind it."""
         profile = wiring.profile
-        generator = Generator(
-            name=names.GENERATOR,
-            core=names.core(wiring.debug_core),
-            mechanism=names.MECHANISM,
-            factories=wiring.frames,
-            instants=wiring.instants,
-            count=wiring.count,
-            build_ns=profile.frame_build_ns,
-            injected_frames=wiring.injected_frames,
-            note_frames=wiring.trace_frames,
-        )
         masks = None
         if wiring.driver_masks:
             layout = wiring.layout
             masks = InterruptMaskRegisters(
-                memory=names.MEMORY,
+                memory=wiring.memory,
+                memory_actor=names.MEMORY,
                 node=wiring.debug_node,
                 ims=layout.register("IMS"),
-                icr=layout.register("ICR"),
+                ics=layout.register("ICS"),
+                load_ns=profile.memory_latency_ns,
             )
         mechanism = DebugSupportMechanism(
             name=names.MECHANISM,
             ring=names.RX_RING,
-            apic=names.apic(wiring.debug_core),
+            apic=wiring.apics[wiring.debug_core],
             vector=wiring.vector,
             destination=wiring.target_core,
             copy_ns=profile.copy_ns,
@@ -124,6 +115,17 @@ class MintSource:
             icr_write_ns=profile.icr_write_ns,
             syscall_exit_ns=profile.syscall_exit_ns,
             mask_registers=masks,
+        )
+        generator = Generator(
+            name=names.GENERATOR,
+            mechanism=mechanism,
+            factories=wiring.frames,
+            instants=wiring.instants,
+            count=wiring.count,
+            build_ns=profile.frame_build_ns,
+            injected_frames=wiring.injected_frames,
+            note_frames=wiring.trace_frames,
+            injections=wiring.packet_injections,
         )
         wiring.add(names.GENERATOR, generator)
         wiring.add(names.MECHANISM, mechanism)

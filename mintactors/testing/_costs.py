@@ -35,6 +35,9 @@ PINNED_COSTS: dict[str, Any] = {
     "refill_ns": 100,
     "eoi_ns": 50,
     "app_recv_ns": 500,
+    "mb_ns": 10,
+    "rmb_ns": 1,
+    "wmb_ns": 2,
 }
 
 

@@ -56,7 +56,7 @@ _INSTANTS = frozenset(
         NoteKind.PACKET_RECEIVED,
         NoteKind.PACKET_DROPPED,
         NoteKind.ACCESS_VIOLATION,
-        NoteKind.DRIVER_FAULT,
+        NoteKind.LOADED,
     }
 )
 _NODE_ACTORS = {"debug": ("generator", "mechanism"), "target": ("driver", "socket", "app")}

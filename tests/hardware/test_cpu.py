@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CoreState, CpuCore
 from mintactors.messages import (
-    AcceptInterrupt,
     CoreInput,
     CoreStep,
     CoreStepKind,
     InterruptEntry,
-    InterruptPending,
     InterruptReturn,
+    IpiMessage,
     RunTask,
     TaskDone,
 )
@@ -41,24 +41,18 @@ class Handler:
         return (Send("core", InterruptReturn(), self.cost_ns),)
 
 
-@attrs.define
-class Apic:
-    """Records acknowledges."""
-
-    accepted: list[int] = attrs.field(factory=list)
-
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        assert isinstance(message, AcceptInterrupt)
-        self.accepted.append(now_ns)
-        return ()
+def new_core(entry: int = 100, exit_: int = 50, idt: dict[int, str] | None = None) -> CpuCore:
+    apic = LocalApic(apic_id=1, name="apic", peers={1: "apic"}, latency=lambda: 0)
+    idt = {V: "handler"} if idt is None else idt
+    return CpuCore(
+        core_id=1, name="core", apic=apic, idt=idt, irq_entry_ns=entry, irq_exit_ns=exit_
+    )
 
 
 def machine(entry: int = 100, exit_: int = 50, handler_ns: int = 1000):  # type: ignore[no-untyped-def]
     sim = Simulation()
-    core = CpuCore(
-        core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=entry, irq_exit_ns=exit_
-    )
-    handler, owner, apic = Handler(handler_ns), Recorder(), Apic()
+    core = new_core(entry, exit_)
+    handler, owner, apic = Handler(handler_ns), Recorder(), core.apic
     for name, component in (("core", core), ("handler", handler), ("app", owner), ("apic", apic)):
         sim.add_actor(name, component)
     return sim, core, handler, owner, apic
@@ -77,10 +71,10 @@ async def test_interrupt_pauses_a_task_which_resumes_with_what_it_had_left() -> 
     """A task interrupted after 200 of 500 ns finishes 300 ns after iret completes."""
     sim, core, handler, owner, apic = machine(entry=100, exit_=50, handler_ns=1000)
     sim.post("core", RunTask("app", 500, "work"), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=200)
+    sim.post("apic", IpiMessage(V, 0), at_ns=200)
     await sim.run()
-    assert apic.accepted == [200]
-    assert handler.entries == [300]  # entry cost
+    assert apic.statistics().interrupts_accepted == 1
+    assert handler.entries == [300]  # taken at 200, plus the entry cost
     # handler returns at 1300, iret done at 1350, 300 ns left of the task
     assert owner.seen == [(1650, TaskDone("work", 0))]
     stats = core.statistics()
@@ -90,19 +84,19 @@ async def test_interrupt_pauses_a_task_which_resumes_with_what_it_had_left() -> 
 async def test_intr_during_a_handler_waits_until_iret() -> None:
     """With IF=0 in the handler, a second INTR is taken only after iret completes."""
     sim, _, handler, _, apic = machine(entry=100, exit_=50, handler_ns=1000)
-    sim.post("core", InterruptPending(V), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=500)
+    sim.post("apic", IpiMessage(V, 0), at_ns=0)
+    sim.post("apic", IpiMessage(V, 0), at_ns=500)
     await sim.run()
-    assert apic.accepted == [0, 1150]
-    assert handler.entries == [100, 1250]
+    assert apic.statistics().interrupts_accepted == 2
+    assert handler.entries == [100, 1250]  # the second taken when iret completes, at 1150
 
 
 async def test_back_to_back_interrupts_do_not_lose_a_paused_tasks_time() -> None:
     """A task paused across two handler runs still gets exactly its cost."""
     sim, core, _, owner, _ = machine(entry=10, exit_=10, handler_ns=100)
     sim.post("core", RunTask("app", 300, "work"), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=100)
-    sim.post("core", InterruptPending(V), at_ns=150)  # arrives inside the first handler
+    sim.post("apic", IpiMessage(V, 0), at_ns=100)
+    sim.post("apic", IpiMessage(V, 0), at_ns=150)  # arrives inside the first handler
     await sim.run()
     # Task ran 0..100; handlers 100..220 and 220..340; resumes 340 with 200 left.
     assert owner.seen == [(540, TaskDone("work", 0))]
@@ -122,8 +116,8 @@ async def test_softirq_work_goes_before_process_work() -> None:
 
 def running_core() -> CpuCore:
     """A core running one task with another queued, after one interrupt came and went."""
-    core = CpuCore(core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=10, irq_exit_ns=5)
-    core.handle(InterruptPending(V), 0)
+    core = new_core(10, 5, idt={V: "handler", 0x99: "handler"})
+    core.apic.handle(IpiMessage(V, 0), 0)
     core.handle(InterruptReturn(), 50)
     core.handle(CoreStep(CoreStepKind.IRET_DONE), 55)
     core.handle(RunTask("app", 500, "work"), 60)
@@ -135,7 +129,7 @@ def running_core() -> CpuCore:
 def core_in_handler() -> CpuCore:
     """A core in its handler (IF=0) with the task it interrupted paused."""
     core = running_core()
-    core.handle(InterruptPending(V), 100)
+    core.apic.handle(IpiMessage(V, 0), 100)
     assert core.state is CoreState.HANDLER
     return core
 
@@ -143,8 +137,6 @@ def core_in_handler() -> CpuCore:
 @pytest.mark.parametrize(
     ("make", "message", "error"),
     [
-        (running_core, InterruptPending(0x99), IllegalValue),  # no IDT entry
-        (core_in_handler, InterruptPending(0x99), IllegalValue),
         (running_core, RunTask("app", -1, "work"), IllegalValue),
         (running_core, InterruptReturn(), UnexpectedMessage),  # not in a handler
         (running_core, CoreStep(CoreStepKind.IRET_DONE), UnexpectedMessage),
@@ -163,6 +155,16 @@ def test_an_illegal_input_is_refused_and_changes_nothing(
     with pytest.raises(error):
         core.handle(message, 200)
     assert plain_state(core) == before
+
+
+def test_intr_for_a_vector_without_a_handler_is_refused_and_changes_nothing() -> None:
+    """An IPI whose vector has no IDT entry is refused before the core or APIC change."""
+    core = new_core(10, 5, idt={})
+    apic = core.apic
+    before = (plain_state(core), plain_state(apic))
+    with pytest.raises(IllegalValue, match="no handler"):
+        apic.handle(IpiMessage(V, 0), 10)
+    assert (plain_state(core), plain_state(apic)) == before
 
 
 @given(cost=st.integers(max_value=-1))
