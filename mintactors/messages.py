@@ -35,6 +35,7 @@ __all__ = [
     "InterruptReturn",
     "IpiMessage",
     "LinkInput",
+    "LatchedCauseUnmasked",
     "MechanismInput",
     "MemoryInput",
     "MemoryWrite",
@@ -216,6 +217,13 @@ class WriteEoi:
 
 
 @attrs.frozen
+class LatchedCauseUnmasked:
+    """Register block to the emulated NIC: IMS now enables ``causes`` latched in ICR."""
+
+    causes: int
+
+
+@attrs.frozen
 class InterruptEntry:
     """Core to the handler registered for ``vector``: the handler starts, IF=0."""
 
@@ -228,10 +236,13 @@ class InterruptReturn:
     """Handler to its core: ``iret``; the core restores IF and resumes what it was doing.
 
     ``eoi``: the handler wrote the APIC's EOI just before (the core's own register,
-    so the core clears the in-service bit as it takes the return).
+    so the core clears the in-service bit as it takes the return). ``softirq``:
+    softirq work the handler raised, which ``irq_exit`` runs before the
+    interrupted work resumes.
     """
 
     eoi: bool = True
+    softirq: RunTask | None = None
 
 
 class CoreStepKind(StrEnum):
@@ -239,7 +250,7 @@ class CoreStepKind(StrEnum):
 
     TASK_DONE = "task_done"  # the running task's work is done
     IRET_DONE = "iret_done"  # ``iret`` completed: IF=1 again
-    SOFTIRQ_YIELD = "softirq_yield"  # softirq work ended: choose the next task now
+    TASK_YIELD = "task_yield"  # work ended and its owner may queue more: choose now
 
 
 @attrs.frozen
@@ -264,15 +275,18 @@ class TaskLabel(StrEnum):
 class RunTask:
     """Run ``cost_ns`` of task-level work for ``owner`` on this core.
 
-    Tasks run one at a time, lower ``priority`` first (0 = softirq, 1 = process
-    context), and are paused while an interrupt handler runs. When the work is done
-    the core sends :class:`TaskDone` with ``label`` to ``owner``.
+    Work runs one piece at a time, softirq work (``priority`` 0) before thread work
+    (1), and is paused while an interrupt handler runs. Thread work belongs to
+    ``thread`` (default: the owner), the unit the core shares its time between.
+    When the work is done the core sends :class:`TaskDone` with ``label`` to
+    ``owner``.
     """
 
     owner: str
     cost_ns: int
     label: str
     priority: int = 1
+    thread: str = ""
 
 
 @attrs.frozen
@@ -378,7 +392,7 @@ LinkInput: TypeAlias = Start | SendPacket
 #: :class:`~mintactors.kernel.generator.Generator`
 GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | SystemCallReturn
 #: :class:`~mintactors.kernel.mechanism.DebugSupportMechanism`
-MechanismInput: TypeAlias = FramePosted | FrameRefused
+MechanismInput: TypeAlias = FramePosted | FrameRefused | LatchedCauseUnmasked
 #: :class:`~mintactors.kernel.socket.UdpSocket`
 SocketInput: TypeAlias = NetifReceive | Recv
 #: :class:`~mintactors.kernel.app.ReceivingApp`

@@ -40,6 +40,12 @@ def _points(value: Any) -> tuple[tuple[int, int], ...]:
     return points
 
 
+#: Fields that are counts (at least 1), not nanoseconds.
+_COUNTS = frozenset(
+    ("sched_slice_ns", "netdev_budget", "netdev_budget_usecs", "netdev_max_backlog", "dev_weight")
+)
+
+
 @attrs.frozen
 class CostProfile:
     """The costs of one machine, in integer nanoseconds.
@@ -69,6 +75,20 @@ class CostProfile:
         rmb_ns: ``rmb`` (``lfence``, a few cycles; an assumption).
         wmb_ns: ``wmb`` (``sfence``, a few cycles; an assumption). ``smp_rmb``,
             ``smp_wmb`` and ``dma_rmb`` are compiler barriers on x86 and cost nothing.
+        softirq_entry_ns: entering ``__do_softirq`` at a hard IRQ's exit, or
+            switching to ksoftirqd (an assumption).
+        sched_slice_ns: how long a thread keeps the CPU while another thread waits
+            (CFS: ``sched_latency`` 6 ms shared by two threads).
+
+    The receive path's sysctls, counts rather than costs, sit here too because they
+    are a property of the kernel the profile describes (docs/model.md):
+
+        netdev_budget: packets one ``net_rx_action`` may process (300 since 2.6).
+        netdev_budget_usecs: how long it may run, in µs. Linux 4.12 made this a
+            sysctl, 2 jiffies at HZ=1000 (2000); before, the same two jiffies were
+            counted in jiffies, 8000 µs at the HZ=250 of distribution kernels.
+        netdev_max_backlog: skbs the per-CPU backlog holds (1000).
+        dev_weight: the backlog's NAPI weight (64).
     """
 
     name: str
@@ -93,12 +113,20 @@ class CostProfile:
     mb_ns: int = 10
     rmb_ns: int = 1
     wmb_ns: int = 2
+    softirq_entry_ns: int = 50
+    sched_slice_ns: int = 3_000_000
+    netdev_budget: int = 300
+    netdev_budget_usecs: int = 2000
+    netdev_max_backlog: int = 1000
+    dev_weight: int = 64
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):
             value = getattr(self, field.name)
             if field.name.endswith("_ns") and (not isinstance(value, int) or value < 0):
                 raise ValueError(f"{field.name} must be a non-negative integer, not {value!r}")
+            if field.name in _COUNTS and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{field.name} must be a positive integer, not {value!r}")
 
     def copy_ns(self, nbytes: int) -> int:
         """The memcpy cost of ``nbytes`` bytes on this machine."""

@@ -5,8 +5,9 @@ Theory of operation. A core is in one of three states:
 ``idle``
     nothing to run; an interrupt is taken at once.
 ``task``
-    running task-level work (:class:`RunTask`: a process, or softirq work) with
-    IF=1. An interrupt pauses the task; its remaining time resumes after ``iret``.
+    running task-level work (:class:`RunTask`: a thread's work, or softirq work)
+    with IF=1. An interrupt pauses the task; its remaining time resumes after
+    ``iret``.
 ``handler``
     running an interrupt handler with IF=0, from the interrupt-acknowledge until
     the handler's ``iret`` has completed. INTR raised meanwhile waits (the vector
@@ -21,16 +22,24 @@ The core and its local APIC are one chip: the APIC raises INTR by calling
 :meth:`CpuCore.intr`, and the core acknowledges and writes EOI by calling the APIC
 (see :mod:`mintactors.hardware.apic`).
 
-Task work queues by priority (0 = softirq before 1 = process context), then in
-arrival order; tasks do not preempt each other. When softirq work ends, the next
-task is chosen only after the other deliveries due at that instant, so the softirq's
-owner can queue its next piece in reply and keep the CPU, as ``__do_softirq`` loops
-while softirq work is pending.
+Which work runs next is the OS's choice, made the way Linux makes it:
+
+* Softirq work (priority 0) comes first. Softirqs a handler raised run at the
+  handler's exit, before the task it interrupted resumes (``irq_exit`` calls
+  ``invoke_softirq``, kernel/softirq.c): that task is put aside until no softirq
+  work is left. When softirq work ends, the next piece is chosen only after the
+  other deliveries due at that instant, so its owner can queue more in reply and
+  keep the CPU, as ``__do_softirq`` loops while softirqs are pending.
+* Thread work (priority 1) is shared the way CFS shares a CPU between runnable
+  threads (kernel/sched/fair.c): the thread that has had the least CPU time
+  (``vruntime``) goes next, a thread that wakes up is placed no further back than
+  the least vruntime of the others, and a thread keeps the CPU for up to
+  ``sched_slice_ns`` while another waits. A piece of work is never pre-empted by
+  another thread (only by interrupts): the slice is checked between pieces.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping, Sequence
 from enum import Enum
 
@@ -50,7 +59,11 @@ from mintactors.messages import (
 )
 from mintactors.notes import NoteKind
 
-__all__ = ["CoreState", "CoreStatistics", "CpuCore"]
+__all__ = ["DEFAULT_SCHED_SLICE_NS", "CoreState", "CoreStatistics", "CpuCore"]
+
+#: CFS's slice with two runnable threads on one CPU: ``sysctl_sched_latency``
+#: (6 ms) shared between them.
+DEFAULT_SCHED_SLICE_NS = 3_000_000
 
 
 class CoreState(Enum):
@@ -63,12 +76,23 @@ class CoreState(Enum):
 
 @attrs.frozen
 class CoreStatistics:
-    """Counters of one core: interrupts taken, and time spent per kind of work."""
+    """Counters of one core: interrupts taken, and time spent per kind of work.
+
+    ``thread_ns`` is the CPU time each thread's work got (its vruntime), and
+    ``softirq_ns`` the time spent in softirq work; both are part of ``task_ns``.
+    """
 
     interrupts_taken: int
     handler_ns: int
     tasks_done: int
     task_ns: int
+    softirq_ns: int = 0
+    thread_ns: dict[str, int] = attrs.field(factory=dict)
+
+
+def _thread(task: RunTask) -> str:
+    """The thread a piece of work belongs to."""
+    return task.thread or task.owner
 
 
 @attrs.define
@@ -89,6 +113,7 @@ class CpuCore:
         idt: interrupt vector to the name of the actor whose handler runs for it.
         irq_entry_ns: cost from acknowledge to the handler's first step.
         irq_exit_ns: cost of ``iret`` until IF=1.
+        sched_slice_ns: how long a thread keeps the CPU while another waits.
     """
 
     def __init__(
@@ -100,6 +125,7 @@ class CpuCore:
         idt: Mapping[int, str],
         irq_entry_ns: int,
         irq_exit_ns: int,
+        sched_slice_ns: int = DEFAULT_SCHED_SLICE_NS,
     ) -> None:
         self.core_id = core_id
         self.name = name
@@ -108,15 +134,25 @@ class CpuCore:
         self.idt = dict(idt)
         self.irq_entry_ns = irq_entry_ns
         self.irq_exit_ns = irq_exit_ns
+        self.sched_slice_ns = sched_slice_ns
         self.interrupts_enabled = True
         self.in_handler: int | None = None  # vector being handled
         self._returning = False  # the handler's iret is under way
         self.current: _Running | None = None
-        self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
+        #: Thread work put aside while the softirqs of an interrupt's exit run.
+        self.preempted: _Running | None = None
+        self.softirq_queue: list[RunTask] = []
+        self.thread_queue: list[tuple[int, RunTask]] = []  # (arrival, task)
         self._arrivals = 0
-        self._softirq_yield = False  # softirq work just ended; its owner may queue more now
+        #: Work just ended: its owner may queue more now (None: the choice is free).
+        self._yielding: RunTask | None = None
+        self.vruntime: dict[str, int] = {}
+        self._min_vruntime = 0
+        self._slice_thread = ""  # the thread whose slice is running
+        self._slice_used = 0
         self._handler_started = 0
-        self._interrupts = self._handler_ns = self._tasks_done = self._task_ns = 0
+        self._interrupts = self._handler_ns = self._tasks_done = 0
+        self._task_ns = self._softirq_ns = 0
 
     @property
     def state(self) -> CoreState:
@@ -132,6 +168,8 @@ class CpuCore:
             handler_ns=self._handler_ns,
             tasks_done=self._tasks_done,
             task_ns=self._task_ns,
+            softirq_ns=self._softirq_ns,
+            thread_ns=dict(sorted(self.vruntime.items())),
         )
 
     def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:
@@ -149,20 +187,41 @@ class CpuCore:
                     raise UnexpectedMessage("CpuCore", message, "not in a handler")
                 if message.eoi:
                     self.apic.eoi()  # raises before any state changes if nothing is in service
+                if message.softirq is not None:
+                    self._enqueue(message.softirq, message)
                 self._returning = True
                 return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
             case CoreStep():
                 return self._timer(message, now_ns)
             case RunTask():
-                if message.cost_ns < 0:
-                    raise IllegalValue("CpuCore", message, f"negative cost {message.cost_ns} ns")
-                self._arrivals += 1
-                bisect.insort(self.queue, (message.priority, self._arrivals, message))
-                if self.state is CoreState.IDLE and not (self._softirq_yield and message.priority):
+                self._enqueue(message, message)
+                if self.state is CoreState.IDLE and not (self._yielding and message.priority):
                     return self._start_next(now_ns)
                 return ()
             case _:
                 raise unexpected("CpuCore", message)
+
+    def _enqueue(self, task: RunTask, message: object) -> None:
+        if task.cost_ns < 0:
+            raise IllegalValue("CpuCore", message, f"negative cost {task.cost_ns} ns")
+        if task.priority == 0:
+            self.softirq_queue.append(task)
+            return
+        thread = _thread(task)
+        if not self._runnable(thread):
+            # A waking thread is placed no further back than the least vruntime
+            # (place_entity), so a long sleep earns no run of its own.
+            self.vruntime[thread] = max(self.vruntime.get(thread, 0), self._min_vruntime)
+        self._arrivals += 1
+        self.thread_queue.append((self._arrivals, task))
+
+    def _runnable(self, thread: str) -> bool:
+        for running in (self.current, self.preempted):
+            if running is not None and _thread(running.task) == thread:
+                return True
+        if self._yielding is not None and _thread(self._yielding) == thread:
+            return True
+        return any(_thread(task) == thread for _, task in self.thread_queue)
 
     def _timer(self, message: CoreStep, now_ns: int) -> Sequence[Effect]:
         """One of the core's own timers fired; each is refused unless it is armed."""
@@ -176,11 +235,12 @@ class CpuCore:
                 if self.current is None or self.current.slice_started_ns is None:
                     raise UnexpectedMessage("CpuCore", message, "no task running")
                 return self._finish_task(self.current, now_ns)
-            case CoreStepKind.SOFTIRQ_YIELD:
-                if not self._softirq_yield:
-                    raise UnexpectedMessage("CpuCore", message, "no softirq work just ended")
-                self._softirq_yield = False
-                return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
+            case CoreStepKind.TASK_YIELD:
+                if self._yielding is None:
+                    raise UnexpectedMessage("CpuCore", message, "no work just ended")
+                effects = self._start_next(now_ns) if self.state is CoreState.IDLE else ()
+                self._yielding = None
+                return effects
             case _:
                 raise unknown_step("CpuCore", message, step)
 
@@ -224,7 +284,7 @@ class CpuCore:
             ran = now_ns - running.slice_started_ns
             running.remaining_ns -= ran
             running.slice_started_ns = None
-            self._task_ns += ran
+            self._account(running.task, ran)
             effects.append(CancelTimer("task", actor=self.name))
         self.interrupts_enabled = False
         self.in_handler = vector
@@ -244,36 +304,89 @@ class CpuCore:
         self._returning = False
         self.interrupts_enabled = True
         effects: list[Effect] = [Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector})]
+        current = self.current
         if self.apic.deliverable() is not None:
             effects += self._maybe_take_interrupt(now_ns)
-        elif self.current is not None:
-            self.current.slice_started_ns = now_ns
-            remaining = self.current.remaining_ns
-            effects.append(SetTimer("task", remaining, CoreStep(CoreStepKind.TASK_DONE)))
+        elif current is not None and (current.task.priority == 0 or not self.softirq_queue):
+            effects += self._resume(current, now_ns)
         else:
+            if current is not None:  # irq_exit runs the raised softirqs first
+                self.preempted, self.current = current, None
             effects += self._start_next(now_ns)
         return effects
 
+    def _resume(self, running: _Running, now_ns: int) -> Sequence[Effect]:
+        self.current = running
+        running.slice_started_ns = now_ns
+        return (SetTimer("task", running.remaining_ns, CoreStep(CoreStepKind.TASK_DONE)),)
+
     def _start_next(self, now_ns: int) -> Sequence[Effect]:
-        if not self.queue:
+        if self.softirq_queue:
+            return self._start(self.softirq_queue.pop(0), now_ns)
+        if self.preempted is not None:
+            running, self.preempted = self.preempted, None
+            return self._resume(running, now_ns)
+        if not self.thread_queue:
             return ()
-        _, _, task = self.queue.pop(0)
+        return self._start(self._pick_thread_work(), now_ns)
+
+    def _pick_thread_work(self) -> RunTask:
+        """CFS's choice: the slice's thread while its slice lasts, else the least vruntime."""
+        queue = self.thread_queue
+        index = None
+        if self._slice_used < self.sched_slice_ns:
+            index = next(
+                (i for i, (_, t) in enumerate(queue) if _thread(t) == self._slice_thread),
+                None,
+            )
+        if index is None:
+            vruntime = self.vruntime
+            index = min(
+                range(len(queue)),
+                key=lambda i: (vruntime[_thread(queue[i][1])], queue[i][0]),
+            )
+        _, task = queue.pop(index)
+        thread = _thread(task)
+        if thread != self._slice_thread:
+            self._slice_thread, self._slice_used = thread, 0
+        self._min_vruntime = max(self._min_vruntime, self.vruntime[thread])
+        return task
+
+    def _start(self, task: RunTask, now_ns: int) -> Sequence[Effect]:
         self.current = _Running(task, now_ns, task.cost_ns, now_ns)
         return (SetTimer("task", task.cost_ns, CoreStep(CoreStepKind.TASK_DONE)),)
+
+    def _account(self, task: RunTask, ran: int) -> None:
+        self._task_ns += ran
+        if task.priority == 0:
+            self._softirq_ns += ran
+            return
+        thread = _thread(task)
+        self.vruntime[thread] = self.vruntime.get(thread, 0) + ran
+        if thread == self._slice_thread:
+            self._slice_used += ran
 
     def _finish_task(self, running: _Running, now_ns: int) -> Sequence[Effect]:
         assert running.slice_started_ns is not None  # checked by _timer
         self.current = None
         self._tasks_done += 1
-        self._task_ns += now_ns - running.slice_started_ns
         task = running.task
+        self._account(task, now_ns - running.slice_started_ns)
         done = Send(task.owner, TaskDone(task.label, running.started_ns))
-        if task.priority == 0 and not (self.queue and self.queue[0][0] == 0):
+        if task.priority == 0:
+            if self.softirq_queue:
+                return (done, *self._start_next(now_ns))
             # __do_softirq keeps the CPU while softirq work is pending: the owner may
             # queue its next piece in reply to TaskDone, at this same instant, and it
-            # must run before process context. So the next task is chosen only once
-            # every priority-0 delivery due now has been made.
-            self._softirq_yield = True
-            yield_ = CoreStep(CoreStepKind.SOFTIRQ_YIELD)
-            return (done, SetTimer("softirq", 0, yield_, priority=1))
+            # must run before thread work.
+            return (done, *self._yield(task))
+        thread = _thread(task)
+        if any(_thread(t) != thread for _, t in self.thread_queue):
+            # Another thread waits: the choice waits for this thread's next piece,
+            # which keeps the CPU while the slice lasts.
+            return (done, *self._yield(task))
         return (done, *self._start_next(now_ns))
+
+    def _yield(self, task: RunTask) -> Sequence[Effect]:
+        self._yielding = task
+        return (SetTimer("yield", 0, CoreStep(CoreStepKind.TASK_YIELD), priority=1),)

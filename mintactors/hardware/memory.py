@@ -19,7 +19,13 @@ current parts, domain.md 3.3). A load carries no timing choice of its own that a
 reply message would add, so it has none.
 
 The emulated 8254x register block lives in shared memory too; with its base given,
-writes to IMS, IMC and ICS set and clear bits as the device does.
+writes to IMS, IMC and ICS set and clear bits as the device does. A real 8254x
+asserts its interrupt whenever a cause latched in ICR is enabled in IMS, so
+unmasking a cause that was latched while masked raises the interrupt at once. The
+Mint doorbell is an IPI, an edge sent per frame, and does not; with
+:meth:`PhysicalMemory.reassert_on_unmask` the register block tells the emulated
+NIC's owner (:class:`LatchedCauseUnmasked`) so that it can raise it, as the device
+would.
 """
 
 from __future__ import annotations
@@ -29,10 +35,10 @@ from collections.abc import Sequence
 
 import attrs
 
-from mintactors.effects import Effect, Note, TraceLevel
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import unexpected
 from mintactors.hardware.registers import REGISTERS
-from mintactors.messages import MemoryInput, MemoryWrite
+from mintactors.messages import LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
 __all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
@@ -112,7 +118,20 @@ class PhysicalMemory:
                 registers_base + REGISTERS["IMC"]: (ims, "clear"),
                 registers_base + REGISTERS["ICS"]: (icr, "set"),
             }
+            self._ims, self._icr = ims, icr
+        #: Who raises the interrupt when IMS enables a latched cause (None: nobody).
+        self.unmask_listener: str | None = None
         self._reads = self._writes = self._bytes_read = self._bytes_written = 0
+
+    def reassert_on_unmask(self, actor: str) -> None:
+        """Tell ``actor`` when a write to IMS enables a cause already latched in ICR.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers is None:
+            raise ValueError("no register block: nothing can be unmasked")
+        self.unmask_listener = actor
 
     # -- direct access, for building and inspecting a machine outside a run ----------
 
@@ -217,20 +236,26 @@ class PhysicalMemory:
                 effects += self._refuse(message, addr, length, now_ns)
                 continue
             if registers is not None and length == 4 and addr in registers:
-                self._write_register(registers[addr], data)
+                effects += self._write_register(registers[addr], data)
             else:
                 self.poke(addr, data)
             self._writes += 1
             self._bytes_written += length
         return effects
 
-    def _write_register(self, target: tuple[int, str], data: bytes) -> None:
+    def _write_register(self, target: tuple[int, str], data: bytes) -> Sequence[Effect]:
         """IMS sets mask bits, IMC clears them, ICS sets cause bits in ICR (8254x 13.4)."""
         addr, how = target
         value = int.from_bytes(data, "little")
         old = int.from_bytes(self.peek(addr, 4), "little")
         new = old | value if how == "set" else old & ~value
         self.poke(addr, (new & 0xFFFFFFFF).to_bytes(4, "little"))
+        if self.unmask_listener is None or addr != self._ims:
+            return ()
+        latched = int.from_bytes(self.peek(self._icr, 4), "little") & new & ~old
+        if not latched:
+            return ()
+        return (Send(self.unmask_listener, LatchedCauseUnmasked(latched)),)
 
     def _refuse(
         self, message: MemoryWrite, addr: int, length: int, now_ns: int

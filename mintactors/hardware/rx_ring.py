@@ -10,6 +10,9 @@ a real 1 Gb/s NIC (DMA). It follows the 8254x and QEMU's e1000 model (domain.md
 * Data lands first; then each descriptor is written back with DD clear, and only
   then is the status byte written with DD set (QEMU's ordering: a driver polling DD
   never sees a half-written descriptor).
+* With ``latch_cause``, the write-back also sets RXT0 in ICR (through ICS), as a
+  device latches the cause of every written-back descriptor whether or not the
+  interrupt is masked (8254x 13.4.17-13.4.20).
 * With no free descriptor, ``drop`` counts RNBC and MPC and refuses the frame (an
   8254x drops it once its RX FIFO is full); ``block`` polls RDT every
   ``block_poll_ns`` until space appears (QEMU's behaviour: hold the frame until RDT
@@ -48,6 +51,7 @@ from mintactors.hardware.nic import (
     NicLayout,
     RxDescriptor,
 )
+from mintactors.hardware.registers import ICR_RXT0
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
@@ -109,6 +113,8 @@ class RxRing:
         writeback_ns: time to write the descriptors back.
         no_buffer: ``drop`` or ``block``.
         block_poll_ns: under ``block``, how often RDT is re-read.
+        latch_cause: set RXT0 in ICR with each write-back (for drivers that mask
+            their interrupt and read ICR).
     """
 
     def __init__(
@@ -123,6 +129,7 @@ class RxRing:
         writeback_ns: int,
         no_buffer: str = "drop",
         block_poll_ns: int = 1000,
+        latch_cause: bool = False,
     ) -> None:
         if no_buffer not in NO_BUFFER_POLICIES:
             raise ValueError(f"no-buffer policy {no_buffer!r}: allowed {NO_BUFFER_POLICIES}")
@@ -135,6 +142,7 @@ class RxRing:
         self.writeback_ns = writeback_ns
         self.no_buffer = no_buffer
         self.block_poll_ns = block_poll_ns
+        self.latch_cause = latch_cause
         self.rdh = 0
         self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
@@ -273,6 +281,8 @@ class RxRing:
             writes.append((layout.descriptor(first + i) + STATUS_OFFSET, bytes([status])))
         self.rdh = (first + count) % layout.ring_size
         writes.append((layout.register("RDH"), struct.pack("<I", self.rdh)))
+        if self.latch_cause:
+            writes.append((layout.register("ICS"), struct.pack("<I", ICR_RXT0)))
         copied = self.load_ns + frame.copy_ns
         done = copied + self.writeback_ns
         self._first, self._count = first, count

@@ -17,15 +17,17 @@ returns the error, as a NIC that counts a missed packet raises no receive interr
 for it. The time from entry to return is the paper's "send processing time".
 
 Interrupt masking (for drivers that mask their interrupt, such as NAPI). An e1000
-raises its interrupt only for causes enabled in IMS, and latches every cause in
-ICR (domain.md 1.2-1.4). With :class:`InterruptMaskRegisters` given, the
-mechanism emulates that in the shared register block: after posting the frame it
-loads IMS; if RXT0 is enabled it writes the APIC's ICR as before, otherwise it
-latches RXT0 in ICR (a write to ICS) and sends no IPI. An IPI is an edge with no latched state, so
-unlike a real e1000 nothing re-asserts the interrupt when the driver unmasks
-(domain.md 2.1 [inf]): a driver must re-check its ring after unmasking. Without
-the registers (the paper's driver never masks), nothing is read and the costs are
-the paper's.
+latches every cause in ICR and raises its interrupt only for causes enabled in IMS
+(domain.md 1.2-1.4). With :class:`InterruptMaskRegisters` given, the mechanism
+emulates that in the shared register block: the ring's write-back has latched RXT0
+in ICR; the mechanism loads IMS, and if RXT0 is enabled writes the APIC's ICR as
+before, otherwise sends no IPI. An IPI is an edge with no latched state, so unlike
+a real e1000 nothing re-asserts the interrupt when the driver unmasks (domain.md
+2.1 [inf]): a driver must re-check its ring after unmasking. ``nic.reassert_on_unmask``
+gives the device's behaviour instead: the register block reports an unmasked
+latched cause (:class:`LatchedCauseUnmasked`) and the mechanism raises the IPI
+then. Without the registers (the paper's driver never masks), nothing is read and
+the costs are the paper's.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ from mintactors.hardware.registers import ICR_RXT0
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
+    LatchedCauseUnmasked,
     MechanismInput,
-    MemoryWrite,
     PostFrame,
     SystemCall,
     SystemCallReturn,
@@ -56,22 +58,18 @@ __all__ = ["DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatisti
 
 @attrs.frozen
 class InterruptMaskRegisters:
-    """Where the emulated IMS and ICS live, and how to reach them.
+    """Where the emulated IMS lives, and how to reach it.
 
     Attributes:
         memory: the memory component (IMS is loaded from it).
-        memory_actor: the memory actor's name (the ICS write goes to it).
         node: the OS node the mechanism runs in.
         ims: address of IMS (interrupt mask set: reads the enabled causes).
-        ics: address of ICS (interrupt cause set: writing latches causes in ICR).
         load_ns: the latency of the IMS load.
     """
 
     memory: PhysicalMemory
-    memory_actor: str
     node: int
     ims: int
-    ics: int
     load_ns: int
 
 
@@ -80,7 +78,8 @@ class MechanismStatistics:
     """Counters of the system call: calls, frames posted, drops, IPIs requested.
 
     ``ipis_masked`` counts frames whose interrupt was held back because the driver
-    had masked it (the cause was latched in ICR instead).
+    had masked it (the cause stays latched in ICR); ``ipis_reasserted`` counts
+    IPIs raised because the driver unmasked a latched cause (``reassert_on_unmask``).
     """
 
     calls: int
@@ -88,6 +87,7 @@ class MechanismStatistics:
     dropped_no_descriptor: int
     icr_writes: int
     ipis_masked: int = 0
+    ipis_reasserted: int = 0
 
 
 _NAME = "DebugSupportMechanism"
@@ -133,6 +133,7 @@ class DebugSupportMechanism:
         self.mask_registers = mask_registers
         self.call: tuple[SystemCall, int] | None = None  # the call in progress, entry time
         self._calls = self._posted = self._dropped = self._icr = self._masked = 0
+        self._reasserted = 0
 
     def statistics(self) -> MechanismStatistics:
         """The counters so far."""
@@ -142,10 +143,11 @@ class DebugSupportMechanism:
             dropped_no_descriptor=self._dropped,
             icr_writes=self._icr,
             ipis_masked=self._masked,
+            ipis_reasserted=self._reasserted,
         )
 
     def handle(self, message: MechanismInput, now_ns: int) -> Sequence[Effect]:
-        """Take the ring's answer and finish the call.
+        """Take the ring's answer and finish the call, or raise an unmasked latched cause.
 
         Raises:
             IllegalValue: IMS cannot be loaded as this node.
@@ -160,6 +162,14 @@ class DebugSupportMechanism:
             case FrameRefused(seq=seq, reason=reason):
                 self._check_answer(message, seq)
                 return self._refused(seq, reason)
+            case LatchedCauseUnmasked(causes=causes):
+                # The device would assert its interrupt now; the doorbell is an IPI.
+                self._icr += 1
+                self._reasserted += 1
+                return (
+                    *self.apic.write_icr(self.vector, self.destination, -1, self.icr_write_ns),
+                    Note(NoteKind.IRQ_REASSERTED, {"cause": causes}),
+                )
             case _:
                 raise unexpected(_NAME, message)
 
@@ -200,10 +210,8 @@ class DebugSupportMechanism:
         if struct.unpack("<I", data)[0] & ICR_RXT0:
             return (loaded, *self._send_ipi(seq, registers.load_ns))
         self._masked += 1
-        latch = MemoryWrite(registers.node, ((registers.ics, struct.pack("<I", ICR_RXT0)),))
         return (
             loaded,
-            Send(registers.memory_actor, latch, registers.load_ns),
             Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}, delay_ns=registers.load_ns),
             *self._return(seq, "ok", registers.load_ns),
         )

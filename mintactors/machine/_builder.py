@@ -21,7 +21,7 @@ from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.drivers import DriverCosts, DriverShell
+from mintactors.kernel.drivers import DriverCosts, DriverShell, NetRxLimits
 from mintactors.kernel.frames import FrameLedger
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
@@ -149,12 +149,20 @@ def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[Loc
             idt={vector: names.DRIVER} if c == machine.target_core else {},
             irq_entry_ns=profile.irq_entry_ns,
             irq_exit_ns=profile.irq_exit_ns,
+            sched_slice_ns=profile.sched_slice_ns,
         )
         sim.add_actor(names.core(c), core)
         sim.add_actor(names.apic(c), apic)
         cores.append(core)
         apics.append(apic)
     return cores, apics
+
+
+def _driver_masks(config: Config) -> bool:
+    """The driver masks its interrupt through IMS and reads its causes from ICR."""
+    source = config.driver.source
+    assert source is not None, "config was not loaded through parse_config"
+    return source.cls.masks_interrupts
 
 
 def _add_ring(sim: Simulation, config: Config, memory: PhysicalMemory) -> RxRing:
@@ -172,6 +180,7 @@ def _add_ring(sim: Simulation, config: Config, memory: PhysicalMemory) -> RxRing
         writeback_ns=config.costs_profile.descriptor_writeback_ns,
         no_buffer=nic.no_buffer,
         block_poll_ns=nic.block_poll_ns,
+        latch_cause=_driver_masks(config) and nic.source_params.emulates_ims,
     )
     sim.add_actor(names.RX_RING, ring)
     return ring
@@ -212,7 +221,10 @@ def _add_nic_source(
 
 
 def _add_driver(
-    sim: Simulation, config: Config, memory: PhysicalMemory, injector: Injector | None
+    sim: Simulation,
+    config: Config,
+    hardware: tuple[PhysicalMemory, list[LocalApic]],
+    injector: Injector | None,
 ) -> DriverShell:
     """The driver ``driver.kind`` names, in its kernel shell, on the target node and core."""
     profile = config.costs_profile
@@ -230,6 +242,15 @@ def _add_driver(
         rmb_ns=profile.rmb_ns,
         wmb_ns=profile.wmb_ns,
     )
+    limits = NetRxLimits(
+        stack_ns=profile.stack_ns,
+        softirq_entry_ns=profile.softirq_entry_ns,
+        netdev_budget=profile.netdev_budget,
+        netdev_budget_usecs=profile.netdev_budget_usecs,
+        netdev_max_backlog=profile.netdev_max_backlog,
+        dev_weight=profile.dev_weight,
+    )
+    memory, apics = hardware
     driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
     shell = DriverShell(
         name=names.DRIVER,
@@ -242,6 +263,9 @@ def _add_driver(
         layout=config.layout,
         costs=costs,
         copy_ns=profile.copy_ns,
+        limits=limits,
+        apic=apics[machine.target_core],
+        ksoftirqd=names.ksoftirqd(machine.target_core),
         step_hook=injector,
         trace_level=TraceLevel[config.simulation.trace.upper()],
     )
@@ -294,7 +318,7 @@ def build_machine(
     traffic = plan_traffic(config)
     source = _add_nic_source(sim, config, traffic, instants, (memory, apics))
     injector = build_injector(config, source.packet_actor)
-    driver = _add_driver(sim, config, memory, injector)
+    driver = _add_driver(sim, config, (memory, apics), injector)
     socket, app = _add_receiver(sim, config, traffic.ledger)
     for name in (names.DRIVER, names.APP, *source.start):
         sim.post(name, Start())

@@ -80,11 +80,20 @@ class MintTraffic:
 @NIC_SOURCES.register("mint")
 @attrs.frozen
 class MintSource:
-    """The debug-support mechanism fills the ring (the paper's environment)."""
+    """The debug-support mechanism fills the ring (the paper's environment).
+
+    Attributes:
+        reassert_on_unmask: when a driver unmasks a cause latched in ICR while it
+            was masked, raise the IPI then, as a real 8254x asserts its interrupt
+            (default off: Mint's doorbell is an IPI per frame, an edge, and
+            unmasking raises nothing).
+    """
 
     name: ClassVar[str] = "mint"
     emulates_ims: ClassVar[bool] = True
     device_dma: ClassVar[bool] = False
+
+    reassert_on_unmask: bool = False
 
     def describe(self) -> str:
         """``debug-support mechanism``."""
@@ -98,12 +107,12 @@ class MintSource:
             layout = wiring.layout
             masks = InterruptMaskRegisters(
                 memory=wiring.memory,
-                memory_actor=names.MEMORY,
                 node=wiring.debug_node,
                 ims=layout.register("IMS"),
-                ics=layout.register("ICS"),
                 load_ns=profile.memory_latency_ns,
             )
+            if self.reassert_on_unmask:
+                wiring.memory.reassert_on_unmask(names.MECHANISM)
         mechanism = DebugSupportMechanism(
             name=names.MECHANISM,
             ring=names.RX_RING,

@@ -84,6 +84,7 @@ class _Accumulator:
             NoteKind.DESCRIPTOR_RETURNED: self._on_descriptor_returned,
             NoteKind.RING_FULL: self._on_ring_full,
             NoteKind.FRAME_TAKEN: self._on_frame_taken,
+            NoteKind.SKB_BACKLOGGED: self._on_skb_backlogged,
             NoteKind.SKB_QUEUED: self._on_skb_queued,
             NoteKind.SKB_DEQUEUED: self._on_skb_dequeued,
             NoteKind.PACKET_RECEIVED: self._on_packet_received,
@@ -147,6 +148,9 @@ class _Accumulator:
 
     def _on_frame_taken(self, event: dict[str, Any], t: int) -> None:
         self._track(event, PLACE_AFTER[NoteKind.FRAME_TAKEN])
+
+    def _on_skb_backlogged(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.SKB_BACKLOGGED])
 
     def _on_skb_queued(self, event: dict[str, Any], t: int) -> None:
         self.skb_queued += 1

@@ -140,7 +140,7 @@ def core_in_handler() -> CpuCore:
         (running_core, RunTask("app", -1, "work"), IllegalValue),
         (running_core, InterruptReturn(), UnexpectedMessage),  # not in a handler
         (running_core, CoreStep(CoreStepKind.IRET_DONE), UnexpectedMessage),
-        (running_core, CoreStep(CoreStepKind.SOFTIRQ_YIELD), UnexpectedMessage),
+        (running_core, CoreStep(CoreStepKind.TASK_YIELD), UnexpectedMessage),
         (core_in_handler, CoreStep(CoreStepKind.TASK_DONE), UnexpectedMessage),  # paused
         (running_core, CoreStep("bogus"), UnexpectedMessage),  # type: ignore[arg-type]
     ],

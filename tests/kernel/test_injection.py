@@ -44,14 +44,15 @@ def test_an_ipi_injection_fires_exactly_at_its_step(delay_ns: int) -> None:
 
     Every packet has a handler run of its own (20 us apart), and each run reads two
     descriptors: the frame's, and the next one without DD. So the 3rd status_read
-    is the first of run 2: its load is made at entry and arrives 30 ns later.
+    is the first of run 2: its load is made after the entry code's EOI (50 ns) and
+    arrives 30 ns later.
     """
     events = traced_run(
         [{"step": "status_read", "occurrence": 3, "action": "ipi", "delay_ns": delay_ns}]
     )
     fired = [e for e in events if e["kind"] == "InjectionFired"]
     assert len(fired) == 1
-    at = handler_entered(events, 2) + 30
+    at = handler_entered(events, 2) + 50 + 30
     assert fired[0]["t_ns"] == at
     assert (fired[0]["step"], fired[0]["occurrence"]) == ("status_read", 3)
     injected = [e for e in events if e["kind"] == "IpiMessage" and e["seq"] == -1]
@@ -60,8 +61,8 @@ def test_an_ipi_injection_fires_exactly_at_its_step(delay_ns: int) -> None:
 
 
 def test_an_injected_ipi_runs_the_handler_again() -> None:
-    """An IPI injected just before EOI is taken right after iret: one handler run more."""
-    events = traced_run([{"step": "before_eoi", "occurrence": 2, "action": "ipi"}])
+    """An IPI injected as the handler returns is taken right after iret: one handler run more."""
+    events = traced_run([{"step": "returned", "occurrence": 2, "action": "ipi"}])
     entered = [e for e in events if e["kind"] == "HandlerEntered"]
     assert len(entered) == 6 + 1
     empty = [e for e in events if e["kind"] == "HandlerExited" and e["drained"] == 0]

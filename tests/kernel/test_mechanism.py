@@ -16,8 +16,8 @@ from mintactors.messages import (
     FramePosted,
     FrameRefused,
     IpiMessage,
+    LatchedCauseUnmasked,
     MechanismInput,
-    MemoryWrite,
     PostFrame,
     SystemCall,
     SystemCallReturn,
@@ -34,9 +34,7 @@ def mechanism(masking: bool = False, ims: int = 0) -> DebugSupportMechanism:
         regions=[MemoryRegion("shared", 0, 0x10000, frozenset({0}))], latency_ns=30
     )
     memory.poke(IMS, struct.pack("<I", ims))
-    registers = InterruptMaskRegisters(
-        memory=memory, memory_actor="memory", node=0, ims=IMS, ics=ICS, load_ns=30
-    )
+    registers = InterruptMaskRegisters(memory=memory, node=0, ims=IMS, load_ns=30)
     return DebugSupportMechanism(
         name="mechanism",
         ring="rx_ring",
@@ -75,16 +73,24 @@ def test_entering_later_dates_the_call_and_its_post() -> None:
     assert mech.call == (SystemCall(3, bytes(64), "generator"), 1200)
 
 
-def test_a_masked_interrupt_is_latched_in_icr_instead_of_an_ipi() -> None:
-    """With RXT0 masked in IMS the mechanism latches RXT0 through ICS and sends no IPI."""
+def test_a_masked_interrupt_sends_no_ipi_and_writes_nothing() -> None:
+    """With RXT0 masked in IMS no IPI goes; the ring's write-back latched the cause already."""
     mech = mechanism(masking=True, ims=0)
     mech.enter(SystemCall(3, bytes(64), "generator"), 0)
     effects = mech.handle(FramePosted(3, 0, 1), 200)
-    latch = MemoryWrite(0, ((ICS, struct.pack("<I", ICR_RXT0)),))
-    assert Send("memory", latch, 30) in effects  # after loading IMS
     assert Note(NoteKind.IPI_MASKED, {"seq": 3, "cause": ICR_RXT0}, delay_ns=30) in effects
-    assert not [e for e in effects if isinstance(e, Send) and isinstance(e.message, IpiMessage)]
+    assert not [e for e in effects if isinstance(e, Send) and e.to != "generator"]
     assert mech.statistics().ipis_masked == 1
+
+
+def test_an_unmasked_latched_cause_raises_the_ipi_as_the_device_would() -> None:
+    """LatchedCauseUnmasked (nic.reassert_on_unmask) writes the ICR at once, outside any call."""
+    mech = mechanism(masking=True, ims=0)
+    effects = mech.handle(LatchedCauseUnmasked(ICR_RXT0), 700)
+    assert Send("apic1", IpiMessage(0x41, 0, -1), 50 + 1000, actor="apic0") in effects
+    assert Note(NoteKind.IRQ_REASSERTED, {"cause": ICR_RXT0}) in effects
+    stats = mech.statistics()
+    assert (stats.icr_writes, stats.ipis_reasserted, stats.calls) == (1, 1, 0)
 
 
 def test_an_unmasked_interrupt_is_sent_after_the_ims_load() -> None:

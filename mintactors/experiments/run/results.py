@@ -148,6 +148,8 @@ def account(machine: Machine) -> Accounting:
         "ring_engine": machine.ring.frames_held,
         "ring_memory": ring_stats.frames_posted - driver_stats.frames_taken,
         "driver": machine.driver.holding,
+        "backlog": len(machine.driver.softnet.backlog),
+        "stack": machine.driver.softnet.in_stack,
         "socket_queue": len(machine.socket.queue),
         "app": int(machine.app.holding is not None),
         "in_transit": transit,
@@ -179,6 +181,7 @@ def _statistics(machine: Machine) -> dict[str, Any]:
         "rx_ring": machine.ring.statistics(),
         **machine.source.statistics(),
         "driver": machine.driver.statistics(),
+        "softnet": machine.driver.softnet.statistics(),
         "socket": machine.socket.statistics(),
         "app": attrs.evolve(machine.app.statistics(), latencies_ns=Histogram()),
     }

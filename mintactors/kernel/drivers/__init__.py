@@ -34,6 +34,7 @@ from mintactors.kernel.drivers.shell import (
     DriverShell,
     DriverStatistics,
 )
+from mintactors.kernel.drivers.softnet import NetRxLimits, SoftnetData, SoftnetStatistics
 
 for _driver in (PaperDriver, OnePerIrqDriver, NapiDriver, LostWakeupDriver, RingWrapDriver):
     DRIVERS.add(_driver.name, _driver)
@@ -48,6 +49,9 @@ __all__ = [
     "DriverLoadError",
     "DriverShell",
     "DriverSource",
+    "NetRxLimits",
+    "SoftnetData",
+    "SoftnetStatistics",
     "DriverStatistics",
     "IrqReturn",
     "LostWakeupDriver",

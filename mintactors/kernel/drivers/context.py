@@ -21,6 +21,7 @@ from mintactors.kernel.drivers.ops import (
     BarrierKind,
     Code,
     Cpu,
+    Deliver,
     DropFrame,
     HandUp,
     Load,
@@ -184,12 +185,17 @@ class DriverContext:
         return skb
 
     def netif_rx(self, skb: Skb) -> Code[None]:
-        """``netif_rx``: hand an skb to the stack from the interrupt handler (``stack_ns``)."""
+        """``netif_rx``: queue an skb on this CPU's backlog and raise NET_RX.
+
+        The protocol stack (``stack_ns``) runs later, in the softirq. A full backlog
+        (``netdev_max_backlog``) drops the skb with reason ``backlog``.
+        """
         yield HandUp(skb, "netif_rx")
 
     def napi_gro_receive(self, skb: Skb) -> Code[None]:
-        """``napi_gro_receive``: hand an skb to the stack from a NAPI poll (``stack_ns``)."""
+        """``napi_gro_receive``: pass an skb up the stack now (``stack_ns``); NAPI polls only."""
         yield HandUp(skb, "napi_gro_receive")
+        yield Deliver(skb)
 
     def drop(self, reason: str, skb: Skb | None = None) -> Code[None]:
         """Drop a frame taken from the ring, with a named reason (``dev_kfree_skb``)."""

@@ -21,8 +21,10 @@ __all__ = [
     "AllocSkb",
     "Barrier",
     "BarrierKind",
+    "Clock",
     "Code",
     "Cpu",
+    "Deliver",
     "DropFrame",
     "HandUp",
     "Load",
@@ -32,6 +34,7 @@ __all__ = [
     "Readl",
     "Step",
     "Store",
+    "Sync",
     "Trace",
     "Writel",
 ]
@@ -188,3 +191,36 @@ class Napi(Op):
     def __init__(self, call: NapiOp, work_done: int = 0) -> None:
         self.call = call
         self.work_done = work_done
+
+
+# -- the kernel's own: used by its softirq code, never by a driver ------------------------
+
+
+class Sync(Op):
+    """Let the CPU time spent so far pass before going on; answered with the instant.
+
+    The kernel's softirq code yields it before it reads or changes state an
+    interrupt handler shares with it (the backlog, NET_RX pending), so that it does
+    so at the right instant.
+    """
+
+    __slots__ = ()
+
+
+class Clock(Op):
+    """The code's time so far: the last instant plus the CPU time spent since.
+
+    Answered at once. Linux's softirq limits read jiffies, far coarser than the
+    CPU time an interrupt could add between here and the next instant.
+    """
+
+    __slots__ = ()
+
+
+class Deliver(Op):
+    """Queue ``skb`` on the socket now: the end of its trip up the stack."""
+
+    __slots__ = ("skb",)
+
+    def __init__(self, skb: SocketBuffer) -> None:
+        self.skb = skb

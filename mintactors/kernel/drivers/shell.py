@@ -1,16 +1,23 @@
 """The kernel around a driver: runs its sequential code in the right context, on time.
 
-Theory of operation. The shell is the driver's actor. It runs three kinds of code,
+Theory of operation. The shell is the driver's actor. It runs four kinds of code,
 each a generator of :mod:`~mintactors.kernel.drivers.ops`:
 
 ``probe``
     at boot (``Start``): ``configure`` (ring setup, first refill).
 ``irq``
-    on ``InterruptEntry``: the driver's ``interrupt``, with interrupts off. Then the
-    kernel's interrupt exit: the EOI and ``iret`` (``InterruptReturn`` to the core).
+    on ``InterruptEntry``: the kernel's interrupt entry, which writes the APIC's
+    EOI first (as Linux's entry code acknowledges the APIC before calling the
+    handler), then the driver's ``interrupt`` with interrupts off, then ``iret``
+    (``InterruptReturn`` to the core). NET_RX raised by the handler (a backlogged
+    skb, a scheduled poll) goes with the return: ``irq_exit`` runs it before the
+    interrupted work resumes.
 ``softirq``
-    when the core runs the NET_RX work the driver raised (``napi_schedule``): the
-    kernel's ``net_rx_action`` calling the driver's ``poll`` until it completes.
+    when the core runs that NET_RX work: ``__do_softirq`` and ``net_rx_action``
+    (:mod:`~mintactors.kernel.drivers.softnet`), polling the backlog and the
+    driver's ``poll`` within the softirq's budgets.
+``ksoftirqd``
+    the same code as a thread, when the softirq handed its rest to ksoftirqd.
 
 Time. Driver code spends time (``cpu``, loads, skb copies, the stack) that the
 shell *accumulates* rather than sleeping through, because most of it carries no
@@ -22,9 +29,10 @@ the shell waits until then (a timer in ``irq``; in ``softirq``, CPU time on the
 core, so that an interrupt can pre-empt it) and reads memory then. Consecutive
 stores at one instant are one message.
 
-In ``softirq`` the code runs with interrupts on: any effect could be delayed by an
-interrupt, so every effect is issued only at a materialized instant, after the core
-has given the code its CPU time (``RunTask``/``TaskDone``).
+In ``softirq`` and ``ksoftirqd`` the code runs with interrupts on: any effect could
+be delayed by an interrupt, so every effect, and every change to state a handler
+shares (NAPI's flags, the backlog), is made only at a materialized instant, after
+the core has given the code its CPU time (``RunTask``/``TaskDone``).
 """
 
 from __future__ import annotations
@@ -39,17 +47,20 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
 from mintactors.hardware.registers import REGISTERS
-from mintactors.kernel.drivers.base import RxDriver
+from mintactors.kernel.drivers.base import IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
 from mintactors.kernel.drivers.ops import (
     AllocSkb,
     Barrier,
     BarrierKind,
+    Clock,
     Code,
     Cpu,
+    Deliver,
     DropFrame,
     HandUp,
     Load,
@@ -59,9 +70,11 @@ from mintactors.kernel.drivers.ops import (
     Readl,
     Step,
     Store,
+    Sync,
     Trace,
     Writel,
 )
+from mintactors.kernel.drivers.softnet import DRIVER_NAPI, NetRxLimits, SoftnetData
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.socket import skb_truesize
 from mintactors.messages import (
@@ -80,15 +93,17 @@ from mintactors.packets import parse_pktgen_header
 
 __all__ = ["DriverCrash", "DriverShell", "DriverStatistics", "SHELL_STEPS", "StepHook"]
 
-#: Steps the kernel marks around every driver: the handler's first instruction,
-#: before its EOI, its ``iret``, and the start of each NAPI poll.
-SHELL_STEPS = ("entered", "before_eoi", "returned", "poll_started")
+#: Steps the kernel marks around every driver: the handler's first instruction
+#: (before the EOI), the driver's handler returned (before ``iret``), and the start
+#: of each NAPI poll.
+SHELL_STEPS = ("entered", "returned", "poll_started")
 
 #: Called at every step with (step, occurrence, t_ns); returns the injection's effects.
 StepHook = Callable[[str, int, int], Sequence[Effect]]
 
 #: The labels of the CPU time the shell asks the core for.
 NET_RX = "net_rx"
+KSOFTIRQD = "ksoftirqd"
 SOFTIRQ_CHUNK = "softirq"
 
 
@@ -100,6 +115,7 @@ class _Kind(Enum):
     PROBE = "probe"
     IRQ = "irq"
     SOFTIRQ = "softirq"
+    KSOFTIRQD = "ksoftirqd"
 
 
 @attrs.frozen
@@ -108,7 +124,9 @@ class DriverStatistics:
 
     ``frames_taken`` counts frames taken out of the ring (copied into an skb, or
     dropped whole), whether handed up or not; ``drained`` in a handler's or poll's
-    note is that count for one run.
+    note is that count for one run. ``frames_handed_up`` counts skbs the driver
+    built and passed to ``netif_rx`` or ``napi_gro_receive``; ``irq_none`` counts
+    handler runs that returned ``IRQ_NONE`` (no cause of theirs in ICR).
     """
 
     handler_runs: int
@@ -124,16 +142,29 @@ class DriverStatistics:
     napi_missed: int
     budget_exhausted: int
     rechecks_found: int
+    irq_none: int = 0
 
 
 class _Run:
     """One piece of code being run: the generator, its accumulated time, its stores."""
 
-    __slots__ = ("acc", "batch", "batch_acc", "gen", "kind", "pending", "taken")
+    __slots__ = (
+        "acc",
+        "batch",
+        "batch_acc",
+        "gen",
+        "irqs_on",
+        "kind",
+        "pending",
+        "result",
+        "taken",
+    )
 
     def __init__(self, kind: _Kind, gen: Code[Any]) -> None:
         self.kind = kind
+        self.irqs_on = kind is _Kind.SOFTIRQ or kind is _Kind.KSOFTIRQD
         self.gen = gen
+        self.result: Any = None  # what the code returned
         self.acc = 0  # ns spent since the current delivery, not yet materialized
         self.pending: Op | None = None  # the op waiting for its instant
         self.batch: list[tuple[int, bytes]] = []
@@ -155,6 +186,11 @@ class DriverShell:
         layout: where the ring, buffers and registers are.
         costs: the primitives' costs.
         copy_ns: the memcpy cost by length (the skb copy).
+        limits: the receive path's budgets (None: Linux's defaults, with the
+            costs' ``stack_ns``).
+        apic: the core's local APIC (the handler's EOI is a write to it; None:
+            the EOI goes with ``iret``, for shells tested without a core).
+        ksoftirqd: the name of the core's softirq thread.
         step_hook: fires injections at steps.
         trace_level: notes above it are never built.
     """
@@ -172,6 +208,9 @@ class DriverShell:
         layout: NicLayout,
         costs: DriverCosts,
         copy_ns: Callable[[int], int],
+        limits: NetRxLimits | None = None,
+        apic: LocalApic | None = None,
+        ksoftirqd: str = "ksoftirqd",
         step_hook: Injector | None = None,
         trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
@@ -185,6 +224,9 @@ class DriverShell:
         self.layout = layout
         self.costs = costs
         self.copy_ns = copy_ns
+        self.limits = limits if limits is not None else NetRxLimits(stack_ns=costs.stack_ns)
+        self.apic = apic
+        self.ksoftirqd = ksoftirqd
         self.step_hook = step_hook
         self.injected_steps = step_hook.steps if step_hook is not None else frozenset()
         self.full = trace_level >= TraceLevel.FULL
@@ -192,12 +234,14 @@ class DriverShell:
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
         self.step_counts: dict[str, int] = {}
         self.irq: _Run | None = None
-        self.softirq: _Run | None = None
+        self.softirq: _Run | None = None  # __do_softirq, at irq_exit or in ksoftirqd
         self.probe: _Run | None = None
-        # NAPI (struct napi_struct's two flags) and NET_RX.
+        # The driver's NAPI instance (struct napi_struct's two flags), and NET_RX.
         self.napi_sched = False
         self.napi_missed = False
-        self.softirq_live = False
+        self.softnet = SoftnetData(self.limits, self._napi_poll, full=self.full)
+        self._net_rx_requested = False  # irq_exit asked the core for the softirq
+        self._ksoftirqd_woken = False
         # What has been stored but may not have reached memory yet: (instant, addr, data).
         self._recent: list[tuple[int, int, bytes]] = []
         self.holding = 0  # frames taken from the ring, not yet handed up or dropped
@@ -205,14 +249,23 @@ class DriverShell:
         self._registers = {reg: layout.base + offset for reg, offset in REGISTERS.items()}
         self._runs = self._polls = self._taken = self._up = self._discarded = 0
         self._empty = self._max = self._refills = self._masks = self._unmasks = 0
-        self._missed = self._exhausted = self._found = 0
+        self._missed = self._exhausted = self._found = self._irq_none = 0
 
     # -- what the oracles and the results read ------------------------------------------
 
     @property
     def busy(self) -> bool:
-        """In the hard IRQ, scheduled, or with softirq work still live on the core."""
-        return self.irq is not None or self.napi_sched or self.softirq_live
+        """In the hard IRQ, or with NET_RX work running or asked for on the core.
+
+        A NAPI instance left scheduled with nothing coming to poll it (a driver
+        that never completes) is not busy: it is stuck.
+        """
+        return (
+            self.irq is not None
+            or self.softirq is not None
+            or self._net_rx_requested
+            or self._ksoftirqd_woken
+        )
 
     @property
     def in_handler(self) -> bool:
@@ -245,6 +298,7 @@ class DriverShell:
             napi_missed=self._missed,
             budget_exhausted=self._exhausted,
             rechecks_found=self._found,
+            irq_none=self._irq_none,
         )
 
     # -- messages -------------------------------------------------------------------------
@@ -273,45 +327,72 @@ class DriverShell:
 
     def _enter(self, now_ns: int) -> list[Effect]:
         self._runs += 1
+        if self.apic is not None:
+            self.apic.eoi()  # the entry code's first write: raises if nothing is in service
         run = self.irq = _Run(_Kind.IRQ, self._hard_irq())
         return self._run(run, now_ns, None)
 
     def _hard_irq(self) -> Code[None]:
-        """The kernel's path around the driver's handler: entry, handler, EOI, iret."""
+        """The kernel's path around the driver's handler: entry and EOI, handler, iret."""
         yield Step("entered")
         if self.full:
             yield Trace(NoteKind.HANDLER_ENTERED, {"run": self._runs})
-        yield from self.driver.interrupt(self.ctx)
-        yield Step("before_eoi")
         yield Cpu(self.costs.eoi_ns)
+        result = yield from self.driver.interrupt(self.ctx)
+        self._irq_none += result is IrqReturn.NONE
         yield Step("returned")
 
     def _cpu_given(self, label: str, now_ns: int) -> list[Effect]:
         run = self.softirq
-        if label == NET_RX and run is None:
-            self.softirq = run = _Run(_Kind.SOFTIRQ, self._net_rx_action())
-            return self._run(run, now_ns, None)
+        if label == NET_RX:
+            self._net_rx_requested = False
+            return self._start_softirq(_Kind.SOFTIRQ, now_ns) if run is None else []
+        if label == KSOFTIRQD:
+            self._ksoftirqd_woken = False
+            if run is None and self.softnet.pending:
+                return self._start_softirq(_Kind.KSOFTIRQD, now_ns)
+            return []  # nothing left to do: ksoftirqd sleeps again
         if label == SOFTIRQ_CHUNK and run is not None:
             if run.pending is None:  # the last chunk of finished code
-                return self._softirq_done(now_ns)
+                return self._softirq_done(run, now_ns)
             return self._resume(run, now_ns)
         raise UnexpectedMessage("DriverShell", TaskDone(label, now_ns), "no softirq waiting")
 
-    def _net_rx_action(self) -> Code[None]:
-        """``net_rx_action`` for one NAPI instance: poll while scheduled."""
+    def _start_softirq(self, kind: _Kind, now_ns: int) -> list[Effect]:
+        run = self.softirq = _Run(kind, self._softirq_code(kind))
+        return self._run(run, now_ns, None)
+
+    def _softirq_code(self, kind: _Kind) -> Code[bool]:
+        """``__do_softirq`` at a hard IRQ's exit, or ksoftirqd's loop."""
+        context = "irq_exit" if kind is _Kind.SOFTIRQ else "ksoftirqd"
+        if self.full:
+            yield Trace(NoteKind.SOFTIRQ_STARTED, {"context": context})
+        wake = False
+        if kind is _Kind.SOFTIRQ:
+            wake = yield from self.softnet.do_softirq()
+        else:
+            yield from self.softnet.ksoftirqd()
+        if self.full:
+            yield Trace(NoteKind.SOFTIRQ_ENDED, {"context": context, "wake_ksoftirqd": wake})
+        return wake
+
+    def _napi_poll(self) -> Code[tuple[int, bool]]:
+        """``napi_poll`` of the driver's instance: one poll for its weight."""
         weight = self.driver.weight
         taken_before = self._taken
-        while self.napi_sched:
-            self._polls += 1
-            yield Cpu(self.costs.descriptor_ns)
+        self._polls += 1
+        yield Cpu(self.costs.descriptor_ns)
+        if self.full:
             yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
-            yield Step("poll_started")
-            work = yield from self.driver.poll(self.ctx, weight)
-            self._count_run(self._taken - taken_before)
-            taken_before = self._taken
-            if work >= weight:
-                self._exhausted += 1
-                yield Trace(NoteKind.BUDGET_EXHAUSTED, {"poll": self._polls, "drained": work})
+        yield Step("poll_started")
+        work = yield from self.driver.poll(self.ctx, weight)
+        self._count_run(self._taken - taken_before)
+        if work < weight:
+            return work, False
+        self._exhausted += 1
+        if self.full:
+            yield Trace(NoteKind.BUDGET_EXHAUSTED, {"poll": self._polls, "drained": work})
+        return work, self.napi_sched
 
     # -- running code -----------------------------------------------------------------------
 
@@ -328,11 +409,12 @@ class DriverShell:
         """Run ``run``'s code until it waits for an instant or ends."""
         out: list[Effect] = [] if effects is None else effects
         gen = run.gen
-        softirq = run.kind is _Kind.SOFTIRQ
+        softirq = run.irqs_on
         while True:
             try:
                 op = gen.send(value)
-            except StopIteration:
+            except StopIteration as stop:
+                run.result = stop.value
                 self._flush(run, now_ns, out)
                 return self._ended(run, now_ns, out)
             except MintactorsError:
@@ -365,20 +447,26 @@ class DriverShell:
             return True
         if kind is Step:
             return softirq and op.name in self.injected_steps  # type: ignore[attr-defined]
-        if kind is Napi:
-            return softirq and op.call is NapiOp.SCHEDULE  # type: ignore[attr-defined]
-        return softirq
+        if kind is HandUp:  # napi_gro_receive only spends time; its Deliver waits
+            return softirq and op.via == "netif_rx"  # type: ignore[attr-defined]
+        return softirq and kind is not Clock
 
     def _wait(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> list[Effect]:
         """Materialize the accumulated time, then perform ``op``."""
         self._flush(run, now_ns, out)
         run.pending = op
         acc, run.acc = run.acc, 0
-        if run.kind is _Kind.SOFTIRQ:
-            out.append(Send(self.core, RunTask(self.name, acc, SOFTIRQ_CHUNK, priority=0)))
+        if run.irqs_on:
+            out.append(self._cpu_request(run, acc))
         else:
             out.append(SetTimer("resume", acc, DriverResume()))
         return out
+
+    def _cpu_request(self, run: _Run, ns: int) -> Send:
+        """Ask the core for ``ns`` of CPU time in softirq context or as ksoftirqd."""
+        if run.kind is _Kind.SOFTIRQ:
+            return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, priority=0))
+        return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, thread=self.ksoftirqd))
 
     def _perform_now(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> Any:
         """Do ``op`` at the code's current instant (``now_ns + run.acc``)."""
@@ -399,17 +487,28 @@ class DriverShell:
             case AllocSkb(addr=addr, length=length):
                 self._flush(run, now_ns, out)
                 data = self._load(addr, length, now_ns + run.acc)
-                run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
                 self._taken += 1
                 self.holding += 1
                 run.taken += 1
                 header = parse_pktgen_header(data)
-                return SocketBuffer(
-                    data, skb_truesize(len(data)), header[0] if header else None, -1
-                )
-            case HandUp(skb=skb):
-                self._hand_up(run, skb, now_ns, out)
+                seq = header[0] if header else None
+                if self.full:
+                    # The descriptor the driver is cleaning (e1000 moves next_to_clean after it).
+                    taken = {"seq": seq, "desc": self.driver.next_to_clean, "length": length}
+                    out.append(Note(NoteKind.FRAME_TAKEN, taken, delay_ns=run.acc))
+                run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
+                return SocketBuffer(data, skb_truesize(len(data)), seq, -1)
+            case HandUp(skb=skb, via=via):
+                self._hand_up(run, skb, via, out)
                 return None
+            case Deliver(skb=skb):
+                queued = attrs.evolve(skb, queued_ns=now_ns + run.acc)
+                out.append(Send(self.socket, NetifReceive(queued), run.acc))
+                self.softnet.in_stack -= 1
+                return None
+            case Sync() | Clock():
+                self._flush(run, now_ns, out)
+                return now_ns + run.acc
             case DropFrame(reason=reason, skb=skb):
                 self._drop(run, reason, skb, out)
                 return None
@@ -445,21 +544,32 @@ class DriverShell:
                 drained = None if self.driver.napi else run.taken
                 note = {"run": self._runs, "drained": drained}
                 out.append(Note(NoteKind.HANDLER_EXITED, note, delay_ns=run.acc))
-            out.append(Send(self.core, InterruptReturn(), run.acc))
+            softirq = None
+            if self.softnet.pending and self.softirq is None and not self._net_rx_requested:
+                self._net_rx_requested = True
+                entry = self.limits.softirq_entry_ns
+                softirq = RunTask(self.name, entry, NET_RX, priority=0)
+            iret = InterruptReturn(eoi=self.apic is None, softirq=softirq)
+            out.append(Send(self.core, iret, run.acc))
             return out
         if run.acc:  # the softirq's last stretch of CPU time
-            out.append(Send(self.core, RunTask(self.name, run.acc, SOFTIRQ_CHUNK, priority=0)))
+            out.append(self._cpu_request(run, run.acc))
             run.acc = 0
             return out
-        return self._softirq_done(now_ns, out)
+        return self._softirq_done(run, now_ns, out)
 
-    def _softirq_done(self, now_ns: int, out: list[Effect] | None = None) -> list[Effect]:
+    def _softirq_done(
+        self, run: _Run, now_ns: int, out: list[Effect] | None = None
+    ) -> list[Effect]:
         out = [] if out is None else out
-        if self.napi_sched:  # a hard IRQ scheduled the poll again meanwhile
-            self.softirq = _Run(_Kind.SOFTIRQ, self._net_rx_action())
-            return self._run(self.softirq, now_ns, None, out)
         self.softirq = None
-        self.softirq_live = False
+        if run.result and not self._ksoftirqd_woken:  # wakeup_softirqd
+            self._ksoftirqd_woken = True
+            self.softnet.woke_ksoftirqd()
+            if self.full:
+                out.append(Note(NoteKind.KSOFTIRQD_WOKEN, {"thread": self.ksoftirqd}))
+            entry = self.limits.softirq_entry_ns
+            out.append(Send(self.core, RunTask(self.name, entry, KSOFTIRQD, thread=self.ksoftirqd)))
         return out
 
     def _count_run(self, taken: int) -> None:
@@ -546,17 +656,25 @@ class DriverShell:
             return costs.wmb_ns
         return 0  # compiler barriers on x86
 
-    def _hand_up(self, run: _Run, skb: SocketBuffer, now_ns: int, out: list[Effect]) -> None:
-        if self.full:
-            # The descriptor the driver is cleaning (e1000 moves next_to_clean after it).
-            taken = {"seq": skb.seq, "desc": self.driver.next_to_clean, "length": len(skb.data)}
-            out.append(Note(NoteKind.FRAME_TAKEN, taken, delay_ns=run.acc))
-        stack = self.costs.stack_ns
-        queued = attrs.evolve(skb, queued_ns=now_ns + run.acc + stack)
-        out.append(Send(self.socket, NetifReceive(queued), run.acc + stack))
-        run.acc += stack
+    def _hand_up(self, run: _Run, skb: SocketBuffer, via: str, out: list[Effect]) -> None:
+        """``netif_rx`` queues on the backlog; ``napi_gro_receive`` runs the stack now."""
         self.holding -= 1
         self._up += 1
+        if via != "netif_rx":
+            if not run.irqs_on:
+                raise DriverCrash(
+                    f"{via} called outside a NAPI poll: in the interrupt handler, use netif_rx"
+                )
+            self.softnet.in_stack += 1
+            run.acc += self.limits.stack_ns
+            return
+        if not self.softnet.enqueue_to_backlog(skb):
+            self.dropped["backlog"] = self.dropped.get("backlog", 0) + 1
+            fields = {"seq": skb.seq, "reason": "backlog"}
+            out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
+        elif self.full:
+            queued = {"seq": skb.seq, "qlen": len(self.softnet.backlog)}
+            out.append(Note(NoteKind.SKB_BACKLOGGED, queued, delay_ns=run.acc))
 
     def _drop(self, run: _Run, reason: str, skb: SocketBuffer | None, out: list[Effect]) -> None:
         if skb is None:
@@ -603,16 +721,13 @@ class DriverShell:
                 self.napi_sched = True
                 return True
             case NapiOp.SCHEDULE:
-                if not self.softirq_live:
-                    self.softirq_live = True
-                    cost = self.costs.descriptor_ns
-                    raise_ = RunTask(self.name, cost, NET_RX, priority=0)
-                    out.append(Send(self.core, raise_, run.acc))
+                self.softnet.schedule(DRIVER_NAPI)
                 return None
             case NapiOp.COMPLETE_DONE:
                 rescheduled = self.napi_missed
-                if rescheduled:
+                if rescheduled:  # MISSED: __napi_schedule again, still scheduled
                     self.napi_missed = False
+                    self.softnet.schedule(DRIVER_NAPI)
                 else:
                     self.napi_sched = False
                 if self.full:

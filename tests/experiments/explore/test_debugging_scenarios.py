@@ -46,7 +46,7 @@ def second_frame_timing(out_dir: Path) -> tuple[list[int], int, int]:
         w["t_ns"]
         for w in writes
         if w["src"] == "driver"
-        and [ims_addr, "80000000"] in w["writes"]  # IMS: set RXT0
+        and [ims_addr, "9d000000"] in w["writes"]  # IMS: e1000's IMS_ENABLE_MASK
         and w["t_ns"] >= done["t_ns"]
     )
     return loads, dd_write["t_ns"], unmask
