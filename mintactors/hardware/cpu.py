@@ -78,8 +78,8 @@ class CoreState(Enum):
 class CoreStatistics:
     """Counters of one core: interrupts taken, and time spent per kind of work.
 
-    ``thread_ns`` is the CPU time each thread's work got (its vruntime), and
-    ``softirq_ns`` the time spent in softirq work; both are part of ``task_ns``.
+    ``thread_ns`` is the CPU time each thread's work got, and ``softirq_ns`` the
+    time spent in softirq work; both are part of ``task_ns``.
     """
 
     interrupts_taken: int
@@ -147,6 +147,10 @@ class CpuCore:
         #: Work just ended: its owner may queue more now (None: the choice is free).
         self._yielding: RunTask | None = None
         self.vruntime: dict[str, int] = {}
+        self._thread_ns: dict[str, int] = {}
+        #: The thread whose piece ended last, and when: its next piece, queued at
+        #: that instant, continues it rather than waking it.
+        self._last_ended = ("", -1)
         self._min_vruntime = 0
         self._slice_thread = ""  # the thread whose slice is running
         self._slice_used = 0
@@ -169,7 +173,7 @@ class CpuCore:
             tasks_done=self._tasks_done,
             task_ns=self._task_ns,
             softirq_ns=self._softirq_ns,
-            thread_ns=dict(sorted(self.vruntime.items())),
+            thread_ns=dict(sorted(self._thread_ns.items())),
         )
 
     def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:
@@ -188,38 +192,41 @@ class CpuCore:
                 if message.eoi:
                     self.apic.eoi()  # raises before any state changes if nothing is in service
                 if message.softirq is not None:
-                    self._enqueue(message.softirq, message)
+                    self._enqueue(message.softirq, message, now_ns)
                 self._returning = True
                 return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
             case CoreStep():
                 return self._timer(message, now_ns)
             case RunTask():
-                self._enqueue(message, message)
+                self._enqueue(message, message, now_ns)
                 if self.state is CoreState.IDLE and not (self._yielding and message.priority):
                     return self._start_next(now_ns)
                 return ()
             case _:
                 raise unexpected("CpuCore", message)
 
-    def _enqueue(self, task: RunTask, message: object) -> None:
+    def _enqueue(self, task: RunTask, message: object, now_ns: int) -> None:
         if task.cost_ns < 0:
             raise IllegalValue("CpuCore", message, f"negative cost {task.cost_ns} ns")
         if task.priority == 0:
             self.softirq_queue.append(task)
             return
         thread = _thread(task)
-        if not self._runnable(thread):
+        if self._last_ended != (thread, now_ns) and not self._runnable(thread):
             # A waking thread is placed no further back than the least vruntime
             # (place_entity), so a long sleep earns no run of its own.
             self.vruntime[thread] = max(self.vruntime.get(thread, 0), self._min_vruntime)
+        else:
+            self.vruntime.setdefault(thread, 0)
         self._arrivals += 1
         self.thread_queue.append((self._arrivals, task))
 
     def _runnable(self, thread: str) -> bool:
         for running in (self.current, self.preempted):
-            if running is not None and _thread(running.task) == thread:
+            if running is not None and running.task.priority and _thread(running.task) == thread:
                 return True
-        if self._yielding is not None and _thread(self._yielding) == thread:
+        yielding = self._yielding
+        if yielding is not None and yielding.priority and _thread(yielding) == thread:
             return True
         return any(_thread(task) == thread for _, task in self.thread_queue)
 
@@ -363,6 +370,7 @@ class CpuCore:
             return
         thread = _thread(task)
         self.vruntime[thread] = self.vruntime.get(thread, 0) + ran
+        self._thread_ns[thread] = self._thread_ns.get(thread, 0) + ran
         if thread == self._slice_thread:
             self._slice_used += ran
 
@@ -381,6 +389,7 @@ class CpuCore:
             # must run before thread work.
             return (done, *self._yield(task))
         thread = _thread(task)
+        self._last_ended = (thread, now_ns)
         if any(_thread(t) != thread for _, t in self.thread_queue):
             # Another thread waits: the choice waits for this thread's next piece,
             # which keeps the CPU while the slice lasts.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -112,6 +113,104 @@ async def test_softirq_work_goes_before_process_work() -> None:
     sim.post("core", RunTask("app", 100, "softirq", priority=0), at_ns=20)
     await sim.run()
     assert [m.label for _, m in owner.seen] == ["first", "softirq", "process"]  # type: ignore[attr-defined]
+
+
+@attrs.define
+class RaisingHandler:
+    """A handler that raises softirq work for ``owner`` as it returns (``irq_exit``)."""
+
+    cost_ns: int
+    softirq_ns: int
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        assert isinstance(message, InterruptEntry)
+        work = RunTask("driver", self.softirq_ns, "net_rx", priority=0)
+        return (Send("core", InterruptReturn(softirq=work), self.cost_ns),)
+
+
+async def test_softirq_raised_by_a_handler_runs_before_the_interrupted_thread_resumes() -> None:
+    """irq_exit runs NET_RX first; the paused thread gets the rest of its time after it."""
+    sim = Simulation()
+    core = new_core(entry=100, exit_=50)
+    app, driver = Recorder(), Recorder()
+    actors = (("core", core), ("handler", RaisingHandler(1000, 400)), ("app", app))
+    for name, component in (*actors, ("driver", driver), ("apic", core.apic)):
+        sim.add_actor(name, component)
+    sim.post("core", RunTask("app", 500, "work"), at_ns=0)
+    sim.post("apic", IpiMessage(V, 0), at_ns=200)
+    await sim.run()
+    # Taken at 200, handler 300..1300, iret done 1350; softirq 1350..1750; the thread
+    # resumes with 300 ns left and ends at 2050.
+    assert driver.seen == [(1750, TaskDone("net_rx", 1350))]
+    assert app.seen == [(2050, TaskDone("work", 0))]
+    stats = core.statistics()
+    assert (stats.softirq_ns, stats.thread_ns) == (400, {"app": 500})
+
+
+async def test_an_interrupted_softirq_resumes_before_new_softirq_and_threads() -> None:
+    """A handler pre-empting softirq work returns to that work, not to the waiting thread."""
+    sim, _, _, owner, _ = machine(entry=10, exit_=10, handler_ns=100)
+    sim.post("core", RunTask("app", 300, "softirq", priority=0), at_ns=0)
+    sim.post("core", RunTask("app", 50, "thread"), at_ns=5)
+    sim.post("apic", IpiMessage(V, 0), at_ns=100)
+    await sim.run()
+    # softirq 0..100, handler 100..220, softirq again 220..420, then the thread.
+    assert owner.seen == [(420, TaskDone("softirq", 0)), (470, TaskDone("thread", 420))]
+
+
+def test_threads_share_the_cpu_in_slices_by_vruntime() -> None:
+    """Two threads that always have work alternate, each keeping the CPU for a slice."""
+    sim = Simulation()
+    core = CpuCore(
+        core_id=1,
+        name="core",
+        apic=LocalApic(apic_id=1, name="apic", peers={1: "apic"}, latency=lambda: 0),
+        idt={},
+        irq_entry_ns=0,
+        irq_exit_ns=0,
+        sched_slice_ns=1000,
+    )
+    runs: list[tuple[str, int]] = []
+
+    @attrs.define
+    class Busy:
+        """A thread that asks for ``piece_ns`` more the moment a piece ends."""
+
+        name: str
+        piece_ns: int
+        left: int
+
+        def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+            if isinstance(message, TaskDone):
+                runs.append((self.name, now_ns))
+                self.left -= 1
+            if not self.left:
+                return ()
+            return (Send("core", RunTask(self.name, self.piece_ns, "work")),)
+
+    for name, component in (("core", core), ("a", Busy("a", 250, 12)), ("b", Busy("b", 100, 30))):
+        sim.add_actor(name, component)
+    sim.post("a", "go", at_ns=0)
+    sim.post("b", "go", at_ns=0)
+    sim.run_sync()
+    owners = [name for name, _ in runs]
+    # a runs four 250 ns pieces (its 1000 ns slice), then b ten 100 ns pieces, and so on.
+    assert owners[:14] == ["a"] * 4 + ["b"] * 10
+    assert owners[14:18] == ["a"] * 4
+    stats = core.statistics()
+    assert stats.thread_ns == {"a": 3000, "b": 3000}
+    # Neither thread waited for more than one slice of the other's.
+    ends = [t for _, t in runs]
+    assert max(b - a for a, b in itertools.pairwise(ends)) <= 250
+
+
+def test_a_waking_thread_is_placed_at_the_least_vruntime_and_gets_no_burst() -> None:
+    """A thread that slept while another ran does not get the CPU back for all it missed."""
+    core = new_core(entry=0, exit_=0)
+    core.vruntime.update({"a": 50_000})
+    core._min_vruntime = 50_000
+    core.handle(RunTask("b", 10, "work"), 0)
+    assert core.vruntime["b"] == 50_000
 
 
 def running_core() -> CpuCore:

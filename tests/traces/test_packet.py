@@ -26,6 +26,7 @@ PAPER_ORDER = [
     "InterruptTaken",
     "HandlerEntered",
     "FrameTaken",
+    "SkbBacklogged",
     "SkbQueued",
     "SkbDequeued",
     "PacketReceived",
