@@ -341,6 +341,13 @@ class DriverShell:
         result = yield from self.driver.interrupt(self.ctx)
         self._irq_none += result is IrqReturn.NONE
         yield Step("returned")
+        if self._raises_net_rx():
+            # irq_exit: __do_softirq's prologue runs before it enables interrupts.
+            yield Cpu(self.limits.softirq_entry_ns)
+
+    def _raises_net_rx(self) -> bool:
+        """``irq_exit`` will run NET_RX: it is pending and no softirq is running or asked for."""
+        return self.softnet.pending and self.softirq is None and not self._net_rx_requested
 
     def _cpu_given(self, label: str, now_ns: int) -> list[Effect]:
         run = self.softirq
@@ -545,10 +552,11 @@ class DriverShell:
                 note = {"run": self._runs, "drained": drained}
                 out.append(Note(NoteKind.HANDLER_EXITED, note, delay_ns=run.acc))
             softirq = None
-            if self.softnet.pending and self.softirq is None and not self._net_rx_requested:
+            if self._raises_net_rx():
                 self._net_rx_requested = True
-                entry = self.limits.softirq_entry_ns
-                softirq = RunTask(self.name, entry, NET_RX, priority=0)
+                # No time of its own (the hard IRQ paid the entry): the core hands
+                # over as soon as iret is done.
+                softirq = RunTask(self.name, 0, NET_RX, priority=0)
             iret = InterruptReturn(eoi=self.apic is None, softirq=softirq)
             out.append(Send(self.core, iret, run.acc))
             return out
