@@ -21,7 +21,7 @@ from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.drivers import DriverCosts, DriverShell
+from mintactors.kernel.drivers import DriverCosts, DriverCrash, DriverShell, driver_crash
 from mintactors.kernel.frames import FrameLedger
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
@@ -230,7 +230,10 @@ def _add_driver(
         rmb_ns=profile.rmb_ns,
         wmb_ns=profile.wmb_ns,
     )
-    driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
+    try:
+        driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
+    except Exception as exc:  # a user's constructor: name its line, not ours
+        raise DriverCrash(f"creating the driver failed: {driver_crash(exc)}") from exc
     shell = DriverShell(
         name=names.DRIVER,
         driver=driver,
