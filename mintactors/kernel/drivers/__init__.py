@@ -17,6 +17,7 @@ A user's driver is named by ``driver.kind = "path/file.py:Class"`` or
 ``"package.module:Class"`` (:func:`load_driver`).
 """
 
+from mintactors.hardware.nic import RxDescriptor
 from mintactors.kernel.drivers.base import CLEAN_STEPS, IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, Skb
 from mintactors.kernel.drivers.loader import DRIVERS, DriverLoadError, DriverSource, load_driver
@@ -52,6 +53,7 @@ __all__ = [
     "OnePerIrqDriver",
     "PaperDriver",
     "RingWrapDriver",
+    "RxDescriptor",
     "RxDriver",
     "SHELL_STEPS",
     "Skb",
