@@ -77,7 +77,7 @@ def cmd_new_driver(args: argparse.Namespace) -> int:
         raise ConfigError(str(path), "", f"cannot be written: {exc.strerror or exc}") from None
     cls = class_name(name)
     print(f"wrote {path}: driver class {cls}")
-    print("run it with this in a config (the path relative to the config's directory):")
+    print("run it from a config in this directory with (the path is from the config's):")
     print(f'  [driver]\n  kind = "{path.as_posix()}:{cls}"')
     return 0
 

@@ -119,8 +119,9 @@ class TemplateRx(RxDriver):
         yield from ctx.cpu(ctx.costs.refill_ns)
 
 
-# To run this driver, name it in the [driver] table of a config; the path is
-# relative to the config's directory:
+# To run this driver, name it in the [driver] table of a config. The path is taken
+# from the config's directory; this line is right for a config in the directory
+# this file was written from:
 #
 #   [driver]
 #   kind = "template_rx.py:TemplateRx"
