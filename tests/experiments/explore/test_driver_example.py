@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mintactors.cli import main
 from mintactors.config import load_config
 from mintactors.costs import COST_FIELDS
 from mintactors.experiments.explore.explore import explore, variations
@@ -106,3 +107,17 @@ def test_the_regression_config_pins_every_cost() -> None:
     """It gives every cost field itself, so a recalibrated profile cannot move the window."""
     costs = tomllib.loads(REGRESSION.read_text())["costs"]
     assert set(costs) == {"profile", *COST_FIELDS}
+
+
+def test_explore_prints_a_replay_command_that_runs_the_users_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The printed command names the driver file with --driver, and it reproduces the run."""
+    args = ["explore", str(REGRESSION), "--runs", "1", "--jobs", "1", "--out", str(tmp_path)]
+    assert main(args) == 1
+    printed = capsys.readouterr().out
+    command = printed.split("reproduce it:\n", 1)[1].splitlines()[0].split()
+    assert command[:2] == ["mintactors", "replay"]
+    assert command[3:] == ["--driver", str(SCENARIOS / "drivers" / "my_rx.py")]
+    assert main(command[1:]) == 0
+    assert "byte-identical" in capsys.readouterr().out
