@@ -37,6 +37,7 @@ the core has given the code its CPU time (``RunTask``/``TaskDone``).
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -91,7 +92,14 @@ from mintactors.messages import (
 from mintactors.notes import NoteKind
 from mintactors.packets import parse_pktgen_header
 
-__all__ = ["DriverCrash", "DriverShell", "DriverStatistics", "SHELL_STEPS", "StepHook"]
+__all__ = [
+    "DriverCrash",
+    "DriverShell",
+    "DriverStatistics",
+    "SHELL_STEPS",
+    "StepHook",
+    "driver_crash",
+]
 
 #: Steps the kernel marks around every driver: the handler's first instruction
 #: (before the EOI), the driver's handler returned (before ``iret``), and the start
@@ -407,14 +415,30 @@ class DriverShell:
         op, run.pending = run.pending, None
         assert op is not None
         effects: list[Effect] = []
-        value = self._perform_now(run, op, now_ns, effects)
+        try:
+            value = self._perform_now(run, op, now_ns, effects)
+        except DriverCrash as exc:
+            located = _located(run.gen, exc)
+            if located is exc:
+                raise
+            raise located from None
         return self._run(run, now_ns, value, effects)
 
     def _run(
         self, run: _Run, now_ns: int, value: Any, effects: list[Effect] | None = None
     ) -> list[Effect]:
         """Run ``run``'s code until it waits for an instant or ends."""
-        out: list[Effect] = [] if effects is None else effects
+        try:
+            return self._run_code(run, now_ns, value, [] if effects is None else effects)
+        except DriverCrash as exc:
+            # The shell refused an operation (an undeclared step, no such register):
+            # say where in the driver's code it was asked for.
+            located = _located(run.gen, exc)
+            if located is exc:
+                raise
+            raise located from None
+
+    def _run_code(self, run: _Run, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
         gen = run.gen
         softirq = run.irqs_on
         while True:
@@ -427,7 +451,7 @@ class DriverShell:
             except MintactorsError:
                 raise
             except Exception as exc:
-                raise _crash(exc) from exc
+                raise driver_crash(exc) from exc
             kind = type(op)
             if kind is Cpu:
                 run.acc += op.ns  # type: ignore[attr-defined]
@@ -533,6 +557,11 @@ class DriverShell:
                 self._store(run, op, now_ns, out)
                 return None
             case _:
+                if hasattr(op, "gi_frame"):  # a primitive called without `from`
+                    raise DriverCrash(
+                        "driver code yielded a generator: call a primitive with "
+                        "`yield from ctx.load(...)`, not `yield ctx.load(...)`"
+                    )
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
     def _ended(self, run: _Run, now_ns: int, out: list[Effect]) -> list[Effect]:
@@ -700,7 +729,7 @@ class DriverShell:
         if name not in self.allowed_steps:
             raise DriverCrash(
                 f"step {name!r} is not among the driver's declared steps "
-                f"({', '.join(sorted(self.allowed_steps))})"
+                f"({', '.join(sorted(self.allowed_steps))}); add it to the class's `steps`"
             )
         count = self.step_counts[name] = self.step_counts.get(name, 0) + 1
         if self.step_hook is None or name not in self.injected_steps:
@@ -747,11 +776,12 @@ class DriverShell:
 
 #: The kernel's own files: a driver's crash is located in the innermost frame outside them.
 _KERNEL_FILES = frozenset(
-    str(Path(__file__).with_name(name)) for name in ("shell.py", "context.py", "ops.py")
+    str(Path(__file__).with_name(name))
+    for name in ("shell.py", "context.py", "ops.py", "softnet.py")
 )
 
 
-def _crash(exc: Exception) -> DriverCrash:
+def driver_crash(exc: Exception) -> DriverCrash:
     """A driver's exception as one line naming where in the driver's code it was raised."""
     where = ""
     for frame, line in traceback.walk_tb(exc.__traceback__):
@@ -759,3 +789,19 @@ def _crash(exc: Exception) -> DriverCrash:
         if code.co_filename not in _KERNEL_FILES:
             where = f"{code.co_filename}:{line} in {code.co_name}: "
     return DriverCrash(f"{where}{type(exc).__name__}: {exc}")
+
+
+def _located(gen: Code[Any], exc: DriverCrash) -> DriverCrash:
+    """``exc`` prefixed with the driver's line that yielded the refused operation.
+
+    The generators form a ``yield from`` chain; the innermost frame outside the
+    kernel's own files is the driver's code that asked.
+    """
+    where = ""
+    current: Any = gen
+    while current is not None and inspect.isgenerator(current):
+        frame = current.gi_frame
+        if frame is not None and frame.f_code.co_filename not in _KERNEL_FILES:
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: "
+        current = current.gi_yieldfrom
+    return DriverCrash(f"{where}{exc}") if where else exc
