@@ -37,11 +37,8 @@ the core has given the code its CPU time (``RunTask``/``TaskDone``).
 
 from __future__ import annotations
 
-import inspect
-import traceback
 from collections.abc import Callable, Sequence
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -54,6 +51,7 @@ from mintactors.hardware.nic import NicLayout
 from mintactors.hardware.registers import REGISTERS
 from mintactors.kernel.drivers.base import IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
+from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
 from mintactors.kernel.drivers.ops import (
     AllocSkb,
     Barrier,
@@ -92,14 +90,7 @@ from mintactors.messages import (
 from mintactors.notes import NoteKind
 from mintactors.packets import parse_pktgen_header
 
-__all__ = [
-    "DriverCrash",
-    "DriverShell",
-    "DriverStatistics",
-    "SHELL_STEPS",
-    "StepHook",
-    "driver_crash",
-]
+__all__ = ["SHELL_STEPS", "DriverShell", "DriverStatistics", "StepHook"]
 
 #: Steps the kernel marks around every driver: the handler's first instruction
 #: (before the EOI), the driver's handler returned (before ``iret``), and the start
@@ -113,10 +104,6 @@ StepHook = Callable[[str, int, int], Sequence[Effect]]
 NET_RX = "net_rx"
 KSOFTIRQD = "ksoftirqd"
 SOFTIRQ_CHUNK = "softirq"
-
-
-class DriverCrash(MintactorsError):
-    """The driver's code raised; names its file and line."""
 
 
 class _Kind(Enum):
@@ -418,10 +405,10 @@ class DriverShell:
         try:
             value = self._perform_now(run, op, now_ns, effects)
         except DriverCrash as exc:
-            located = _located(run.gen, exc)
-            if located is exc:
+            where = located(run.gen, exc)
+            if where is exc:
                 raise
-            raise located from None
+            raise where from None
         return self._run(run, now_ns, value, effects)
 
     def _run(
@@ -433,10 +420,10 @@ class DriverShell:
         except DriverCrash as exc:
             # The shell refused an operation (an undeclared step, no such register):
             # say where in the driver's code it was asked for.
-            located = _located(run.gen, exc)
-            if located is exc:
+            where = located(run.gen, exc)
+            if where is exc:
                 raise
-            raise located from None
+            raise where from None
 
     def _run_code(self, run: _Run, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
         gen = run.gen
@@ -772,36 +759,3 @@ class DriverShell:
                     out.append(Note(NoteKind.POLL_COMPLETED, fields, delay_ns=run.acc))
                 return not rescheduled
         raise DriverCrash(f"unknown NAPI call {call!r}")
-
-
-#: The kernel's own files: a driver's crash is located in the innermost frame outside them.
-_KERNEL_FILES = frozenset(
-    str(Path(__file__).with_name(name))
-    for name in ("shell.py", "context.py", "ops.py", "softnet.py")
-)
-
-
-def driver_crash(exc: Exception) -> DriverCrash:
-    """A driver's exception as one line naming where in the driver's code it was raised."""
-    where = ""
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        code = frame.f_code
-        if code.co_filename not in _KERNEL_FILES:
-            where = f"{code.co_filename}:{line} in {code.co_name}: "
-    return DriverCrash(f"{where}{type(exc).__name__}: {exc}")
-
-
-def _located(gen: Code[Any], exc: DriverCrash) -> DriverCrash:
-    """``exc`` prefixed with the driver's line that yielded the refused operation.
-
-    The generators form a ``yield from`` chain; the innermost frame outside the
-    kernel's own files is the driver's code that asked.
-    """
-    where = ""
-    current: Any = gen
-    while current is not None and inspect.isgenerator(current):
-        frame = current.gi_frame
-        if frame is not None and frame.f_code.co_filename not in _KERNEL_FILES:
-            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: "
-        current = current.gi_yieldfrom
-    return DriverCrash(f"{where}{exc}") if where else exc
