@@ -141,8 +141,9 @@ def describe_config(config: Config) -> str:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     source = "" if nic.source == "mint" else f", source {nic.source_params.describe()}"
+    build = "" if nic.source != "mint" else f" ({gen.build})"
     return (
-        f"{gen.count} packets of {gen.size} B {gen.timing.describe()}, "
+        f"{gen.count} packets of {gen.size} B {gen.timing.describe()}{build}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
         f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
         + (f", {len(config.inject)} injection(s)" if config.inject else "")

@@ -207,6 +207,7 @@ def _add_nic_source(
         driver_masks=driver.cls.masks_interrupts,
         trace_frames=config.simulation.trace_frames,
         packet_injections=any(i.action == "packet" for i in config.inject),
+        build=config.generator.build,
     )
     return config.nic.source_params.install(wiring)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from typing import Any
 
@@ -61,35 +62,65 @@ def test_one_packets_whole_ordered_trace() -> None:
         for e in read_trace(out.getvalue())
         if "src" not in e and e["actor"] != "runtime" and e["kind"] != "Loaded"
     ]
-    # Worked out from COSTS: build 100; entry 10; ring reads RDT+descriptor (20);
-    # copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50; descriptor read 20;
-    # bookkeeping 3 + frame read 20; copy 300 + skb 11; stack 400; next-descriptor
-    # read 20; refill 13; EOI 17; iret 19; then the app's recv 200 + copy 300.
+    # Worked out from COSTS: the frame is built (100) before the kernel loop's
+    # first send, which goes at start_ns = 1000 on the dot; entry 10; ring reads
+    # RDT+descriptor (20); copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50;
+    # descriptor read 20; bookkeeping 3 + frame read 20; copy 300 + skb 11; stack
+    # 400; next-descriptor read 20; refill 13; EOI 17; iret 19; then the app's recv
+    # 200 + copy 300.
     # The driver notes its initialisation once its first refill (13) is done, and a
     # note its code made ahead of time (DescriptorReturned) comes before the
     # deliveries of the same instant.
     assert notes == [
         (13, "driver", "DriverInitialised"),
-        (1100, "generator", "PacketGenerated"),
-        (1100, "mechanism", "SyscallEntered"),
-        (1430, "rx_ring", "FrameCopied"),
-        (1435, "rx_ring", "DescriptorDone"),
-        (1435, "mechanism", "IcrWritten"),
-        (1442, "apic0", "IpiSent"),
-        (2442, "apic1", "IpiDelivered"),
-        (2442, "core1", "InterruptTaken"),
-        (2492, "driver", "HandlerEntered"),
-        (2846, "driver", "FrameTaken"),
-        (3246, "driver", "DescriptorReturned"),
-        (3246, "socket", "SkbQueued"),
-        (3246, "socket", "SkbDequeued"),
-        (3296, "driver", "HandlerExited"),
-        (3315, "core1", "InterruptReturned"),
-        (3815, "app", "PacketReceived"),
+        (1000, "generator", "PacketGenerated"),
+        (1000, "mechanism", "SyscallEntered"),
+        (1330, "rx_ring", "FrameCopied"),
+        (1335, "rx_ring", "DescriptorDone"),
+        (1335, "mechanism", "IcrWritten"),
+        (1342, "apic0", "IpiSent"),
+        (2342, "apic1", "IpiDelivered"),
+        (2342, "core1", "InterruptTaken"),
+        (2392, "driver", "HandlerEntered"),
+        (2746, "driver", "FrameTaken"),
+        (3146, "driver", "DescriptorReturned"),
+        (3146, "socket", "SkbQueued"),
+        (3146, "socket", "SkbDequeued"),
+        (3196, "driver", "HandlerExited"),
+        (3215, "core1", "InterruptReturned"),
+        (3715, "app", "PacketReceived"),
     ]
     stats = machine.generator.statistics()
-    assert stats.send_ns == (1451 - 1100,)
-    assert machine.app.statistics().latencies_ns.counts() == {3815 - 1100: 1}
+    assert stats.send_ns == (1351 - 1000,)
+    assert machine.app.statistics().latencies_ns.counts() == {3715 - 1000: 1}
+
+
+@pytest.mark.parametrize(("build", "apart_ns"), [("kernel-loop", 205), ("per-send", 205 + 200)])
+def test_back_to_back_sends_are_one_table1_send_time_apart(build: str, apart_ns: int) -> None:
+    """paper-2014, 1.5 KB, interval 0: the kernel loop's sends are exactly 205 ns apart.
+
+    That is Table 1's send time, the paper's "shortest interval between two
+    interrupts"; a user-space loop adds one frame build (200 ns) to each.
+    """
+    cfg = parse_config(
+        {
+            "generator": {"count": 60, "size": 1514, "interval_ns": 0, "build": build},
+            "simulation": {"trace": "full"},
+        },
+        "<test>",
+    )
+    out = io.StringIO()
+    machine = build_machine(cfg, out)
+    machine.simulation.run_sync()
+    events = read_trace(out.getvalue())
+    entered = [e["t_ns"] for e in events if e["kind"] == "SyscallEntered"]
+    ipis = [e["t_ns"] for e in events if e["kind"] == "IcrWritten"]
+    assert len(entered) == len(ipis) == 60
+    assert {b - a for a, b in itertools.pairwise(entered)} == {apart_ns}
+    assert {b - a for a, b in itertools.pairwise(ipis)} == {apart_ns}  # interrupt to interrupt
+    stats = machine.generator.statistics()
+    assert set(stats.send_ns) == {205}  # Table 1: 0.205 us at 1.5 KB, in both modes
+    assert stats.interval_ns_mean() == apart_ns
 
 
 def test_delivered_frames_are_the_generated_bytes() -> None:

@@ -39,7 +39,7 @@ def test_each_command_writes_its_png_and_says_what_it_drew(
     assert printed == [
         f"{out / 'sweep.png'}: success_rate against generator.interval_ns, 2 line(s), 8 points",
         f"{out / 'trace.png'}: latency of 50 packets; ring occupancy (100 changes, high 2) "
-        "and socket queue (100 changes, high 22) over 174.129 us",
+        "and socket queue (100 changes, high 22) over 173.929 us",
         f"{out / 'explore.png'}: 2 runs, 1 violation, 2 distinct schedules",
     ]
 
