@@ -180,7 +180,9 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
 
     ``send_window_ns``: mean send time over sends ``first_send..last_send``
     (numbered from 1), None if the run had fewer; ``sends_refused``: sends the ring
-    refused in the whole run (a refused send skips the copy, so E1 needs none).
+    refused in the whole run (a refused send skips the copy, so E1 needs none);
+    ``interval_realised_ns``: the mean interval between consecutive sends as they
+    went (refused ones included), None without a generator or under two sends.
     ``skb_first_ns``/``skb_last_ns``: when the first and last skb reached the
     socket; ``packet_ns``: the mean time between skbs.
     """
@@ -189,9 +191,11 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
     machine = outcome.machine
     sends: tuple[int, ...] = ()
     refused = 0
+    realised = None
     if isinstance(machine.source, MintTraffic):  # a real NIC makes no system calls
         stats = machine.source.generator.statistics()
         sends, refused = stats.send_ns, stats.refused
+        realised = stats.interval_ns_mean()
     window = sends[first_send - 1 : last_send] if len(sends) >= last_send else ()
     socket = machine.socket.statistics()
     first, last = socket.first_queued_ns, socket.last_queued_ns
@@ -201,6 +205,7 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
     return {
         "send_window_ns": sum(window) / len(window) if window else None,
         "sends_refused": refused,
+        "interval_realised_ns": realised,
         "skb_first_ns": first,
         "skb_last_ns": last,
         "packet_ns": packet_ns,
