@@ -123,6 +123,24 @@ def test_back_to_back_sends_are_one_table1_send_time_apart(build: str, apart_ns:
     assert stats.interval_ns_mean() == apart_ns
 
 
+@pytest.mark.parametrize("ring", [256, 64])
+def test_a_ring_holds_ring_size_minus_two_frames_before_the_driver_cleans(ring: int) -> None:
+    """e1000's RDT convention: of N descriptors the hardware may fill N - 2.
+
+    The first refill gives N - 1 descriptors buffers (E1000_DESC_UNUSED keeps one)
+    and writes RDT = the last of them; hardware owns RDH .. RDT - 1.
+    """
+    cfg = config(
+        generator={"count": ring + 40, "interval_ns": 0},
+        apic={"ipi_latency": 10**9},  # the driver never wakes during the sends
+        nic={"ring_size": ring},
+        simulation={"until_ns": 10**8},
+    )
+    results = run_config(cfg).results
+    assert results.statistics["generator"]["accepted"] == ring - 2
+    assert results.dropped == {"no_descriptor": 42}
+
+
 def test_delivered_frames_are_the_generated_bytes() -> None:
     """Every frame in the ring is byte-identical to one dpkt builds afresh, and verifies."""
     count = 12
