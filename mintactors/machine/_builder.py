@@ -242,7 +242,8 @@ def _add_driver(
         socket=names.SOCKET,
         layout=config.layout,
         costs=costs,
-        copy_ns=profile.copy_ns,
+        # The copy from the receive buffer into the skb (recv_copy_points if given).
+        copy_ns=profile.recv_copy_ns,
         step_hook=injector,
         trace_level=TraceLevel[config.simulation.trace.upper()],
     )

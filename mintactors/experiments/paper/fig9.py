@@ -154,8 +154,12 @@ def _done(lo: int, hi: int, resolution: float) -> bool:
     return hi - lo <= max(10, resolution * hi)
 
 
-def summarise(points: Sequence[Fig9Point]) -> list[Fig9Summary]:
-    """Per size: the 100 % interval (as bracketed), Table 2's figure, and R² of the rise."""
+def summarise(points: Sequence[Fig9Point], post_hoc: bool = False) -> list[Fig9Summary]:
+    """Per size: the 100 % interval (as bracketed), Table 2's figure, and R² of the rise.
+
+    ``post_hoc``: the costs were changed from the fitted profile (a sensitivity
+    run), so the rows are ``post-hoc``, not predictions.
+    """
     out = []
     for kb in dict.fromkeys(p.size_kb for p in points):
         mine = [p for p in points if p.size_kb == kb]
@@ -164,7 +168,8 @@ def summarise(points: Sequence[Fig9Point]) -> list[Fig9Summary]:
             raise PaperMeasurementError(f"Figure 9 at {kb} KB never reached 100 %")
         rising = [p for p in mine if not p.complete]
         fit = r_squared([p.interval_realised_ns for p in rising], [p.success_rate for p in rising])
-        out.append(Fig9Summary(kb, implied_packet_ns(kb), bracket[1], fit, len(rising)))
+        role = "post-hoc" if post_hoc else "predicted"
+        out.append(Fig9Summary(kb, implied_packet_ns(kb), bracket[1], fit, len(rising), role))
     return out
 
 
@@ -200,4 +205,4 @@ def fig9(
         points += _measure(executor, scale, mids, costs, "figure 9 (100 % point)")
     order = {kb: i for i, kb in enumerate(sizes)}
     points.sort(key=lambda p: (order[p.size_kb], p.interval_ns))
-    return points, summarise(points)
+    return points, summarise(points, post_hoc=bool(costs))

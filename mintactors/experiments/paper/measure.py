@@ -165,8 +165,15 @@ def rel_error(model: float, paper: float) -> float:
     return (model - paper) / paper
 
 
-def role(table: str, kb: str, nic: str = "debug") -> str:
-    """``fitted`` if the profile was fitted to this row, else ``predicted``."""
+def role(table: str, kb: str, nic: str = "debug", *, post_hoc: bool = False) -> str:
+    """``fitted`` if the profile was fitted to this row, else ``predicted``.
+
+    ``post-hoc`` for every row of a run whose costs were changed from the fitted
+    profile (``post_hoc``): such a change is chosen after seeing the paper's
+    numbers, so none of its rows is a fit or a prediction.
+    """
+    if post_hoc:
+        return "post-hoc"
     return "fitted" if (table, kb, nic) in FITTED else "predicted"
 
 
@@ -265,7 +272,7 @@ def e2_runs(scale: PaperScale, sizes: Sequence[str] | None = None) -> list[dict[
     return runs
 
 
-def table1_rows(rows: Sequence[Mapping[str, Any]]) -> list[Table1Row]:
+def table1_rows(rows: Sequence[Mapping[str, Any]], post_hoc: bool = False) -> list[Table1Row]:
     """Table 1 from E1's run rows (in :func:`e1_runs` order)."""
     out = []
     for size, row in zip(PAPER_SIZES, rows, strict=True):
@@ -276,13 +283,16 @@ def table1_rows(rows: Sequence[Mapping[str, Any]]) -> list[Table1Row]:
             )
         out.append(
             Table1Row(
-                size.kb, TABLE1_US[size.kb], row["send_window_ns"] / 1000, role("table1", size.kb)
+                size.kb,
+                TABLE1_US[size.kb],
+                row["send_window_ns"] / 1000,
+                role("table1", size.kb, post_hoc=post_hoc),
             )
         )
     return out
 
 
-def table2_rows(rows: Sequence[Mapping[str, Any]]) -> list[Table2Row]:
+def table2_rows(rows: Sequence[Mapping[str, Any]], post_hoc: bool = False) -> list[Table2Row]:
     """Table 2 from E2's run rows (in :func:`e2_runs` order, real NIC last)."""
     out = []
     kinds = [(s, "debug") for s in PAPER_SIZES] + [(paper_size("1.5"), "real")]
@@ -297,7 +307,7 @@ def table2_rows(rows: Sequence[Mapping[str, Any]]) -> list[Table2Row]:
                 nic,
                 paper,
                 size.frame_bits / packet_ns,
-                role("table2", size.kb, nic),
+                role("table2", size.kb, nic, post_hoc=post_hoc),
                 packet_ns,
             )
         )
@@ -309,21 +319,27 @@ def tables(
     scale: PaperScale = FULL,
     costs: Mapping[str, Any] | None = None,
 ) -> tuple[list[Table1Row], list[Table2Row]]:
-    """Run E1 and E2 as one batch (keeping every worker busy); Tables 1 and 2."""
+    """Run E1 and E2 as one batch (keeping every worker busy); Tables 1 and 2.
+
+    With ``costs`` (fields changed from the profile) every row is ``post-hoc``.
+    """
     first, second = e1_runs(scale), e2_runs(scale)
     rows = run_paper_points(executor, first + second, scale, costs, "tables 1 and 2")
-    return table1_rows(rows[: len(first)]), table2_rows(rows[len(first) :])
+    post_hoc = bool(costs)
+    return table1_rows(rows[: len(first)], post_hoc), table2_rows(rows[len(first) :], post_hoc)
 
 
 def table1(
     executor: Executor, scale: PaperScale = FULL, costs: Mapping[str, Any] | None = None
 ) -> list[Table1Row]:
-    """Run E1 and return Table 1."""
-    return table1_rows(run_paper_points(executor, e1_runs(scale), scale, costs, "table 1"))
+    """Run E1 and return Table 1 (``post-hoc`` rows with ``costs``)."""
+    rows = run_paper_points(executor, e1_runs(scale), scale, costs, "table 1")
+    return table1_rows(rows, bool(costs))
 
 
 def table2(
     executor: Executor, scale: PaperScale = FULL, costs: Mapping[str, Any] | None = None
 ) -> list[Table2Row]:
-    """Run E2 and return Table 2."""
-    return table2_rows(run_paper_points(executor, e2_runs(scale), scale, costs, "table 2"))
+    """Run E2 and return Table 2 (``post-hoc`` rows with ``costs``)."""
+    rows = run_paper_points(executor, e2_runs(scale), scale, costs, "table 2")
+    return table2_rows(rows, bool(costs))

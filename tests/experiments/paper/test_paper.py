@@ -212,3 +212,38 @@ def test_the_shipped_paper_sweeps_are_the_runs_the_paper_command_makes(
         config = parse_config(point_raw(sweep.raw, point.overrides), "same")
         paper = parse_config(point_raw(PAPER_BASE, run.items()), "same")
         assert config == paper
+
+
+FAST_RECV = "recv_copy_points=[[1024, 63], [1514, 93], [16384, 1003]]"
+
+
+def test_a_sensitivity_run_labels_every_row_post_hoc(tmp_path: Path) -> None:
+    """With a cost changed from the fitted profile, no row is fitted or predicted."""
+    assert main(["paper", "table1", "--quick", "--cost", FAST_RECV, "--out", str(tmp_path)]) == 0
+    rows = (tmp_path / "table1.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[-1] for row in rows] == ["post-hoc"] * 6
+    points = [Fig9Point("8", iv, 10, built, built, iv) for iv, built in ((100, 5), (300, 10))]
+    assert [s.role for s in summarise(points)] == ["predicted"]
+    assert [s.role for s in summarise(points, post_hoc=True)] == ["post-hoc"]
+    rows_in = [{"send_window_ns": 200.0, "sends_refused": 0}] * 6
+    assert {r.role for r in table1_rows(rows_in, post_hoc=True)} == {"post-hoc"}
+
+
+@pytest.mark.parametrize(
+    ("cost", "needle"),
+    [
+        ("recv_copy_pionts=[[1, 1]]", "did you mean 'recv_copy_points'"),
+        ("recv_copy_points=[[2, 1], [1, 2]]", "strictly increasing"),
+        ("profile=host.toml", "use the paper-2014 profile"),
+    ],
+)
+def test_a_bad_cost_change_exits_2_naming_the_field(
+    cost: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`paper --cost` takes only cost fields with valid values: status 2, one line."""
+    assert main(["paper", "table1", "--quick", "--cost", cost, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--cost" in err
+    assert needle in err
+    assert not list(tmp_path.iterdir())
