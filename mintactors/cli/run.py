@@ -34,13 +34,18 @@ def summary_table(results: RunResults) -> str:
     lat = results.latency_ns
     ipi = results.ipi
     profile = results.profile
-    rate = results.success_rate
+    sent = results.sent
+
+    def share(count: int) -> str:
+        return f"{count}  ({count / sent:.2%} of sent)" if sent else str(count)
+
     rows = [
         ("sent", str(results.sent)),
         ("delivered", str(results.delivered)),
         ("dropped", f"{sum(dropped.values())}" + (f"  ({drop_detail})" if drop_detail else "")),
         ("in flight", str(results.in_flight)),
-        ("reached socket buffer", _fmt(rate * 100 if rate is not None else None, " %", 2)),
+        ("skbs built by the driver", share(results.skb_built)),
+        ("skbs queued on the socket", share(results.queued_on_socket)),
         ("IPIs sent / delivered / merged", f"{ipi.sent} / {ipi.delivered} / {ipi.merged}"),
         ("handler runs", str(results.handler_runs)),
         ("send processing time, mean", _fmt_us(results.send_time_ns_mean)),
