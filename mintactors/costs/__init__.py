@@ -102,7 +102,13 @@ class CostProfile:
         irq_exit_ns: the handler's ``iret`` until IF=1.
         driver_descriptor_ns: the handler's bookkeeping per descriptor.
         skb_alloc_ns: allocating the skb the frame is copied into.
-        stack_ns: handing an skb up the stack to the UDP socket.
+        stack_ns: an skb's trip up the stack to the UDP socket
+            (``__netif_receive_skb``, IP, UDP, the queue), in NET_RX.
+        handup_ns: the driver's per-frame work to hand an skb up, besides the
+            descriptor bookkeeping, the skb allocation and the copy
+            (``eth_type_trans``, the checksum check, ``netif_rx``'s enqueue); in
+            ``paper-2014`` it is fitted to Table 2 and carries all the per-frame
+            receive time of the paper's handler that the model does not spell out.
         refill_ns: one refill of descriptors plus the RDT write.
         eoi_ns: writing the APIC's EOI register.
         app_recv_ns: one ``recvmsg`` in the receiving application, before its copy.
@@ -155,6 +161,7 @@ class CostProfile:
     rmb_ns: int = 1
     wmb_ns: int = 2
     softirq_entry_ns: int = 50
+    handup_ns: int = 100
     sched_slice_ns: int = 3_000_000
     netdev_budget: int = 300
     netdev_budget_usecs: int = 2000

@@ -248,6 +248,7 @@ def _add_driver(
         mb_ns=profile.mb_ns,
         rmb_ns=profile.rmb_ns,
         wmb_ns=profile.wmb_ns,
+        handup_ns=profile.handup_ns,
     )
     limits = NetRxLimits(
         stack_ns=profile.stack_ns,

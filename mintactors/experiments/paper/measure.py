@@ -13,11 +13,13 @@ E1, Table 1 (send-processing time)
 E2, Table 2 (the most traffic the driver handles)
     Continuous sending: ``generator.interval_ns = 0``, each send starting as soon as
     the previous system call returns (for the real NIC: frames back to back at line
-    rate). The figure is the rate at which frames reach the socket buffer while
-    the driver runs: ``(reached - 1) x frame bits / (last skb queued - first skb
-    queued)``. On the Mint path the sender is faster than the driver, which then
-    drains without pause, so this is the driver's maximum receive rate; behind the
-    real NIC the driver keeps up and the line is the limit.
+    rate). The figure is the rate at which the driver puts frames into socket
+    buffers (skbs, handed to ``netif_rx``) while it runs: ``(skbs - 1) x frame bits
+    / (last hand-up - first hand-up)``. On the Mint path the sender is faster than
+    the driver, which then drains without pause, so this is the driver's maximum
+    receive rate; behind the real NIC the driver keeps up and the line is the
+    limit. The stack behind ``netif_rx`` runs later, in the softirq, and does not
+    pace the handler (under continuous sending it mostly drops at the backlog).
 
 The base config of every paper run is :data:`PAPER_BASE`: the default machine
 and the ``paper-2014`` profile, the paper's kernel-loop generator (one frame built,
@@ -190,8 +192,8 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
     refused in the whole run (a refused send skips the copy, so E1 needs none);
     ``interval_realised_ns``: the mean interval between consecutive sends as they
     went (refused ones included), None without a generator or under two sends.
-    ``skb_first_ns``/``skb_last_ns``: when the first and last skb reached the
-    socket; ``packet_ns``: the mean time between skbs.
+    ``skb_first_ns``/``skb_last_ns``: when the driver handed up its first and last
+    skb; ``packet_ns``: the mean time between hand-ups.
     """
     if last_send > SEND_NS_KEPT:  # the generator keeps only the first sends one by one
         raise ValueError(f"E1's window ends at send {last_send}, past {SEND_NS_KEPT} kept")
@@ -204,11 +206,11 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
         sends, refused = stats.send_ns, stats.refused
         realised = stats.interval_ns_mean()
     window = sends[first_send - 1 : last_send] if len(sends) >= last_send else ()
-    socket = machine.socket.statistics()
-    first, last = socket.first_queued_ns, socket.last_queued_ns
+    driver = machine.driver.statistics()
+    first, last = driver.first_handed_up_ns, driver.last_handed_up_ns
     packet_ns = None
-    if first is not None and last is not None and socket.queued > 1:
-        packet_ns = (last - first) / (socket.queued - 1)
+    if first is not None and last is not None and driver.frames_handed_up > 1:
+        packet_ns = (last - first) / (driver.frames_handed_up - 1)
     return {
         "send_window_ns": sum(window) / len(window) if window else None,
         "sends_refused": refused,

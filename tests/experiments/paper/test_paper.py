@@ -62,7 +62,7 @@ def test_the_shipped_profile_holds_what_the_fit_produces() -> None:
     profile = load_profile("paper-2014")
     fitted = {
         **fit_send_side(profile),
-        "stack_ns": profile.stack_ns,
+        "handup_ns": profile.handup_ns,
     }
     _, changed = profile_toml(PROFILE, fitted)
     assert not changed
@@ -73,10 +73,10 @@ def test_a_changed_fit_bumps_the_profile_version(tmp_path: Path) -> None:
     copy = tmp_path / "p.toml"
     shutil.copy(PROFILE, copy)
     version = load_profile("paper-2014").version
-    text, changed = profile_toml(copy, {"stack_ns": 1})
+    text, changed = profile_toml(copy, {"handup_ns": 1})
     assert changed
     assert f"version = {version + 1}\n" in text
-    assert "stack_ns = 1\n" in text
+    assert "handup_ns = 1\n" in text
 
 
 def test_e1_refuses_a_run_whose_sends_were_refused() -> None:
