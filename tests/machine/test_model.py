@@ -69,9 +69,9 @@ def test_one_packets_whole_ordered_trace() -> None:
     # RDT+descriptor (20); copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50;
     # EOI 17; descriptor read 20; bookkeeping 3, then the frame read (FrameTaken) 20,
     # copy 300 and skb 11; the hand-up 29, then netif_rx queues it on the backlog;
-    # next-descriptor read 20; refill 13; irq_exit enters the softirq with interrupts still off (23); iret
-    # 19; then NET_RX runs, whose backlog poll passes the skb up the stack (400) to
-    # the socket; then the app's recv 200 + copy 300.
+    # next-descriptor read 20; refill 13; irq_exit enters the softirq with
+    # interrupts still off (23); iret 19; then NET_RX runs, whose backlog poll passes
+    # the skb up the stack (400) to the socket; then the app's recv 200 + copy 300.
     # The driver notes its initialisation once its first refill (13) is done, and a
     # note its code made ahead of time (DescriptorReturned) comes before the
     # deliveries of the same instant.
