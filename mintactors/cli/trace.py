@@ -153,7 +153,7 @@ def _output_file(path: str, binary: bool) -> Iterator[IO[Any]]:
     target = Path(path)
     try:
         with atomic_outputs(None) as outputs:
-            raw = outputs.open_binary(target)
+            raw = outputs.open_binary(target, create_parent=True)
             if binary:
                 yield raw
             else:

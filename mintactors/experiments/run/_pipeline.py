@@ -6,6 +6,11 @@ component crash or an accounting failure is an error and no output is written;
 for :func:`record_run` (exploration, replay) it is a finding, reported as a
 violation of the pseudo-oracle ``crash`` or of ``conservation``, and the trace is
 kept, since that is exactly the run someone wants to read.
+
+Either way, an interruption (Ctrl-C, or SIGTERM turned into one by the command
+line) ends the run as :class:`RunInterrupted` with the virtual time reached, and a
+failure to write an output as :class:`~mintactors.experiments.run.outputs.OutputError`;
+neither leaves a file behind.
 """
 
 from __future__ import annotations
@@ -19,13 +24,64 @@ import attrs
 
 from mintactors.config import Config
 from mintactors.errors import ActorCrashed
-from mintactors.experiments.run.outputs import atomic_outputs, write_json
+from mintactors.experiments.run.outputs import OutputError, atomic_outputs, write_json
 from mintactors.experiments.run.results import AccountingError, RunResults, collect_results
 from mintactors.machine import Machine, build_machine
 from mintactors.oracles import OracleMonitor, Violation
 from mintactors.runtime import RunResult
 
-__all__ = ["RecordedRun", "RunOutcome", "config_echo", "record_run", "run_config"]
+__all__ = [
+    "RUN_OUTPUTS",
+    "RecordedRun",
+    "RunInterrupted",
+    "RunOutcome",
+    "config_echo",
+    "record_run",
+    "run_config",
+]
+
+#: The files a run writes into its directory; a rerun removes those it did not write.
+RUN_OUTPUTS = ("results.json", "trace.jsonl")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by an interruption; nothing was written.
+
+    A ``KeyboardInterrupt``, so that everything that cleans up after Ctrl-C (output
+    files, worker pools) does so for it too.
+
+    Attributes:
+        t_ns: the virtual time the run had reached.
+    """
+
+    def __init__(self, t_ns: int) -> None:
+        super().__init__(t_ns)
+        self.t_ns = t_ns
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or (from Trio's nursery) groups, a KeyboardInterrupt.
+
+    Trio raises the interrupt in whichever task was running, so it can arrive grouped
+    with the errors it caused in the others: the interrupt is the cause of them all.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt) is not None
+
+
+def _output_failure(exc: BaseException) -> OutputError | None:
+    """The output write failure ``exc`` is, or holds (directly or as a crash's cause)."""
+    if isinstance(exc, OutputError):
+        return exc
+    if isinstance(exc, ActorCrashed) and isinstance(exc.cause, OutputError):
+        return exc.cause
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _output_failure(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def config_echo(config: Config) -> dict[str, Any]:
@@ -78,7 +134,7 @@ def _execute(
     extra_outputs: ExtraOutputs | None = None,
 ) -> tuple[RecordedRun, dict[str, Path]]:
     paths: dict[str, Path] = {}
-    with atomic_outputs(out_dir) as outputs:
+    with atomic_outputs(out_dir, owned=RUN_OUTPUTS, lock=True) as outputs:
         stream = None
         if out_dir is not None and config.simulation.trace != "off":
             stream = outputs.open("trace.jsonl")
@@ -96,6 +152,9 @@ def _execute(
                 until_ns=config.simulation.until_ns, progress=hook, stop_when=monitor
             )
         except ActorCrashed as exc:
+            if isinstance(exc.cause, OutputError):
+                # The trace (or a pcap) could not be written: not the model's failure.
+                raise exc.cause from None
             if strict:
                 raise
             monitor.violations.append(
@@ -103,6 +162,13 @@ def _execute(
             )
             recorded = RecordedRun(tuple(monitor.violations), monitor.first(), None, machine)
             return recorded, paths
+        except BaseException as exc:
+            if _interrupted(exc):
+                raise RunInterrupted(machine.simulation.now_ns) from None
+            failed = _output_failure(exc)
+            if failed is not None:
+                raise failed from None
+            raise
         error = None
         results: RunResults | None = None
         try:
