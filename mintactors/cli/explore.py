@@ -35,6 +35,7 @@ from mintactors.experiments.explore.explore import (
 from mintactors.experiments.explore.replay import replay_trace
 from mintactors.oracles import ORACLES, Violation
 from mintactors.runtime import policy_names
+from mintactors.traces import field_text
 
 __all__ = ["add_commands", "cmd_explore", "cmd_replay", "trace_window"]
 
@@ -45,7 +46,12 @@ WINDOW_AFTER = 8
 
 def _format_line(event: dict[str, Any]) -> str:
     skip = {"t_ns", "actor", "kind"}
-    fields = " ".join(f"{k}={json.dumps(v)}" for k, v in event.items() if k not in skip)
+    # Strings quoted (handler="driver"); vectors and addresses in hex, as every tool.
+    fields = " ".join(
+        f"{k}={json.dumps(v) if isinstance(v, str) else field_text(k, v)}"
+        for k, v in event.items()
+        if k not in skip
+    )
     return f"{event['t_ns']:>12}  {event['actor']:<10} {event['kind']:<18} {fields}".rstrip()
 
 

@@ -144,8 +144,8 @@ def _signals_deferred(*, ignore_interrupt: bool = False) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-        for number in dict.fromkeys(caught):
-            signal.raise_signal(number)
+        for held in dict.fromkeys(caught):
+            signal.raise_signal(held)
 
 
 def _ignore_cancelled_in_manager(args: threading.ExceptHookArgs) -> None:

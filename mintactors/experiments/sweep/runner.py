@@ -303,6 +303,7 @@ def write_csv(
     *,
     owned: Sequence[str] = (),
     keep: Sequence[str] = (),
+    outputs: atomic_outputs | None = None,
 ) -> None:
     """Write ``rows`` to ``path`` as CSV, atomically (all or nothing).
 
@@ -313,6 +314,8 @@ def write_csv(
         owned: outputs in the CSV's directory the caller owns; those neither
             written here nor in ``keep`` are removed once the CSV is in place.
         keep: owned outputs the caller writes itself.
+        outputs: open the file here instead (it is then committed, or not, with
+            the other files of that block, which must be ``path``'s directory's).
 
     Raises:
         OutputError: the file cannot be written.
@@ -322,6 +325,9 @@ def write_csv(
     writer.writerow(columns)
     for row in rows:
         writer.writerow([format_value(row.get(c)) for c in columns])
-    owned = [name for name in owned if name not in keep]
-    with atomic_outputs(path.parent, owned=owned) as outputs:
+    if outputs is not None:
         outputs.open(path.name).write(buffer.getvalue())
+        return
+    owned = [name for name in owned if name not in keep]
+    with atomic_outputs(path.parent, owned=owned) as own:
+        own.open(path.name).write(buffer.getvalue())
