@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -111,8 +112,6 @@ def signal_and_wait(
 def stop(process: subprocess.Popen[str]) -> None:
     """End a test's process and everything it started, whatever state it is in."""
     for pid in living(process.pid):
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     process.communicate(timeout=PATIENCE_S)

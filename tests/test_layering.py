@@ -34,6 +34,7 @@ BASE = {
     "packets",
     "registry",
     "stats",
+    "tomlfile",
 }
 
 _MODEL = {"base", "hardware", "kernel"}

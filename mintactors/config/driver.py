@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 
 from mintactors.errors import ConfigError
-from mintactors.fields import at_least, checked
+from mintactors.fields import MAX_COST_NS, at_least, between, checked, duration_ns
 from mintactors.kernel.variants import DRIVER_VARIANTS
 
 __all__ = ["DriverConfig", "InjectConfig", "check_injections"]
@@ -24,7 +24,8 @@ class DriverConfig:
     """The NIC driver variant and its ring bookkeeping."""
 
     kind: str = checked("paper", _driver_kind)
-    refill_batch: int = checked(16, at_least(1))
+    #: At most the ring's size less one (checked with ``[nic]``, in parse_config).
+    refill_batch: int = checked(16, between(1, 4096))
 
 
 @attrs.frozen
@@ -33,9 +34,9 @@ class InjectConfig:
 
     step: str
     action: Literal["ipi", "packet"]
-    occurrence: int = checked(1, lambda v: None if v >= 1 else f"must be at least 1, not {v}")
-    delay_ns: int = checked(0, lambda v: None if v >= 0 else f"must be at least 0, not {v}")
-    core: int | None = None
+    occurrence: int = checked(1, at_least(1, at_most=1 << 31))
+    delay_ns: int = checked(0, duration_ns(0, MAX_COST_NS))
+    core: int | None = checked(None, lambda v: None if v is None else between(0, 63)(v))
 
 
 def check_injections(

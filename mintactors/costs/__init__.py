@@ -15,7 +15,6 @@ last it continues the last segment's slope.
 from __future__ import annotations
 
 import bisect
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -23,13 +22,29 @@ from typing import Any
 
 import attrs
 
+from mintactors import tomlfile
+from mintactors.fields import MAX_COST_NS
+
 __all__ = ["COST_FIELDS", "CostProfile", "builtin_profiles", "load_profile"]
 
 
+_POINTS_SHAPE = "an array of [bytes, ns] pairs of integers, e.g. [[64, 12], [1514, 148]]"
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _points(value: Any) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and _int(p[0]) and _int(p[1]) for p in value
+    ):
+        raise ValueError(f"copy_points must be {_POINTS_SHAPE}, not {value!r}")
     points = tuple((int(b), int(ns)) for b, ns in value)
     if not points:
         raise ValueError("copy_points needs at least one (bytes, ns) point")
+    if any(b > 1 << 31 or ns > MAX_COST_NS for b, ns in points):
+        raise ValueError("copy_points sizes must be at most 2^31 bytes and costs at most 2^30 ns")
     sizes = [b for b, _ in points]
     if sizes != sorted(set(sizes)) or sizes[0] <= 0:
         raise ValueError("copy_points sizes must be positive and strictly increasing")
@@ -89,8 +104,16 @@ class CostProfile:
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):
             value = getattr(self, field.name)
-            if field.name.endswith("_ns") and (not isinstance(value, int) or value < 0):
-                raise ValueError(f"{field.name} must be a non-negative integer, not {value!r}")
+            if field.name.endswith("_ns") and (not _int(value) or not 0 <= value <= MAX_COST_NS):
+                raise ValueError(
+                    f"{field.name} must be an integer from 0 to 2^30 ({MAX_COST_NS:,}) ns, "
+                    f"not {value!r}"
+                )
+        for name, kind in (("name", str), ("description", str)):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name} must be a string, not {getattr(self, name)!r}")
+        if not _int(self.version) or self.version < 0:
+            raise ValueError(f"version must be an integer >= 0, not {self.version!r}")
 
     def copy_ns(self, nbytes: int) -> int:
         """The memcpy cost of ``nbytes`` bytes on this machine."""
@@ -160,15 +183,23 @@ def load_profile(
     """
     text, where = _profile_text(name, relative_to)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{where}: not valid TOML: {exc}") from None
-    data = {**data.get("profile", {}), **data.get("costs", {})}
-    unknown = set(data) - {f.name for f in attrs.fields(CostProfile)}
+        parsed = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    tables = [parsed.get(t, {}) for t in ("profile", "costs")]
+    if not all(isinstance(t, dict) for t in tables):
+        raise ValueError(f"{where}: [profile] and [costs] must be tables")
+    data = {**tables[0], **tables[1]}
+    known = [f.name for f in attrs.fields(CostProfile)]
+    unknown = set(data) - set(known)
     if unknown:
         raise ValueError(f"{where}: unknown cost fields {sorted(unknown)}")
     data.update(overrides or {})
+    missing = [name for name in known if name not in data]
+    if missing:
+        what = "is empty" if not data else "lacks fields"
+        raise ValueError(f"{where}: {what}: a [profile] table needs {', '.join(missing)}")
     try:
         return CostProfile(**data)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
