@@ -18,12 +18,15 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from mintactors.errors import MintactorsError
 from mintactors.experiments.run import atomic_outputs
 from mintactors.machine import Machine
 from mintactors.traces._diff import diff_traces, render_diff
 from mintactors.traces._events import (
     TABLE_HEADER,
     EventFilter,
+    check_actor,
+    check_kind,
     format_event,
     matching_lines,
     parse_time,
@@ -89,8 +92,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_filter(args: argparse.Namespace) -> None:
+    """Refuse a filter that can match nothing because it is mistyped or reversed."""
+    problems = [check_actor(a) for a in args.actor or ()]
+    problems += [check_kind(k) for k in args.kind or ()]
+    if args.start is not None and args.end is not None and args.start > args.end:
+        problems.append(f"--from {args.start} ns is after --to {args.end} ns")
+    if args.limit is not None and args.limit < 0:
+        problems.append(f"--limit must be at least 0, not {args.limit}")
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise MintactorsError(f"trace events: {problem}")
+
+
 def cmd_events(args: argparse.Namespace) -> int:
     """``trace events``: the events that pass the filter, as a table or JSON lines."""
+    _check_filter(args)
     keep = EventFilter(
         actors=frozenset(args.actor or ()),
         kinds=frozenset(args.kind or ()),

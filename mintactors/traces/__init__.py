@@ -17,7 +17,7 @@ from mintactors.traces._events import (
 from mintactors.traces._packet import Hop, PacketTimeline, packet_timeline, render_timeline
 from mintactors.traces._pcap import FRAME_CHOICES, PcapRecorder, export_pcap
 from mintactors.traces._perfetto import PerfettoStats, export_perfetto, us_from_ns
-from mintactors.traces._reader import TraceError, TraceReader
+from mintactors.traces._reader import TraceError, TraceReader, flatten
 from mintactors.traces._summary import TraceSummary, render_summary, summarise
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "export_pcap",
     "export_perfetto",
     "field_text",
+    "flatten",
     "format_event",
     "matching_lines",
     "packet_timeline",

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
 
+from mintactors import messages, names
+from mintactors.notes import NoteKind
 from mintactors.traces._hops import packet_seq
 from mintactors.traces._reader import Line, TraceReader
 
 __all__ = [
+    "KNOWN_KINDS",
     "TABLE_HEADER",
     "EventFilter",
+    "check_actor",
+    "check_kind",
     "field_text",
     "format_event",
     "matching_lines",
@@ -44,6 +50,48 @@ def parse_time(text: str) -> int:
     if len(frac) > digits:
         raise ValueError(f"{text!r} is not a whole number of nanoseconds")
     return int(whole or "0") * scale + int(frac.ljust(digits, "0") or "0")
+
+
+#: Every ``kind`` a trace line can have: the runtime's own lines, the notes
+#: (:class:`~mintactors.notes.NoteKind`) and the message deliveries of a full trace
+#: (a message's class name).
+KNOWN_KINDS: frozenset[str] = frozenset(
+    {
+        "trace_header",
+        "run_end",
+        *(kind.value for kind in NoteKind),
+        *(n for n in messages.__all__ if attrs.has(getattr(messages, n))),
+    }
+)
+_FIXED_ACTORS = tuple(
+    sorted(
+        [
+            "runtime",
+            *(getattr(names, n) for n in names.__all__ if isinstance(getattr(names, n), str)),
+        ]
+    )
+)
+_NUMBERED_ACTOR = re.compile(r"(core|apic)\d+")
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    choices = sorted(known)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {what} {name!r}; did you mean {close[0]!r}?"
+    return f"unknown {what} {name!r}; known: {', '.join(choices)}"
+
+
+def check_kind(kind: str) -> str | None:
+    """What is wrong with ``--kind KIND`` (None: it is a kind traces have)."""
+    return None if kind in KNOWN_KINDS else _unknown("kind", kind, KNOWN_KINDS)
+
+
+def check_actor(actor: str) -> str | None:
+    """What is wrong with ``--actor ACTOR`` (None: a machine can have that actor)."""
+    if actor in _FIXED_ACTORS or _NUMBERED_ACTOR.fullmatch(actor):
+        return None
+    return _unknown("actor", actor, [*_FIXED_ACTORS, "core<N>", "apic<N>"])
 
 
 @attrs.frozen
@@ -92,7 +140,7 @@ def matching_lines(reader: TraceReader, keep: EventFilter) -> Iterator[Line]:
 
 #: Fields shown in hex in every tool: interrupt vectors (``0x41``), ICR cause bits
 #: and addresses (a trace stores them as plain integers, as JSON has no hex).
-HEX_FIELDS = frozenset({"vector", "icr", "addr", "address", "base", "memory_base"})
+HEX_FIELDS = frozenset({"vector", "icr", "cause", "addr", "address", "base", "memory_base"})
 #: Fields holding (address, something) pairs: memory reads' ranges, writes.
 ADDRESS_PAIR_FIELDS = frozenset({"ranges", "writes"})
 

@@ -4,7 +4,11 @@ Every tool reads through :class:`TraceReader`, so they all hold memory independe
 of the trace's length and treat damage the same way:
 
 * a line that is not a JSON object with an integer ``t_ns`` and string ``actor`` and
-  ``kind`` is an error naming the file and line number (:class:`TraceError`);
+  ``kind`` is an error naming the file and line number (:class:`TraceError`), as is
+  a line whose ``t_ns`` is before the line above it (a trace is in time order, and
+  every tool relies on it);
+* line ends may be ``\n`` or ``\r\n`` (a trace that went through a Windows
+  editor or ``git`` with ``autocrlf``);
 * the last line, if it does not parse and has no final newline, is what a killed
   run leaves behind (the sink writes through a large buffer): it is reported as a
   warning and everything before it is used;
@@ -136,7 +140,7 @@ class TraceReader:
             raise TraceError(self.path, None, "empty file: not a mintactors trace")
         if not raw.endswith(b"\n"):
             raise TraceError(self.path, 1, "the header line is incomplete (the run was killed?)")
-        self.header_line = raw.rstrip(b"\n")
+        self.header_line = raw.rstrip(b"\r\n")
         event = _decode(self.header_line)
         if isinstance(event, str):
             raise TraceError(self.path, 1, f"not a mintactors trace: {event}")
@@ -186,7 +190,7 @@ class TraceReader:
             )
 
     def _check(self, number: int, raw: bytes, *, last: bool) -> Line:
-        body = raw.rstrip(b"\n")
+        body = raw.rstrip(b"\r\n")
         event = _decode(body)
         if isinstance(event, str):
             if last and not raw.endswith(b"\n"):
@@ -199,6 +203,13 @@ class TraceReader:
             raise TraceError(self.path, number, f"malformed line: {event}")
         if self.run_end is not None:
             raise TraceError(self.path, number, "a line after run_end")
+        if event["t_ns"] < self.last_t_ns:
+            raise TraceError(
+                self.path,
+                number,
+                f"t_ns goes backwards: {event['t_ns']} after {self.last_t_ns} on line "
+                f"{self.lines_read} (a trace is in time order; was it edited or reordered?)",
+            )
         self.lines_read = number
         self.last_t_ns = event["t_ns"]
         if event["kind"] == "run_end":
