@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -40,14 +41,42 @@ from mintactors.traces._summary import render_summary, summarise
 __all__ = ["add_commands", "pcap_during_run"]
 
 
+#: Warnings of the command under way, printed once it has succeeded.
+_WARNINGS: list[str] = []
+
+
 def _warn(message: str) -> None:
-    print(f"mintactors: warning: {message}", file=sys.stderr)
+    if message not in _WARNINGS:
+        _WARNINGS.append(message)
+
+
+def _warnings_after(command: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """Run a trace command; print its warnings after it, unless it failed.
+
+    A command that fails says why in one line; a warning about the same damaged
+    trace (a truncated last line, say) would only be a second line about it.
+    """
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        _WARNINGS.clear()
+        try:
+            code = command(args)
+        except BaseException:
+            _WARNINGS.clear()
+            raise
+        for message in _WARNINGS:
+            print(f"mintactors: warning: {message}", file=sys.stderr)
+        _WARNINGS.clear()
+        return code
+
+    return run
 
 
 @contextlib.contextmanager
 def _open(path: str) -> Iterator[TraceReader]:
     """Open a trace, with a progress bar on stderr when it is a terminal."""
-    with TraceReader(path, _warn) as reader:
+    with TraceReader(path, _warn) as reader, reader.blamed():
         if not sys.stderr.isatty():
             yield reader
             return
@@ -276,7 +305,7 @@ def add_commands(subparsers: Any) -> None:
     p = sub.add_parser("summary", help="what happened: packets, IPIs, handler runs, queues")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=cmd_summary)
+    p.set_defaults(func=_warnings_after(cmd_summary))
 
     p = sub.add_parser("events", help="the events that match a filter")
     p.add_argument("trace", help="trace.jsonl")
@@ -296,13 +325,13 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="print at most N events")
     p.add_argument("--header", action="store_true", help="include the trace_header line")
     p.add_argument("--json", action="store_true", help="print the matching lines as JSON lines")
-    p.set_defaults(func=cmd_events)
+    p.set_defaults(func=_warnings_after(cmd_events))
 
     p = sub.add_parser("packet", help="one packet's life, hop by hop")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("seq", type=_seq, help="the packet's sequence number")
     p.add_argument("--json", action="store_true", help="print the timeline as JSON")
-    p.set_defaults(func=cmd_packet)
+    p.set_defaults(func=_warnings_after(cmd_packet))
 
     p = sub.add_parser("diff", help="the first point where two traces diverge")
     p.add_argument("a", help="first trace.jsonl")
@@ -310,14 +339,14 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument(
         "--context", type=int, default=3, metavar="N", help="lines of context (default 3)"
     )
-    p.set_defaults(func=cmd_diff)
+    p.set_defaults(func=_warnings_after(cmd_diff))
 
     export = sub.add_parser("export", help="write a trace for a standard viewer")
     formats = export.add_subparsers(dest="export_format", required=True)
     p = formats.add_parser("perfetto", help="Chrome trace-event JSON for ui.perfetto.dev")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="- for stdout")
-    p.set_defaults(func=cmd_export_perfetto)
+    p.set_defaults(func=_warnings_after(cmd_export_perfetto))
     p = formats.add_parser("pcap", help="frames as a nanosecond pcap (Wireshark, tshark)")
     p.add_argument("trace", help="trace.jsonl written with simulation.trace_frames = true")
     p.add_argument("-o", "--output", required=True, metavar="FILE.pcap", help="- for stdout")
@@ -327,4 +356,4 @@ def add_commands(subparsers: Any) -> None:
         default="delivered",
         help="delivered (default), generated, or both in time order",
     )
-    p.set_defaults(func=cmd_export_pcap)
+    p.set_defaults(func=_warnings_after(cmd_export_pcap))

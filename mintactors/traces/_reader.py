@@ -17,6 +17,7 @@ of the trace's length and treat damage the same way:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +46,8 @@ class TraceError(MintactorsError):
 
 
 _DECODER = json.JSONDecoder()
+#: What a tool raises when a field has a type or value it does not expect.
+_DATA_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 
 def _decode(raw: bytes) -> dict[str, Any] | str:
@@ -117,6 +120,26 @@ class TraceReader:
     def close(self) -> None:
         """Close the file."""
         self._file.close()
+
+    @contextlib.contextmanager
+    def blamed(self) -> Iterator[None]:
+        """Turn a tool's failure on a line's contents into a :class:`TraceError` for that line.
+
+        Every line is checked for ``t_ns``, ``actor`` and ``kind``; the other fields
+        are each tool's to read. A field of the wrong type (an edited trace: a
+        ``seq`` that is a string, a missing ``vector``) makes a tool fail where it
+        reads it, on the line it was reading: that line is named.
+        """
+        try:
+            yield
+        except _DATA_ERRORS as exc:
+            line = self.lines_read or None
+            raise TraceError(
+                self.path,
+                line,
+                f"a field this tool reads is missing or of the wrong type "
+                f"({type(exc).__name__}: {exc}); was the trace edited?",
+            ) from None
 
     @property
     def size(self) -> int:
