@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import runpy
+import sys
 from pathlib import Path
+
+import pytest
 
 from mintactors.config import parse_config
 from mintactors.costs import load_profile
 from mintactors.costs.host import (
+    MIN_COPY_NS,
     HostMeasurement,
+    ImplausibleMeasurement,
+    check_plausible,
     host_profile_toml,
     measure_copy_ns,
 )
+from tests._paths import ROOT
 
 
 def test_measured_copy_points_cover_the_sizes_and_never_decrease() -> None:
@@ -35,3 +43,37 @@ def test_a_written_host_profile_is_named_by_a_config_path(tmp_path: Path) -> Non
     assert "copy_points, syscall_entry_ns, syscall_exit_ns" in profile.description
     config = parse_config({"costs": {"profile": "mine.toml"}}, "cfg.toml", tmp_path)
     assert config.costs_profile == profile
+
+
+@pytest.mark.parametrize(
+    "points",
+    [((64, 1), (1514, 100)), ((64, 12), (16384, 85))],
+    ids=["64 B in 1 ns", "193 GB/s"],
+)
+def test_impossible_copy_figures_make_no_profile(points: tuple[tuple[int, int], ...]) -> None:
+    """A copy faster than any real one (timer noise, a cache-resident loop) is refused."""
+    measured = HostMeasurement(points, 300, "test cpu")
+    with pytest.raises(ImplausibleMeasurement, match="faster than any real one"):
+        host_profile_toml(measured)
+
+
+def test_measured_copies_are_plausible_and_checked() -> None:
+    """Copies into slots spread over a working set give figures a profile accepts."""
+    points = measure_copy_ns([256, 4096], repeat=2, batch_bytes=1 << 16, working_set=1 << 16)
+    check_plausible(points)
+    assert all(ns >= MIN_COPY_NS for _, ns in points)
+
+
+def test_calibrate_host_refuses_to_write_an_impossible_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tool exits 2 with the figure at fault and writes no file."""
+    tool = runpy.run_path(str(ROOT / "tools" / "calibrate_host.py"), run_name="calibrate_host")
+    impossible = HostMeasurement(((64, 1), (1514, 100)), None, "test cpu")
+    monkeypatch.setitem(tool["main"].__globals__, "measure_host", lambda *a: impossible)
+    out = tmp_path / "host.toml"
+    monkeypatch.setattr(sys, "argv", ["calibrate_host.py", "--out", str(out)])
+    assert tool["main"]() == 2
+    assert "64-byte copy measured at 1 ns" in capsys.readouterr().err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
