@@ -104,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mintactors: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(_interrupted_message(exc, signals.received), file=sys.stderr)
-        return 128 + signals.received
+        signum = exc.signum if isinstance(exc, RunInterrupted) else signals.received
+        print(_interrupted_message(exc, signum), file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -2,8 +2,10 @@
 
 On a terminal, a tqdm bar. When stderr is a file or a pipe (a CI log, ``2> log``),
 a bar's carriage returns make a mess, and silence makes a long run look hung: a
-plain line every few seconds instead, ``mintactors: sweep: 12/40 runs (30 %)``.
-The first line comes only after the first interval, so short commands print none.
+plain line every few seconds instead, ``mintactors: sweep: 12/40 runs (30 %)``,
+written by a background thread whether or not anything finished since (a sweep of
+ten-minute runs still shows it is alive). The first line comes only after the
+first interval, so short commands print none.
 
 This is the only place that reads the wall clock, and only to decide when to print:
 nothing it reads reaches a result or a trace.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from types import TracebackType
 from typing import IO, Any
@@ -69,8 +72,10 @@ class Progress:
         self.unit = unit
         self._stream = stream if stream is not None else sys.stderr
         self._bar: Any = None
-        self._interval: float | None = None
+        self._state = (0, "")
         self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         if enabled is False:
             return
         if self._stream.isatty():
@@ -81,42 +86,48 @@ class Progress:
                 leave=False,
                 file=self._stream,
             )
-        else:
-            self._interval = progress_interval()
-        self._next = self._started + (self._interval or 0.0)
+            return
+        interval = progress_interval()
+        if interval is not None:
+            self._thread = threading.Thread(
+                target=self._report, args=(interval,), name="mintactors-progress", daemon=True
+            )
+            self._thread.start()
 
     def update(self, done: int, detail: str = "") -> None:
         """Say that ``done`` items are finished (``detail``: a few more words)."""
+        self._state = (done, detail)
         if self._bar is not None:
             self._bar.n = done
             if detail:
                 self._bar.set_postfix_str(detail, refresh=False)
             self._bar.refresh()
-            return
-        if self._interval is None:
-            return
-        now = time.monotonic()
-        if now < self._next:
-            return
-        self._next = now + self._interval
+
+    def line(self) -> str:
+        """The plain progress line for the state now."""
+        done, detail = self._state
         share = f" ({100 * done / self.total:.0f} %)" if self.total else ""
         of = f"/{self.total}" if self.total is not None else ""
         tail = f", {detail}" if detail else ""
-        elapsed = now - self._started
-        try:
-            print(
-                f"mintactors: {self.label}: {done}{of} {self.unit}{share}{tail} [{elapsed:.0f} s]",
-                file=self._stream,
-                flush=True,
-            )
-        except OSError:
-            self._interval = None  # stderr went away: progress is not worth failing for
+        elapsed = time.monotonic() - self._started
+        return f"mintactors: {self.label}: {done}{of} {self.unit}{share}{tail} [{elapsed:.0f} s]"
+
+    def _report(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                print(self.line(), file=self._stream, flush=True)
+            except (OSError, ValueError):
+                return  # stderr went away: progress is not worth failing for
 
     def close(self) -> None:
-        """Remove the bar, if any."""
+        """Remove the bar, or stop the plain lines."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
 
     def __enter__(self) -> Progress:
         return self

@@ -81,7 +81,10 @@ def test_a_signal_during_a_sweep_stops_every_worker(
     config = tmp_path / "sweep.toml"
     config.write_text(SWEEP)
     out = tmp_path / "out"
-    process = start(["sweep", str(config), "--jobs", "2", "--out", str(out), "--save-runs"])
+    process = start(
+        ["sweep", str(config), "--jobs", "2", "--out", str(out), "--save-runs"],
+        MINTACTORS_PROGRESS_SECONDS="0",
+    )
     try:
         # The command, the forkserver and two workers: the runs are under way.
         assert wait_until(lambda: len(living(process.pid)) >= 4)
@@ -104,7 +107,7 @@ def test_a_signal_during_explore_stops_every_worker(
     """explore: the same promise as sweep."""
     out = tmp_path / "explore"
     args = ["explore", QUICKSTART, "--runs", "20", "--jobs", "2", "--out", str(out)]
-    process = start([*args, "--set", "generator.count=1000000"])
+    process = start([*args, "--set", "generator.count=1000000"], MINTACTORS_PROGRESS_SECONDS="0")
     try:
         assert wait_until(lambda: len(living(process.pid)) >= 4)
         elapsed, _, stderr = signal_and_wait(process, signum)

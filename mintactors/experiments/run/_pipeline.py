@@ -7,15 +7,24 @@ for :func:`record_run` (exploration, replay) it is a finding, reported as a
 violation of the pseudo-oracle ``crash`` or of ``conservation``, and the trace is
 kept, since that is exactly the run someone wants to read.
 
-Either way, an interruption (Ctrl-C, or SIGTERM turned into one by the command
-line) ends the run as :class:`RunInterrupted` with the virtual time reached, and a
-failure to write an output as :class:`~mintactors.experiments.run.outputs.OutputError`;
+Either way, an interruption (Ctrl-C, or SIGTERM where the command line handles it)
+ends the run as :class:`RunInterrupted` with the virtual time reached, and a failure
+to write an output as :class:`~mintactors.experiments.run.outputs.OutputError`;
 neither leaves a file behind.
+
+An interruption is never let loose inside Trio: raised wherever the signal lands,
+it can corrupt Trio's own bookkeeping (a ``TrioInternalError``). While the
+simulation runs, SIGINT and SIGTERM only note the signal
+(:class:`_DeferredInterrupts`); the run's progress hook, called between deliveries
+(every 4096), raises :class:`RunInterrupted` there, where an actor raising is the
+ordinary way a run stops.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,9 +63,47 @@ class RunInterrupted(KeyboardInterrupt):
         t_ns: the virtual time the run had reached.
     """
 
-    def __init__(self, t_ns: int) -> None:
+    def __init__(self, t_ns: int, signum: int = signal.SIGINT) -> None:
         super().__init__(t_ns)
         self.t_ns = t_ns
+        self.signum = signum
+
+
+class _DeferredInterrupts:
+    """While the simulation runs, SIGINT and SIGTERM are noted, not raised.
+
+    Only signals with a Python handler are deferred (Python's Ctrl-C handler, the
+    command line's SIGTERM handler): an ignored SIGINT stays ignored and a default
+    SIGTERM still ends the process, as they would without a run. Only the main
+    thread can install handlers; elsewhere nothing is deferred.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def __enter__(self) -> _DeferredInterrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(signum)
+                if callable(previous):
+                    self._previous[signum] = previous
+                    signal.signal(signum, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def check(self, t_ns: int) -> None:
+        """Raise :class:`RunInterrupted` if a signal came."""
+        if self.signum is not None:
+            raise RunInterrupted(t_ns, self.signum)
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -123,6 +170,40 @@ Progress = Callable[[Machine, int], None]
 ExtraOutputs = Callable[[atomic_outputs, Machine], None]
 
 
+def _simulate(machine: Machine, monitor: OracleMonitor, progress: Progress | None) -> RunResult:
+    """Run the machine's simulation; interruptions and output failures come out as ours.
+
+    Raises:
+        RunInterrupted: Ctrl-C or SIGTERM (handled between deliveries).
+        OutputError: the trace or a pcap could not be written.
+        ActorCrashed: a component failed.
+    """
+    deferred = _DeferredInterrupts()
+
+    def hook(t_ns: int) -> None:
+        deferred.check(t_ns)
+        if progress is not None:
+            progress(machine, t_ns)
+
+    until = machine.config.simulation.until_ns
+    try:
+        with deferred:
+            run = machine.simulation.run_sync(until_ns=until, progress=hook, stop_when=monitor)
+        deferred.check(machine.simulation.now_ns)  # a signal in the last deliveries
+    except RunInterrupted:
+        raise
+    except BaseException as exc:
+        if _interrupted(exc):
+            signum = deferred.signum or signal.SIGINT
+            raise RunInterrupted(machine.simulation.now_ns, signum) from None
+        failed = _output_failure(exc)
+        if failed is not None:
+            # The trace (or a pcap) could not be written: not the model's failure.
+            raise failed from None
+        raise
+    return run
+
+
 def _execute(
     config: Config,
     out_dir: Path | None,
@@ -146,15 +227,9 @@ def _execute(
         monitor = OracleMonitor(
             machine, config.oracles.entries, stop_on_violation=stop_on_violation
         )
-        hook = (lambda t: progress(machine, t)) if progress is not None else None
         try:
-            run = machine.simulation.run_sync(
-                until_ns=config.simulation.until_ns, progress=hook, stop_when=monitor
-            )
+            run = _simulate(machine, monitor, progress)
         except ActorCrashed as exc:
-            if isinstance(exc.cause, OutputError):
-                # The trace (or a pcap) could not be written: not the model's failure.
-                raise exc.cause from None
             if strict:
                 raise
             monitor.violations.append(
@@ -162,13 +237,6 @@ def _execute(
             )
             recorded = RecordedRun(tuple(monitor.violations), monitor.first(), None, machine)
             return recorded, paths
-        except BaseException as exc:
-            if _interrupted(exc):
-                raise RunInterrupted(machine.simulation.now_ns) from None
-            failed = _output_failure(exc)
-            if failed is not None:
-                raise failed from None
-            raise
         error = None
         results: RunResults | None = None
         try:
