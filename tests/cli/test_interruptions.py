@@ -101,6 +101,27 @@ def test_a_signal_during_a_sweep_stops_every_worker(
 
 
 @pytest.mark.parametrize(("signum", "status", "verb"), SIGNALS)
+def test_a_signal_during_paper_stops_every_worker(
+    tmp_path: Path, signum: int, status: int, verb: str
+) -> None:
+    """paper: the same promise as sweep, and no table written."""
+    out = tmp_path / "paper"
+    args = ["paper", "all", "--quick", "--jobs", "2", "--out", str(out)]
+    process = start(args, MINTACTORS_PROGRESS_SECONDS="0")
+    try:
+        assert wait_until(lambda: len(living(process.pid)) >= 4)
+        elapsed, _, stderr = signal_and_wait(process, signum)
+        remaining = living(process.pid)
+    finally:
+        stop(process)
+    assert process.returncode == status
+    assert stderr.strip() == f"mintactors: {verb}; no outputs written"
+    assert remaining == []
+    assert elapsed < CLEANUP_S
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("signum", "status", "verb"), SIGNALS)
 def test_a_signal_during_explore_stops_every_worker(
     tmp_path: Path, signum: int, status: int, verb: str
 ) -> None:

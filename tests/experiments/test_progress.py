@@ -61,7 +61,7 @@ def test_a_long_run_reports_progress_on_a_pipe(
         code = main(
             [
                 *("run", str(CONFIGS / "quickstart.toml"), "--out", str(tmp_path)),
-                *("--set", "generator.count=20000", "--trace", "off"),
+                *("--set", "generator.count=5000", "--trace", "off"),
             ]
         )
     assert code == 0

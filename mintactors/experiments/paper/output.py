@@ -19,12 +19,6 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display, and the same pixels everywhere
-
-from matplotlib import pyplot as plt
-
 from mintactors.experiments.paper.data import implied_packet_ns
 from mintactors.experiments.paper.fig9 import Fig9Point, Fig9Summary
 from mintactors.experiments.paper.measure import Table1Row, Table2Row
@@ -102,6 +96,13 @@ def _plot(
     summaries: Sequence[Fig9Summary],
     outputs: atomic_outputs | None,
 ) -> None:
+    # matplotlib is loaded here, not with the module: it is a second of start-up
+    # that every other command would pay (and Ctrl-C during it) for no plot.
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")  # files only: no display, and the same pixels everywhere
+    from matplotlib import pyplot as plt  # noqa: PLC0415
+
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for n, summary in enumerate(summaries):
         kb = summary.size_kb

@@ -92,13 +92,17 @@ def _commands(tmp_path: Path) -> dict[str, Callable[[Path], list[str]]]:
             *("--runs", "1", "--jobs", "1", "--out", str(out)),
         ],
         "replay": lambda out: ["replay", str(trace_dir / "trace.jsonl"), "--out", str(out)],
+        # paper claims its directory before any run: these refusals come at once
+        "paper": lambda out: ["paper", "table1", "--quick", "-j", "1", "--out", str(out)],
     }
 
 
 COMMANDS = ["run", "sweep", "explore", "replay"]
+#: The commands whose output directory is refused before anything runs.
+CLAIMING = [*COMMANDS, "paper"]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", CLAIMING)
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_an_out_that_is_a_file_is_one_line_and_exit_2(
     tmp_path: Path, command: str, where: str
@@ -117,7 +121,7 @@ def test_an_out_that_is_a_file_is_one_line_and_exit_2(
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", CLAIMING)
 def test_a_read_only_out_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
     """A read-only file system (a read-only tmpfs): exit 2, one line naming it."""
     args = _commands(tmp_path)
