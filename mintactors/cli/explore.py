@@ -118,6 +118,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     base = list(args.set or [])
     config = load_config(args.config, base)
     first_seed = args.seed if args.seed is not None else config.simulation.seed
+    if not 0 <= first_seed <= (1 << 64) - args.runs:
+        raise ConfigError(
+            "--seed",
+            str(first_seed),
+            f"the {args.runs} runs take seeds {first_seed}..{first_seed + args.runs - 1}, "
+            "and a seed is from 0 to 2^64 - 1",
+        )
     jitter = jitter_assignment(config, args.jitter) if args.jitter is not None else None
     plan = variations(args.runs, first_seed, args.policy, jitter)
     out = Path(args.out) if args.out else Path("out") / "explore" / Path(args.config).stem

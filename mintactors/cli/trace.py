@@ -283,6 +283,16 @@ def _time(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of lines (0, 1, ...), not {text!r}")
+    return value
+
+
 def _seq(text: str) -> int:
     try:
         value = int(text)
@@ -337,7 +347,7 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("a", help="first trace.jsonl")
     p.add_argument("b", help="second trace.jsonl")
     p.add_argument(
-        "--context", type=int, default=3, metavar="N", help="lines of context (default 3)"
+        "--context", type=_count, default=3, metavar="N", help="lines of context (default 3)"
     )
     p.set_defaults(func=_warnings_after(cmd_diff))
 
