@@ -7,6 +7,12 @@ scheduler, the clock or the trace directly (sans-I/O, in the manner of h11).
 This module is the contract between the model and the runtime, so it sits beside
 both and imports neither: ``hardware/`` and ``kernel/`` use it without loading
 Trio, and ``mintactors.runtime`` re-exports it.
+
+The effect records are values: compared by their fields, hashable, never changed
+after they are made. They are nevertheless plain (not frozen) slotted attrs classes,
+because a run makes one or more per delivery and a frozen class's ``__init__``
+(``object.__setattr__`` per field) costs about three times as much; treat every
+field as read-only.
 """
 
 from __future__ import annotations
@@ -42,21 +48,24 @@ class TraceLevel(IntEnum):
     FULL = 2
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Send:
     """Deliver ``message`` to actor ``to`` after ``delay_ns`` of virtual time.
 
     Among deliveries due at the same nanosecond, a lower ``priority`` goes first;
-    the tie-break policy orders deliveries equal in both.
+    the tie-break policy orders deliveries equal in both. ``actor`` names the sender
+    when it is not the actor whose ``handle`` returned the effect (a core's APIC
+    acting inside the core's delivery, say).
     """
 
     to: str
     message: object
     delay_ns: int = 0
     priority: int = 0
+    actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SetTimer:
     """Deliver ``message`` to the asking actor after ``delay_ns``, unless cancelled.
 
@@ -68,30 +77,38 @@ class SetTimer:
     delay_ns: int
     message: object
     priority: int = 0
+    #: The actor the timer belongs to, when not the one whose ``handle`` returned it.
+    actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class CancelTimer:
     """Disarm the asking actor's timer ``key``; cancelling an idle timer is harmless."""
 
     key: Hashable
+    #: The actor the timer belongs to, when not the one whose ``handle`` returned it.
+    actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Note:
-    """Write one event to the trace, at the current time, under the asking actor.
+    """Write one event to the trace, ``delay_ns`` from now, under the asking actor.
 
     ``kind`` names the event (past tense for facts: ``PacketDropped``); ``fields``
     are its data. With ``level=TraceLevel.SUMMARY`` the note also appears in
-    summary traces.
+    summary traces. A component whose costs run ahead of its deliveries (driver
+    code spending time it has not slept through) dates its note ``delay_ns`` later;
+    the trace still comes out in time order. ``actor`` as for :class:`Send`.
     """
 
     kind: str
     fields: Mapping[str, object] = attrs.field(factory=dict)
     level: TraceLevel = TraceLevel.FULL
+    delay_ns: int = 0
+    actor: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Stop:
     """End the run after the current message, with ``reason`` in the result."""
 

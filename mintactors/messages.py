@@ -24,22 +24,20 @@ __all__ = [
     "CoreStep",
     "CoreStepKind",
     "DeviceInterrupt",
-    "DriverStep",
+    "DriverInput",
+    "DriverResume",
     "FrameArrived",
     "FramePosted",
     "FrameRefused",
     "GeneratorInput",
     "InjectPacket",
     "InterruptEntry",
-    "InterruptPending",
     "InterruptReturn",
     "IpiMessage",
     "LinkInput",
+    "LatchedCauseUnmasked",
     "MechanismInput",
-    "MemoryData",
-    "MemoryFault",
     "MemoryInput",
-    "MemoryRead",
     "MemoryWrite",
     "NetifReceive",
     "NicInput",
@@ -77,50 +75,16 @@ class Start:
 
 
 @attrs.frozen
-class MemoryRead:
-    """Read ``ranges`` (address, length) as OS node ``node``; reply to ``reply_to``.
-
-    The reply is :class:`MemoryData` with one chunk per range, or :class:`MemoryFault`
-    if any range is outside what the node may touch. ``tag`` comes back unchanged.
-    """
-
-    node: int
-    ranges: tuple[tuple[int, int], ...]
-    reply_to: str
-    tag: str = ""
-
-
-@attrs.frozen
 class MemoryWrite:
-    """Posted writes (no reply) by OS node ``node``: each ``(addr, data)`` in order.
+    """Posted stores (no reply) by OS node ``node``: each ``(addr, data)`` in order.
 
     Like a sequence of CPU stores, each is checked on its own: a refused one changes
-    nothing and, if ``reply_to`` is set, is reported with a :class:`MemoryFault`.
+    nothing and is recorded. (Loads are not messages: a loader reads memory at the
+    instant of its load, :meth:`~mintactors.hardware.memory.PhysicalMemory.load`.)
     """
 
     node: int
     writes: tuple[tuple[int, bytes], ...]
-    reply_to: str = ""
-    tag: str = ""
-
-
-@attrs.frozen
-class MemoryData:
-    """The bytes a :class:`MemoryRead` asked for, one chunk per range."""
-
-    tag: str
-    chunks: tuple[bytes, ...]
-
-
-@attrs.frozen
-class MemoryFault:
-    """An access was refused: ``node`` may not touch ``addr .. addr+length``."""
-
-    tag: str
-    node: int
-    addr: int
-    length: int
-    access: str  # "read" or "write"
 
 
 # --- NIC receive ring (the device side) --------------------------------------------
@@ -162,8 +126,7 @@ class RingStepKind(StrEnum):
     """The ring engine's timers, each ending one phase of posting a frame."""
 
     POLL = "poll"  # under ``block``: time to re-read RDT
-    COPIED = "copied"  # the frame's bytes are in the buffers
-    WRITTEN = "written"  # the descriptors are written back, DD clear
+    WRITTEN = "written"  # the frame and its descriptors are written back, DD set
 
 
 @attrs.frozen
@@ -215,9 +178,13 @@ class DeviceInterrupt:
 # --- local APIC and CPU core --------------------------------------------------------
 
 
+# The core's side of its local APIC is wired inside the chip: these three are the
+# records of those register accesses (for errors and tests), not messages.
+
+
 @attrs.frozen
 class WriteIcr:
-    """Software on this core writes the ICR: send fixed IPI ``vector`` to APIC ``destination``.
+    """Software on a core writes its APIC's ICR: send fixed IPI ``vector`` to ``destination``.
 
     ``seq`` is instrumentation, not hardware: the packet whose send caused the write,
     carried along so the trace can follow one packet from ICR write to handler.
@@ -238,13 +205,6 @@ class IpiMessage:
 
 
 @attrs.frozen
-class InterruptPending:
-    """APIC to its core: INTR is raised for ``vector`` (highest deliverable in IRR)."""
-
-    vector: int
-
-
-@attrs.frozen
 class AcceptInterrupt:
     """Core to its APIC: the interrupt-acknowledge cycle for ``vector`` (IRR to ISR)."""
 
@@ -257,6 +217,13 @@ class WriteEoi:
 
 
 @attrs.frozen
+class LatchedCauseUnmasked:
+    """Register block to the emulated NIC: IMS now enables ``causes`` latched in ICR."""
+
+    causes: int
+
+
+@attrs.frozen
 class InterruptEntry:
     """Core to the handler registered for ``vector``: the handler starts, IF=0."""
 
@@ -266,7 +233,16 @@ class InterruptEntry:
 
 @attrs.frozen
 class InterruptReturn:
-    """Handler to its core: ``iret``; the core restores IF and resumes what it was doing."""
+    """Handler to its core: ``iret``; the core restores IF and resumes what it was doing.
+
+    ``eoi``: the handler wrote the APIC's EOI just before (the core's own register,
+    so the core clears the in-service bit as it takes the return). ``softirq``:
+    softirq work the handler raised, which ``irq_exit`` runs before the
+    interrupted work resumes.
+    """
+
+    eoi: bool = True
+    softirq: RunTask | None = None
 
 
 class CoreStepKind(StrEnum):
@@ -274,7 +250,7 @@ class CoreStepKind(StrEnum):
 
     TASK_DONE = "task_done"  # the running task's work is done
     IRET_DONE = "iret_done"  # ``iret`` completed: IF=1 again
-    SOFTIRQ_YIELD = "softirq_yield"  # softirq work ended: choose the next task now
+    TASK_YIELD = "task_yield"  # work ended and its owner may queue more: choose now
 
 
 @attrs.frozen
@@ -299,15 +275,18 @@ class TaskLabel(StrEnum):
 class RunTask:
     """Run ``cost_ns`` of task-level work for ``owner`` on this core.
 
-    Tasks run one at a time, lower ``priority`` first (0 = softirq, 1 = process
-    context), and are paused while an interrupt handler runs. When the work is done
-    the core sends :class:`TaskDone` with ``label`` to ``owner``.
+    Work runs one piece at a time, softirq work (``priority`` 0) before thread work
+    (1), and is paused while an interrupt handler runs. Thread work belongs to
+    ``thread`` (default: the owner), the unit the core shares its time between.
+    When the work is done the core sends :class:`TaskDone` with ``label`` to
+    ``owner``.
     """
 
     owner: str
     cost_ns: int
     label: str
     priority: int = 1
+    thread: str = ""
 
 
 @attrs.frozen
@@ -335,7 +314,12 @@ class InjectPacket:
 
 @attrs.frozen
 class SystemCall:
-    """The generator enters the debug-support system call with one frame."""
+    """The generator enters the debug-support system call with one frame.
+
+    The call runs in the generator's own thread, so this is the record of a direct
+    call (:meth:`~mintactors.kernel.mechanism.DebugSupportMechanism.enter`), not a
+    message.
+    """
 
     seq: int
     frame: bytes
@@ -355,10 +339,8 @@ class SystemCallReturn:
 
 
 @attrs.frozen
-class DriverStep:
-    """The driver's own continuation: the handler reaches step ``step``."""
-
-    step: str
+class DriverResume:
+    """The driver's own timer: its code's next instant has come (a load waits for it)."""
 
 
 @attrs.frozen
@@ -396,22 +378,24 @@ class SkbDelivered:
 # --- what each component takes: its handle's message parameter -------------------
 
 #: :class:`~mintactors.hardware.apic.LocalApic`
-ApicInput: TypeAlias = WriteIcr | IpiMessage | DeviceInterrupt | AcceptInterrupt | WriteEoi
+ApicInput: TypeAlias = IpiMessage | DeviceInterrupt
 #: :class:`~mintactors.hardware.cpu.CpuCore`
-CoreInput: TypeAlias = InterruptPending | InterruptReturn | CoreStep | RunTask
+CoreInput: TypeAlias = InterruptReturn | CoreStep | RunTask
 #: :class:`~mintactors.hardware.memory.PhysicalMemory`
-MemoryInput: TypeAlias = MemoryRead | MemoryWrite
+MemoryInput: TypeAlias = MemoryWrite
 #: :class:`~mintactors.hardware.rx_ring.RxRing`
-RingInput: TypeAlias = PostFrame | MemoryData | RingStep
+RingInput: TypeAlias = PostFrame | RingStep
 #: :class:`~mintactors.hardware.e1000.E1000Receiver`
 NicInput: TypeAlias = FrameArrived | FramePosted | FrameRefused | NicStep
 #: :class:`~mintactors.hardware.ethernet.LinkPartner`
 LinkInput: TypeAlias = Start | SendPacket
 #: :class:`~mintactors.kernel.generator.Generator`
-GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | TaskDone | SystemCallReturn
+GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | SystemCallReturn
 #: :class:`~mintactors.kernel.mechanism.DebugSupportMechanism`
-MechanismInput: TypeAlias = SystemCall | FramePosted | FrameRefused | MemoryData
+MechanismInput: TypeAlias = FramePosted | FrameRefused | LatchedCauseUnmasked
 #: :class:`~mintactors.kernel.socket.UdpSocket`
 SocketInput: TypeAlias = NetifReceive | Recv
 #: :class:`~mintactors.kernel.app.ReceivingApp`
 AppInput: TypeAlias = Start | SkbDelivered | TaskDone
+
+DriverInput: TypeAlias = Start | InterruptEntry | DriverResume | TaskDone

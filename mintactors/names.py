@@ -13,6 +13,9 @@
 ``link``       with ``nic.source = "e1000"``: the far host sending the traffic
 ``nic``        with ``nic.source = "e1000"``: the real NIC's receive side
 =============  ================================================================
+
+Threads are not actors: ``ksoftirqd/<N>`` names the softirq thread of core N in
+the core's statistics (its CPU time, :func:`ksoftirqd`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "SOCKET",
     "apic",
     "core",
+    "ksoftirqd",
 ]
 
 MEMORY: Final = "memory"
@@ -52,3 +56,8 @@ def core(n: int) -> str:
 def apic(n: int) -> str:
     """The actor name of core ``n``'s local APIC."""
     return f"apic{n}"
+
+
+def ksoftirqd(n: int) -> str:
+    """The name of core ``n``'s softirq thread (a thread the core schedules, not an actor)."""
+    return f"ksoftirqd/{n}"

@@ -29,6 +29,7 @@ class NoteKind(StrEnum):
     SYSCALL_ENTERED = "SyscallEntered"
     ICR_WRITTEN = "IcrWritten"
     IPI_MASKED = "IpiMasked"
+    IRQ_REASSERTED = "IrqReasserted"
     # ring engine
     FRAME_COPIED = "FrameCopied"
     DESCRIPTOR_DONE = "DescriptorDone"
@@ -46,13 +47,13 @@ class NoteKind(StrEnum):
     INTERRUPT_RETURNED = "InterruptReturned"
     # memory
     ACCESS_VIOLATION = "AccessViolation"
+    LOADED = "Loaded"
     # driver
     DRIVER_INITIALISED = "DriverInitialised"
     HANDLER_ENTERED = "HandlerEntered"
     HANDLER_EXITED = "HandlerExited"
     FRAME_TAKEN = "FrameTaken"
     DESCRIPTOR_RETURNED = "DescriptorReturned"
-    DRIVER_FAULT = "DriverFault"
     IRQ_MASKED = "IrqMasked"
     IRQ_UNMASKED = "IrqUnmasked"
     NAPI_MISSED = "NapiMissed"
@@ -60,6 +61,12 @@ class NoteKind(StrEnum):
     POLL_COMPLETED = "PollCompleted"
     BUDGET_EXHAUSTED = "BudgetExhausted"
     RECHECK_FOUND = "RecheckFound"
+    # the kernel's receive path (softirq, backlog, ksoftirqd)
+    SKB_BACKLOGGED = "SkbBacklogged"
+    SOFTIRQ_STARTED = "SoftirqStarted"
+    SOFTIRQ_ENDED = "SoftirqEnded"
+    TIME_SQUEEZE = "TimeSqueeze"
+    KSOFTIRQD_WOKEN = "KsoftirqdWoken"
     # injections
     INJECTION_FIRED = "InjectionFired"
     # socket and application
@@ -76,6 +83,7 @@ NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.SYSCALL_ENTERED: "the debug-support system call was entered with a frame",
     NoteKind.ICR_WRITTEN: "the mechanism wrote the ICR: the IPI for this frame is on its way",
     NoteKind.IPI_MASKED: "the driver had masked its interrupt: the cause was latched, no IPI",
+    NoteKind.IRQ_REASSERTED: "unmasking found a latched cause; the emulated NIC raised the IPI",
     NoteKind.FRAME_COPIED: "the frame's bytes are in the receive buffer(s)",
     NoteKind.DESCRIPTOR_DONE: "the frame's descriptors were written back with DD set",
     NoteKind.RING_FULL: "no free descriptor: the frame was refused",
@@ -88,12 +96,12 @@ NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.INTERRUPT_TAKEN: "a core acknowledged an interrupt and entered its handler",
     NoteKind.INTERRUPT_RETURNED: "a core finished iret: IF=1 again",
     NoteKind.ACCESS_VIOLATION: "a node touched memory it does not own; refused",
+    NoteKind.LOADED: "software (or a device) loaded shared memory at this instant (full level)",
     NoteKind.DRIVER_INITIALISED: "the driver set up its ring",
     NoteKind.HANDLER_ENTERED: "the driver's interrupt handler started",
     NoteKind.HANDLER_EXITED: "the driver's interrupt handler returned",
     NoteKind.FRAME_TAKEN: "the driver took a frame out of the ring into an skb",
     NoteKind.DESCRIPTOR_RETURNED: "the driver cleared a descriptor's status (gave it back)",
-    NoteKind.DRIVER_FAULT: "a driver access was refused",
     NoteKind.IRQ_MASKED: "the driver masked its interrupt (IMC)",
     NoteKind.IRQ_UNMASKED: "the driver unmasked its interrupt (IMS)",
     NoteKind.NAPI_MISSED: "a hard IRQ found a poll already scheduled (NAPI_STATE_MISSED)",
@@ -101,6 +109,11 @@ NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.POLL_COMPLETED: "a NAPI poll ended (napi_complete_done)",
     NoteKind.BUDGET_EXHAUSTED: "a NAPI poll used its whole budget",
     NoteKind.RECHECK_FOUND: "the re-check after unmasking found a frame",
+    NoteKind.SKB_BACKLOGGED: "netif_rx queued an skb on the CPU's backlog",
+    NoteKind.SOFTIRQ_STARTED: "__do_softirq began, at a hard IRQ's exit or in ksoftirqd",
+    NoteKind.SOFTIRQ_ENDED: "__do_softirq returned",
+    NoteKind.TIME_SQUEEZE: "net_rx_action stopped at its packet budget or time limit",
+    NoteKind.KSOFTIRQD_WOKEN: "the softirq hit its restart limit and woke ksoftirqd",
     NoteKind.INJECTION_FIRED: "an [[inject]] entry fired at a driver step",
     NoteKind.SKB_QUEUED: "an skb was queued on the socket",
     NoteKind.SKB_DEQUEUED: "the application took an skb off the socket",

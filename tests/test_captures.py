@@ -121,8 +121,9 @@ def write_capture_config(
     return path
 
 
-def sent_at(trace: str) -> list[int]:
-    return [e["t_ns"] for e in read_trace(trace) if e["kind"] == "SendPacket"]
+def sent_at(trace: str, build_ns: int = 200) -> list[int]:
+    """When the generator began each send: it enters the call one frame build later."""
+    return [e["t_ns"] - build_ns for e in read_trace(trace) if e["kind"] == "PacketGenerated"]
 
 
 def test_capture_replay_reproduces_the_inter_arrival_times(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ BASE = {
     "effects",
     "errors",
     "fields",
+    "histogram",
     "messages",
     "names",
     "notes",

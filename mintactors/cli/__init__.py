@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from mintactors._version import __version__
-from mintactors.cli import explore, paper, run, sweep, trace
+from mintactors.cli import explore, new_driver, paper, run, sweep, trace
 from mintactors.cli._common import Parser, add_config_arguments, load_from_args
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import RunInterrupted
@@ -29,7 +29,7 @@ from mintactors.plots import commands as plot
 __all__ = ["add_config_arguments", "build_parser", "load_from_args", "main"]
 
 #: The modules that add subcommands, in the order ``--help`` lists them.
-_COMMANDS = (run, trace, sweep, paper, explore, plot)
+_COMMANDS = (run, trace, sweep, paper, explore, plot, new_driver)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,9 @@ violation and the ``mintactors replay`` command that reproduces it, and exits 1;
 it exits 0 when every run passed.
 
 ``mintactors replay TRACE`` reruns the run a trace records and exits 0 when the new
-trace is byte-identical, 1 (printing the first differing line) when it is not.
+trace is byte-identical, 1 (printing the first differing line) when it is not. A
+trace that embeds driver code is rerun only with ``--trust`` or ``--driver FILE``
+(a local copy with the same SHA-256); otherwise it exits 2 saying so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mintactors.cli._common import add_config_arguments
-from mintactors.config import load_config
+from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.explore.explore import (
     RunVerdict,
@@ -175,7 +177,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print()
     print("To reproduce it, run:")
-    print(f"  mintactors replay {shlex.quote(str(trace))}")
+    print(f"  mintactors replay {shlex.quote(str(trace))}{_driver_option(config)}")
     print(
         f"That reruns run {failing.run} (seed {failing.seed}) from its trace and checks that "
         "the new trace is the same, byte for byte."
@@ -184,13 +186,25 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 1
 
 
+def _driver_option(config: Config) -> str:
+    """``--driver PATH`` for a config whose driver is a file: replay then runs that file."""
+    source = config.driver.source
+    if source is None or source.path is None:
+        return ""
+    path = Path(source.path)
+    if not path.is_absolute() and config.base_dir is not None:
+        path = config.base_dir / path
+    return f" --driver {shlex.quote(str(path))}"
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """``mintactors replay``: rerun a trace and check it is reproduced byte for byte."""
     trace = Path(args.trace)
     out = Path(args.out) if args.out else None
     if out is not None and out.resolve() == trace.resolve().parent:
         raise ConfigError("--out", str(out), "must not be the recorded trace's own directory")
-    outcome = replay_trace(trace, out)
+    driver = Path(args.driver) if args.driver else None
+    outcome = replay_trace(trace, out, trust=args.trust, driver_file=driver)
     if outcome.version_note:
         print(f"note: {outcome.version_note}", file=sys.stderr)
     divergence = outcome.divergence
@@ -260,5 +274,15 @@ def add_commands(subparsers: Any) -> None:
     replay_parser.add_argument("trace", help="a trace.jsonl written by run or explore")
     replay_parser.add_argument(
         "--out", help="keep the new trace and results here (default: a temporary directory)"
+    )
+    replay_parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run the driver code the trace embeds (a trace from someone else is their code)",
+    )
+    replay_parser.add_argument(
+        "--driver",
+        metavar="FILE",
+        help="run this local driver file, if its sha256 is that of the driver the trace ran",
     )
     replay_parser.set_defaults(func=cmd_replay)

@@ -17,7 +17,12 @@ import attrs
 from mintactors.config._structure import structure
 from mintactors.config._toml import read_toml
 from mintactors.config.costs import CostsConfig, resolve_profile, split_costs
-from mintactors.config.driver import DriverConfig, InjectConfig, check_injections
+from mintactors.config.driver import (
+    DriverConfig,
+    InjectConfig,
+    check_injections,
+    resolve_driver,
+)
 from mintactors.config.generator import GeneratorConfig, prepare_generator
 from mintactors.config.machine import ApicConfig, MachineConfig, check_machine
 from mintactors.config.nic import NicConfig
@@ -28,7 +33,7 @@ from mintactors.costs import CostProfile
 from mintactors.errors import ConfigError
 from mintactors.fields import internal
 from mintactors.hardware.nic import NicLayout
-from mintactors.kernel.variants import DRIVER_VARIANTS
+from mintactors.kernel.drivers import DRIVERS
 
 __all__ = ["Config", "describe_config", "load_config", "parse_config"]
 
@@ -67,14 +72,15 @@ class Config:
 
 def _check_source(config: Config, source: str) -> None:
     """A driver that masks its interrupt needs a source that emulates IMS."""
-    kind = config.driver.kind
+    driver = config.driver.source
     nic = config.nic.source_params
-    if DRIVER_VARIANTS[kind].masks_interrupts and not nic.emulates_ims:
-        allowed = [k for k, v in DRIVER_VARIANTS.items() if not v.masks_interrupts]
+    assert driver is not None
+    if driver.cls.masks_interrupts and not nic.emulates_ims:
+        allowed = [name for name, cls in DRIVERS.items() if not cls.masks_interrupts]
         raise ConfigError(
             source,
             "driver.kind",
-            f"{kind!r} masks its interrupt through IMS, which the {nic.name} source "
+            f"{driver.kind!r} masks its interrupt through IMS, which the {nic.name} source "
             f'(nic.source = "{nic.name}") does not emulate; allowed with it: {", ".join(allowed)}',
         )
 
@@ -100,8 +106,16 @@ def _check_refill(config: Config, source: str) -> None:
         )
 
 
-def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = None) -> Config:
+def parse_config(
+    raw: Mapping[str, Any],
+    source: str,
+    base_dir: Path | None = None,
+    driver_files: Mapping[str, bytes] | None = None,
+) -> Config:
     """Build and check a :class:`Config` from parsed TOML.
+
+    ``driver_files``: a driver file's bytes by ``driver.kind``, to load the driver
+    from them rather than from disk (a replay runs the code its trace recorded).
 
     Raises:
         ConfigError: anything wrong, naming ``source`` and the key.
@@ -111,6 +125,8 @@ def parse_config(raw: Mapping[str, Any], source: str, base_dir: Path | None = No
     data, overrides = split_costs(dict(raw), source)
     config = structure(data, Config, source)
     check_machine(config.machine, config.layout, source)
+    content = driver_files.get(config.driver.kind) if driver_files else None
+    config = attrs.evolve(config, driver=resolve_driver(config.driver, source, base_dir, content))
     _check_source(config, source)
     _check_refill(config, source)
     generator = prepare_generator(config.generator, raw.get("generator"), source, base_dir)
@@ -147,9 +163,11 @@ def describe_config(config: Config) -> str:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     source = "" if nic.source == "mint" else f", source {nic.source_params.describe()}"
+    driver = config.driver.source
+    assert driver is not None, "config was not loaded through parse_config"
     return (
         f"{gen.count} packets of {gen.size} B {gen.timing.describe()}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
-        f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        f"driver {driver.describe()}, profile {profile.name} v{profile.version}"
         + (f", {len(config.inject)} injection(s)" if config.inject else "")
     )

@@ -232,4 +232,8 @@ def structure_variant(
             )
         elif key not in owners:
             raise unknown_key_error(source, f"{path}.{key}", key, sorted(common | own))
+        else:
+            # A default entry's key kept beside another entry is unused, but a value
+            # no entry could take (nan, a string for a number) is still a mistake.
+            structure({key: value}, registry[default], source, path)
     return structure(mine, cls, source, path), structure(theirs, registry[name], source, path)

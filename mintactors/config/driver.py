@@ -1,31 +1,52 @@
-"""``[driver]`` and ``[[inject]]``: the driver variant, and interrupts fired at its steps."""
+"""``[driver]`` and ``[[inject]]``: the driver, and interrupts fired at its steps."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import attrs
 
 from mintactors.errors import ConfigError
-from mintactors.fields import MAX_COST_NS, at_least, between, checked, duration_ns
-from mintactors.kernel.variants import DRIVER_VARIANTS
+from mintactors.fields import MAX_COST_NS, at_least, between, checked, duration_ns, internal
+from mintactors.kernel.drivers import SHELL_STEPS, DriverLoadError, DriverSource, load_driver
 
-__all__ = ["DriverConfig", "InjectConfig", "check_injections"]
-
-
-def _driver_kind(value: str) -> str | None:
-    if value in DRIVER_VARIANTS:
-        return None
-    return f"unknown driver {value!r}; allowed: {', '.join(DRIVER_VARIANTS)}"
+__all__ = ["DriverConfig", "InjectConfig", "check_injections", "resolve_driver"]
 
 
 @attrs.frozen
 class DriverConfig:
-    """The NIC driver variant and its ring bookkeeping."""
+    """The NIC driver and its ring bookkeeping.
 
-    kind: str = checked("paper", _driver_kind)
+    ``kind`` is a built-in's name, ``path/file.py:Class`` (relative to the config's
+    directory) or ``package.module:Class``; ``source`` is what it resolved to.
+    """
+
+    kind: str = "paper"
     #: At most the ring's size less one (checked with ``[nic]``, in parse_config).
     refill_batch: int = checked(16, between(1, 4096))
+    source: DriverSource | None = internal()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Every step ``[[inject]]`` may name: the kernel's and the driver's own."""
+        assert self.source is not None, "config was not loaded through parse_config"
+        return (*SHELL_STEPS, *self.source.cls.steps)
+
+
+def resolve_driver(
+    driver: DriverConfig, source: str, base_dir: Path | None, content: bytes | None = None
+) -> DriverConfig:
+    """Load the driver ``kind`` names (``content``: a file's bytes from a trace).
+
+    Raises:
+        ConfigError: naming ``driver.kind`` and what is wrong.
+    """
+    try:
+        loaded = load_driver(driver.kind, base_dir, content)
+    except DriverLoadError as exc:
+        raise ConfigError(source, "driver.kind", str(exc)) from None
+    return attrs.evolve(driver, source=loaded)
 
 
 @attrs.frozen
@@ -51,7 +72,7 @@ def check_injections(
     Raises:
         ConfigError: naming the key and what is allowed.
     """
-    steps = DRIVER_VARIANTS[driver.kind].steps
+    steps = driver.steps
     for i, inject in enumerate(injections):
         key = f"inject[{i}]"
         if inject.step not in steps:

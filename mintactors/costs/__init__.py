@@ -55,6 +55,16 @@ def _points(value: Any) -> tuple[tuple[int, int], ...]:
     return points
 
 
+#: Fields that are counts (at least 1), not nanoseconds.
+_COUNTS = frozenset(
+    ("sched_slice_ns", "netdev_budget", "netdev_budget_usecs", "netdev_max_backlog", "dev_weight")
+)
+#: The largest count a profile may give (packets, microseconds, queue slots): 2^20,
+#: far beyond any kernel's setting, and small enough that a budget in microseconds
+#: stays a cost (2^20 us is about 2^30 ns).
+MAX_COUNT_FIELD = 1 << 20
+
+
 @attrs.frozen
 class CostProfile:
     """The costs of one machine, in integer nanoseconds.
@@ -79,6 +89,25 @@ class CostProfile:
         refill_ns: one refill of descriptors plus the RDT write.
         eoi_ns: writing the APIC's EOI register.
         app_recv_ns: one ``recvmsg`` in the receiving application, before its copy.
+        mb_ns: a full barrier (``mb``/``smp_mb``: ``mfence`` or a locked add, about
+            30 cycles at 3 GHz on Skylake-era cores; an assumption).
+        rmb_ns: ``rmb`` (``lfence``, a few cycles; an assumption).
+        wmb_ns: ``wmb`` (``sfence``, a few cycles; an assumption). ``smp_rmb``,
+            ``smp_wmb`` and ``dma_rmb`` are compiler barriers on x86 and cost nothing.
+        softirq_entry_ns: entering ``__do_softirq`` at a hard IRQ's exit, or
+            switching to ksoftirqd (an assumption).
+        sched_slice_ns: how long a thread keeps the CPU while another thread waits
+            (CFS: ``sched_latency`` 6 ms shared by two threads).
+
+    The receive path's sysctls, counts rather than costs, sit here too because they
+    are a property of the kernel the profile describes (docs/model.md):
+
+        netdev_budget: packets one ``net_rx_action`` may process (300 since 2.6).
+        netdev_budget_usecs: how long it may run, in µs. Linux 4.12 made this a
+            sysctl, 2 jiffies at HZ=1000 (2000); before, the same two jiffies were
+            counted in jiffies, 8000 µs at the HZ=250 of distribution kernels.
+        netdev_max_backlog: skbs the per-CPU backlog holds (1000).
+        dev_weight: the backlog's NAPI weight (64).
     """
 
     name: str
@@ -100,6 +129,15 @@ class CostProfile:
     refill_ns: int
     eoi_ns: int
     app_recv_ns: int
+    mb_ns: int = 10
+    rmb_ns: int = 1
+    wmb_ns: int = 2
+    softirq_entry_ns: int = 50
+    sched_slice_ns: int = 3_000_000
+    netdev_budget: int = 300
+    netdev_budget_usecs: int = 2000
+    netdev_max_backlog: int = 1000
+    dev_weight: int = 64
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):
@@ -108,6 +146,11 @@ class CostProfile:
                 raise ValueError(
                     f"{field.name} must be an integer from 0 to 2^30 ({MAX_COST_NS:,}) ns, "
                     f"not {value!r}"
+                )
+            most = MAX_COST_NS if field.name.endswith("_ns") else MAX_COUNT_FIELD
+            if field.name in _COUNTS and (not _int(value) or not 1 <= value <= most):
+                raise ValueError(
+                    f"{field.name} must be a positive integer (at most {most:,}), not {value!r}"
                 )
         for name, kind in (("name", str), ("description", str)):
             if not isinstance(getattr(self, name), kind):
@@ -195,7 +238,8 @@ def load_profile(
     if unknown:
         raise ValueError(f"{where}: unknown cost fields {sorted(unknown)}")
     data.update(overrides or {})
-    missing = [name for name in known if name not in data]
+    required = [f.name for f in attrs.fields(CostProfile) if f.default is attrs.NOTHING]
+    missing = [name for name in required if name not in data]
     if missing:
         what = "is empty" if not data else "lacks fields"
         raise ValueError(f"{where}: {what}: a [profile] table needs {', '.join(missing)}")

@@ -5,8 +5,9 @@ Theory of operation. A core is in one of three states:
 ``idle``
     nothing to run; an interrupt is taken at once.
 ``task``
-    running task-level work (:class:`RunTask`: a process, or softirq work) with
-    IF=1. An interrupt pauses the task; its remaining time resumes after ``iret``.
+    running task-level work (:class:`RunTask`: a thread's work, or softirq work)
+    with IF=1. An interrupt pauses the task; its remaining time resumes after
+    ``iret``.
 ``handler``
     running an interrupt handler with IF=0, from the interrupt-acknowledge until
     the handler's ``iret`` has completed. INTR raised meanwhile waits (the vector
@@ -17,16 +18,28 @@ Taking an interrupt costs ``irq_entry_ns`` before the handler's first instructio
 again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
 (SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
 
-Task work queues by priority (0 = softirq before 1 = process context), then in
-arrival order; tasks do not preempt each other. When softirq work ends, the next
-task is chosen only after the other deliveries due at that instant, so the softirq's
-owner can queue its next piece in reply and keep the CPU, as ``__do_softirq`` loops
-while softirq work is pending.
+The core and its local APIC are one chip: the APIC raises INTR by calling
+:meth:`CpuCore.intr`, and the core acknowledges and writes EOI by calling the APIC
+(see :mod:`mintactors.hardware.apic`).
+
+Which work runs next is the OS's choice, made the way Linux makes it:
+
+* Softirq work (priority 0) comes first. Softirqs a handler raised run at the
+  handler's exit, before the task it interrupted resumes (``irq_exit`` calls
+  ``invoke_softirq``, kernel/softirq.c): that task is put aside until no softirq
+  work is left. When softirq work ends, the next piece is chosen only after the
+  other deliveries due at that instant, so its owner can queue more in reply and
+  keep the CPU, as ``__do_softirq`` loops while softirqs are pending.
+* Thread work (priority 1) is shared the way CFS shares a CPU between runnable
+  threads (kernel/sched/fair.c): the thread that has had the least CPU time
+  (``vruntime``) goes next, a thread that wakes up is placed no further back than
+  the least vruntime of the others, and a thread keeps the CPU for up to
+  ``sched_slice_ns`` while another waits. A piece of work is never pre-empted by
+  another thread (only by interrupts): the slice is checked between pieces.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping, Sequence
 from enum import Enum
 
@@ -34,20 +47,23 @@ import attrs
 
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
+from mintactors.hardware.apic import LocalApic
 from mintactors.messages import (
-    AcceptInterrupt,
     CoreInput,
     CoreStep,
     CoreStepKind,
     InterruptEntry,
-    InterruptPending,
     InterruptReturn,
     RunTask,
     TaskDone,
 )
 from mintactors.notes import NoteKind
 
-__all__ = ["CoreState", "CoreStatistics", "CpuCore"]
+__all__ = ["DEFAULT_SCHED_SLICE_NS", "CoreState", "CoreStatistics", "CpuCore"]
+
+#: CFS's slice with two runnable threads on one CPU: ``sysctl_sched_latency``
+#: (6 ms) shared between them.
+DEFAULT_SCHED_SLICE_NS = 3_000_000
 
 
 class CoreState(Enum):
@@ -60,12 +76,23 @@ class CoreState(Enum):
 
 @attrs.frozen
 class CoreStatistics:
-    """Counters of one core: interrupts taken, and time spent per kind of work."""
+    """Counters of one core: interrupts taken, and time spent per kind of work.
+
+    ``thread_ns`` is the CPU time each thread's work got, and ``softirq_ns`` the
+    time spent in softirq work; both are part of ``task_ns``.
+    """
 
     interrupts_taken: int
     handler_ns: int
     tasks_done: int
     task_ns: int
+    softirq_ns: int = 0
+    thread_ns: dict[str, int] = attrs.field(factory=dict)
+
+
+def _thread(task: RunTask) -> str:
+    """The thread a piece of work belongs to."""
+    return task.thread or task.owner
 
 
 @attrs.define
@@ -81,35 +108,59 @@ class CpuCore:
 
     Args:
         core_id: the core's number (also its APIC ID).
-        apic: name of this core's local APIC actor.
+        name: this core's actor name.
+        apic: this core's local APIC (the same chip; it is wired to this core here).
         idt: interrupt vector to the name of the actor whose handler runs for it.
         irq_entry_ns: cost from acknowledge to the handler's first step.
         irq_exit_ns: cost of ``iret`` until IF=1.
+        sched_slice_ns: how long a thread keeps the CPU while another waits.
     """
 
     def __init__(
         self,
         *,
         core_id: int,
-        apic: str,
+        name: str,
+        apic: LocalApic,
         idt: Mapping[int, str],
         irq_entry_ns: int,
         irq_exit_ns: int,
+        sched_slice_ns: int = DEFAULT_SCHED_SLICE_NS,
     ) -> None:
         self.core_id = core_id
+        self.name = name
         self.apic = apic
+        apic.core = self
         self.idt = dict(idt)
         self.irq_entry_ns = irq_entry_ns
         self.irq_exit_ns = irq_exit_ns
+        self.sched_slice_ns = sched_slice_ns
         self.interrupts_enabled = True
         self.in_handler: int | None = None  # vector being handled
-        self.intr_pending: int | None = None  # vector the APIC raised INTR for
+        self._returning = False  # the handler's iret is under way
         self.current: _Running | None = None
-        self.queue: list[tuple[int, int, RunTask]] = []  # (priority, arrival, task)
+        #: Thread work put aside while the softirqs of an interrupt's exit run.
+        self.preempted: _Running | None = None
+        self.softirq_queue: list[RunTask] = []
+        self.thread_queue: list[tuple[int, RunTask]] = []  # (arrival, task)
         self._arrivals = 0
-        self._softirq_yield = False  # softirq work just ended; its owner may queue more now
+        #: Work just ended and its owner may queue more at this instant, so the next
+        #: choice waits for the instant's end (a timer is armed).
+        self._yielding = False
+        #: When softirq work last ended with nothing else waiting (no timer armed):
+        #: thread work arriving in that same instant must still wait.
+        self._softirq_ended_ns = -1
+        self.vruntime: dict[str, int] = {}
+        self._thread_ns: dict[str, int] = {}
+        #: The thread whose piece ended last, and when: its next piece, queued at
+        #: that instant, continues it rather than waking it.
+        self._last_ended = ("", -1)
+        self._min_vruntime = 0
+        self._slice_thread = ""  # the thread whose slice is running
+        self._slice_used = 0
         self._handler_started = 0
-        self._interrupts = self._handler_ns = self._tasks_done = self._task_ns = 0
+        self._interrupts = self._handler_ns = self._tasks_done = 0
+        self._task_ns = self._softirq_ns = 0
 
     @property
     def state(self) -> CoreState:
@@ -125,6 +176,8 @@ class CpuCore:
             handler_ns=self._handler_ns,
             tasks_done=self._tasks_done,
             task_ns=self._task_ns,
+            softirq_ns=self._softirq_ns,
+            thread_ns=dict(sorted(self._thread_ns.items())),
         )
 
     def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:
@@ -137,29 +190,48 @@ class CpuCore:
                 not set, or a message the core does not take.
         """
         match message:
-            case InterruptPending(vector=vector):
-                if vector not in self.idt:
-                    # Checked on arrival, not when taken: a refused message changes nothing.
-                    problem = f"no handler for vector {vector:#x} in core {self.core_id}'s IDT"
-                    raise IllegalValue("CpuCore", message, problem)
-                self.intr_pending = vector
-                return self._maybe_take_interrupt(now_ns)
             case InterruptReturn():
-                if self.in_handler is None:
+                if self.in_handler is None or self._returning:
                     raise UnexpectedMessage("CpuCore", message, "not in a handler")
+                if message.eoi:
+                    self.apic.eoi()  # raises before any state changes if nothing is in service
+                if message.softirq is not None:
+                    self._enqueue(message.softirq, message, now_ns)
+                self._returning = True
                 return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
             case CoreStep():
                 return self._timer(message, now_ns)
             case RunTask():
-                if message.cost_ns < 0:
-                    raise IllegalValue("CpuCore", message, f"negative cost {message.cost_ns} ns")
-                self._arrivals += 1
-                bisect.insort(self.queue, (message.priority, self._arrivals, message))
-                if self.state is CoreState.IDLE and not (self._softirq_yield and message.priority):
-                    return self._start_next(now_ns)
-                return ()
+                self._enqueue(message, message, now_ns)
+                if self.state is not CoreState.IDLE or (self._yielding and message.priority):
+                    return ()
+                if message.priority and self._softirq_ended_ns == now_ns:
+                    return self._yield()  # the softirq's owner may still queue more now
+                return self._start_next(now_ns)
             case _:
                 raise unexpected("CpuCore", message)
+
+    def _enqueue(self, task: RunTask, message: object, now_ns: int) -> None:
+        if task.cost_ns < 0:
+            raise IllegalValue("CpuCore", message, f"negative cost {task.cost_ns} ns")
+        if task.priority == 0:
+            self.softirq_queue.append(task)
+            return
+        thread = _thread(task)
+        if self._last_ended != (thread, now_ns) and not self._runnable(thread):
+            # A waking thread is placed no further back than the least vruntime
+            # (place_entity), so a long sleep earns no run of its own.
+            self.vruntime[thread] = max(self.vruntime.get(thread, 0), self._min_vruntime)
+        else:
+            self.vruntime.setdefault(thread, 0)
+        self._arrivals += 1
+        self.thread_queue.append((self._arrivals, task))
+
+    def _runnable(self, thread: str) -> bool:
+        for running in (self.current, self.preempted):
+            if running is not None and running.task.priority and _thread(running.task) == thread:
+                return True
+        return any(_thread(task) == thread for _, task in self.thread_queue)
 
     def _timer(self, message: CoreStep, now_ns: int) -> Sequence[Effect]:
         """One of the core's own timers fired; each is refused unless it is armed."""
@@ -173,19 +245,47 @@ class CpuCore:
                 if self.current is None or self.current.slice_started_ns is None:
                     raise UnexpectedMessage("CpuCore", message, "no task running")
                 return self._finish_task(self.current, now_ns)
-            case CoreStepKind.SOFTIRQ_YIELD:
-                if not self._softirq_yield:
-                    raise UnexpectedMessage("CpuCore", message, "no softirq work just ended")
-                self._softirq_yield = False
+            case CoreStepKind.TASK_YIELD:
+                if not self._yielding:
+                    raise UnexpectedMessage("CpuCore", message, "no work just ended")
+                self._yielding = False
                 return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
             case _:
                 raise unknown_step("CpuCore", message, step)
 
+    @property
+    def intr_pending(self) -> int | None:
+        """The vector the APIC raises INTR for (None: INTR is low)."""
+        return self.apic.deliverable()
+
+    def check_vector(self, message: object, vector: int) -> None:
+        """Refuse an interrupt for ``vector`` if the IDT has no handler for it.
+
+        Raises:
+            IllegalValue: no handler for ``vector``.
+        """
+        if vector not in self.idt:
+            problem = f"no handler for vector {vector:#x} in core {self.core_id}'s IDT"
+            raise IllegalValue("CpuCore", message, problem)
+
+    def intr(self, now_ns: int) -> Sequence[Effect]:
+        """INTR from this core's APIC (inside the chip): take the interrupt if IF allows.
+
+        Called during the APIC's delivery, so every effect names this core.
+
+        Raises:
+            IllegalValue: the vector has no handler in the IDT.
+        """
+        return self._maybe_take_interrupt(now_ns)
+
     def _maybe_take_interrupt(self, now_ns: int) -> Sequence[Effect]:
-        vector = self.intr_pending
-        if vector is None or not self.interrupts_enabled or self.in_handler is not None:
+        if not self.interrupts_enabled or self.in_handler is not None:
             return ()
-        handler = self.idt[vector]  # checked when INTR arrived
+        vector = self.apic.deliverable()
+        if vector is None:
+            return ()
+        handler = self.idt[vector]  # checked before the APIC latched the vector
+        self.apic.acknowledge(vector)
         effects: list[Effect] = []
         running = self.current
         if running is not None and running.slice_started_ns is not None:
@@ -193,17 +293,16 @@ class CpuCore:
             ran = now_ns - running.slice_started_ns
             running.remaining_ns -= ran
             running.slice_started_ns = None
-            self._task_ns += ran
-            effects.append(CancelTimer("task"))
-        self.intr_pending = None
+            self._account(running.task, ran)
+            effects.append(CancelTimer("task", actor=self.name))
         self.interrupts_enabled = False
         self.in_handler = vector
         self._handler_started = now_ns
         self._interrupts += 1
+        entry = InterruptEntry(vector, self.core_id)
         effects += [
-            Send(self.apic, AcceptInterrupt(vector)),
-            Send(handler, InterruptEntry(vector, self.core_id), self.irq_entry_ns),
-            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}),
+            Send(handler, entry, self.irq_entry_ns, actor=self.name),
+            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}, actor=self.name),
         ]
         return effects
 
@@ -211,38 +310,101 @@ class CpuCore:
         self._handler_ns += now_ns - self._handler_started
         vector = self.in_handler
         self.in_handler = None
+        self._returning = False
         self.interrupts_enabled = True
         effects: list[Effect] = [Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector})]
-        if self.intr_pending is not None:
+        current = self.current
+        if self.apic.deliverable() is not None:
             effects += self._maybe_take_interrupt(now_ns)
-        elif self.current is not None:
-            self.current.slice_started_ns = now_ns
-            remaining = self.current.remaining_ns
-            effects.append(SetTimer("task", remaining, CoreStep(CoreStepKind.TASK_DONE)))
+        elif current is not None and (current.task.priority == 0 or not self.softirq_queue):
+            effects += self._resume(current, now_ns)
         else:
+            if current is not None:  # irq_exit runs the raised softirqs first
+                self.preempted, self.current = current, None
             effects += self._start_next(now_ns)
         return effects
 
+    def _resume(self, running: _Running, now_ns: int) -> Sequence[Effect]:
+        self.current = running
+        running.slice_started_ns = now_ns
+        return (SetTimer("task", running.remaining_ns, CoreStep(CoreStepKind.TASK_DONE)),)
+
     def _start_next(self, now_ns: int) -> Sequence[Effect]:
-        if not self.queue:
+        if self.softirq_queue:
+            return self._start(self.softirq_queue.pop(0), now_ns)
+        if self.preempted is not None:
+            running, self.preempted = self.preempted, None
+            return self._resume(running, now_ns)
+        if not self.thread_queue:
             return ()
-        _, _, task = self.queue.pop(0)
-        self.current = _Running(task, now_ns, task.cost_ns, now_ns)
+        return self._start(self._pick_thread_work(), now_ns)
+
+    def _pick_thread_work(self) -> RunTask:
+        """CFS's choice: the slice's thread while its slice lasts, else the least vruntime."""
+        queue = self.thread_queue
+        index = None
+        if self._slice_used < self.sched_slice_ns:
+            index = next(
+                (i for i, (_, t) in enumerate(queue) if _thread(t) == self._slice_thread),
+                None,
+            )
+        if index is None:
+            vruntime = self.vruntime
+            index = min(
+                range(len(queue)),
+                key=lambda i: (vruntime[_thread(queue[i][1])], queue[i][0]),
+            )
+        _, task = queue.pop(index)
+        thread = _thread(task)
+        if thread != self._slice_thread:
+            self._slice_thread, self._slice_used = thread, 0
+        self._min_vruntime = max(self._min_vruntime, self.vruntime[thread])
+        return task
+
+    def _start(self, task: RunTask, now_ns: int) -> Sequence[Effect]:
+        running = self.current = _Running(task, now_ns, task.cost_ns, now_ns)
+        if not task.cost_ns:  # nothing to wait for: done as it starts
+            return self._finish_task(running, now_ns)
         return (SetTimer("task", task.cost_ns, CoreStep(CoreStepKind.TASK_DONE)),)
+
+    def _account(self, task: RunTask, ran: int) -> None:
+        self._task_ns += ran
+        if task.priority == 0:
+            self._softirq_ns += ran
+            return
+        thread = _thread(task)
+        self.vruntime[thread] = self.vruntime.get(thread, 0) + ran
+        self._thread_ns[thread] = self._thread_ns.get(thread, 0) + ran
+        if thread == self._slice_thread:
+            self._slice_used += ran
 
     def _finish_task(self, running: _Running, now_ns: int) -> Sequence[Effect]:
         assert running.slice_started_ns is not None  # checked by _timer
         self.current = None
         self._tasks_done += 1
-        self._task_ns += now_ns - running.slice_started_ns
         task = running.task
+        self._account(task, now_ns - running.slice_started_ns)
         done = Send(task.owner, TaskDone(task.label, running.started_ns))
-        if task.priority == 0 and not (self.queue and self.queue[0][0] == 0):
+        if task.priority == 0:
+            if self.softirq_queue:
+                return (done, *self._start_next(now_ns))
             # __do_softirq keeps the CPU while softirq work is pending: the owner may
             # queue its next piece in reply to TaskDone, at this same instant, and it
-            # must run before process context. So the next task is chosen only once
-            # every priority-0 delivery due now has been made.
-            self._softirq_yield = True
-            yield_ = CoreStep(CoreStepKind.SOFTIRQ_YIELD)
-            return (done, SetTimer("softirq", 0, yield_, priority=1))
+            # must run before thread work. With thread work waiting already the choice
+            # waits for the instant's end; otherwise only thread work that arrives in
+            # this instant has to (see RunTask).
+            if self.thread_queue or self.preempted is not None:
+                return (done, *self._yield())
+            self._softirq_ended_ns = now_ns
+            return (done,)
+        thread = _thread(task)
+        self._last_ended = (thread, now_ns)
+        if any(_thread(t) != thread for _, t in self.thread_queue):
+            # Another thread waits: the choice waits for this thread's next piece,
+            # which keeps the CPU while the slice lasts.
+            return (done, *self._yield())
         return (done, *self._start_next(now_ns))
+
+    def _yield(self) -> Sequence[Effect]:
+        self._yielding = True
+        return (SetTimer("yield", 0, CoreStep(CoreStepKind.TASK_YIELD), priority=1),)

@@ -6,13 +6,26 @@ descriptors there). Memory here holds real bytes, in 4 KiB pages allocated on fi
 write, so a 256 MiB partition costs nothing until it is used.
 
 Every access names the node making it. An access that is not wholly inside one range
-the node may use is refused: nothing is read or written, the violation is recorded
-and, where the access asked for an answer, a :class:`MemoryFault` is returned. No
-node can corrupt another's memory.
+the node may use is refused: nothing is read or written and the violation is
+recorded (a refused load answers None to its loader). No node can corrupt another's
+memory.
 
-Reads are answered after ``latency_ns`` (a cache-line transfer between cores: about
-25-35 ns on current parts, domain.md 3.3). Writes take effect when handled, so a
-writer that wants its data to land at the end of a copy sends the write then.
+Stores are messages (:class:`MemoryWrite`): posted, applied in order at their
+delivery. Loads are made by the loading actor during its own delivery at the
+instant of the load (:meth:`PhysicalMemory.load`), which is the instant the
+scheduler ordered against every store due then; the loader charges the latency
+itself (``latency_ns``: a cache-line transfer between cores, about 25-35 ns on
+current parts, domain.md 3.3). A load carries no timing choice of its own that a
+reply message would add, so it has none.
+
+The emulated 8254x register block lives in shared memory too; with its base given,
+writes to IMS, IMC and ICS set and clear bits as the device does. A real 8254x
+asserts its interrupt whenever a cause latched in ICR is enabled in IMS, so
+unmasking a cause that was latched while masked raises the interrupt at once. The
+Mint doorbell is an IPI, an edge sent per frame, and does not; with
+:meth:`PhysicalMemory.reassert_on_unmask` the register block tells the emulated
+NIC's owner (:class:`LatchedCauseUnmasked`) so that it can raise it, as the device
+would.
 """
 
 from __future__ import annotations
@@ -24,7 +37,8 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import unexpected
-from mintactors.messages import MemoryData, MemoryFault, MemoryInput, MemoryRead, MemoryWrite
+from mintactors.hardware.registers import REGISTERS
+from mintactors.messages import LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
 __all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
@@ -75,10 +89,18 @@ class PhysicalMemory:
 
     Args:
         regions: the ranges and who may use them; they must not overlap.
-        latency_ns: delay before a read's data reaches the reader.
+        latency_ns: delay before a load's data reaches the loader.
+        registers_base: where the emulated 8254x register block is, so that writes
+            to IMS, IMC and ICS set and clear bits as on the device.
     """
 
-    def __init__(self, *, regions: Sequence[MemoryRegion], latency_ns: int) -> None:
+    def __init__(
+        self,
+        *,
+        regions: Sequence[MemoryRegion],
+        latency_ns: int,
+        registers_base: int | None = None,
+    ) -> None:
         ordered = sorted(regions, key=lambda r: r.base)
         for before, after in itertools.pairwise(ordered):
             if before.end > after.base:
@@ -87,7 +109,29 @@ class PhysicalMemory:
         self.latency_ns = latency_ns
         self._pages: dict[int, bytearray] = {}
         self.violations: list[AccessViolation] = []
+        #: Write address of IMS, IMC, ICS -> (the register it changes, set or clear).
+        self.registers: dict[int, tuple[int, str]] | None = None
+        if registers_base is not None:
+            ims, icr = registers_base + REGISTERS["IMS"], registers_base + REGISTERS["ICR"]
+            self.registers = {
+                ims: (ims, "set"),
+                registers_base + REGISTERS["IMC"]: (ims, "clear"),
+                registers_base + REGISTERS["ICS"]: (icr, "set"),
+            }
+            self._ims, self._icr = ims, icr
+        #: Who raises the interrupt when IMS enables a latched cause (None: nobody).
+        self.unmask_listener: str | None = None
         self._reads = self._writes = self._bytes_read = self._bytes_written = 0
+
+    def reassert_on_unmask(self, actor: str) -> None:
+        """Tell ``actor`` when a write to IMS enables a cause already latched in ICR.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers is None:
+            raise ValueError("no register block: nothing can be unmasked")
+        self.unmask_listener = actor
 
     # -- direct access, for building and inspecting a machine outside a run ----------
 
@@ -139,57 +183,89 @@ class PhysicalMemory:
     # -- the component ---------------------------------------------------------------
 
     def handle(self, message: MemoryInput, now_ns: int) -> Sequence[Effect]:
-        """Serve one read or write.
+        """Apply one posted write (a sequence of stores, in order).
 
-        An access outside what the node may touch is not an error: it is refused,
-        recorded and answered, as the hardware would.
+        A store outside what the node may touch is not an error: it is refused and
+        recorded, as the hardware would.
 
         Raises:
-            UnexpectedMessage: a message that is neither a read nor a write.
+            UnexpectedMessage: a message that is not a write.
         """
         match message:
             case MemoryWrite():
                 return self._write(message, now_ns)
-            case MemoryRead():
-                return self._read(message, now_ns)
             case _:
                 raise unexpected("PhysicalMemory", message)
 
+    # -- loads: by the loading core, at the instant of its load --------------------------
+
+    def load(self, node: int, addr: int, length: int, now_ns: int) -> bytes | None:
+        """A load by software of ``node`` at ``now_ns``: the bytes, or None if refused.
+
+        Loads are made by the loader during its own delivery at the load's instant
+        (the scheduler has ordered that delivery against every store arriving at the
+        same instant), and the loader charges the latency; a refused load is
+        recorded here like a refused store.
+        """
+        if not self.allowed(node, addr, length):
+            self.violations.append(AccessViolation(now_ns, node, addr, length, "read"))
+            return None
+        self._reads += 1
+        self._bytes_read += length
+        return self.peek(addr, length)
+
+    def read_register(
+        self, node: int, addr: int, now_ns: int, *, clear: bool = False
+    ) -> int | None:
+        """Read a 32-bit device register; ``clear``: read-to-clear (ICR). None if refused."""
+        data = self.load(node, addr, 4, now_ns)
+        if data is None:
+            return None
+        if clear:
+            self.poke(addr, bytes(4))
+        return int.from_bytes(data, "little")
+
+    # -- stores --------------------------------------------------------------------------
+
     def _write(self, message: MemoryWrite, now_ns: int) -> Sequence[Effect]:
         effects: list[Effect] = []
+        registers = self.registers
         for addr, data in message.writes:
             length = len(data)
             if not self.allowed(message.node, addr, length):
                 effects += self._refuse(message, addr, length, now_ns)
                 continue
-            self.poke(addr, data)
+            if registers is not None and length == 4 and addr in registers:
+                effects += self._write_register(registers[addr], data)
+            else:
+                self.poke(addr, data)
             self._writes += 1
             self._bytes_written += length
         return effects
 
-    def _read(self, message: MemoryRead, now_ns: int) -> Sequence[Effect]:
-        for addr, length in message.ranges:
-            if not self.allowed(message.node, addr, length):
-                return self._refuse(message, addr, length, now_ns)
-        chunks = tuple(self.peek(addr, length) for addr, length in message.ranges)
-        self._reads += 1
-        self._bytes_read += sum(len(c) for c in chunks)
-        return (Send(message.reply_to, MemoryData(message.tag, chunks), self.latency_ns),)
+    def _write_register(self, target: tuple[int, str], data: bytes) -> Sequence[Effect]:
+        """IMS sets mask bits, IMC clears them, ICS sets cause bits in ICR (8254x 13.4)."""
+        addr, how = target
+        value = int.from_bytes(data, "little")
+        old = int.from_bytes(self.peek(addr, 4), "little")
+        new = old | value if how == "set" else old & ~value
+        self.poke(addr, (new & 0xFFFFFFFF).to_bytes(4, "little"))
+        if self.unmask_listener is None or addr != self._ims:
+            return ()
+        latched = int.from_bytes(self.peek(self._icr, 4), "little") & new & ~old
+        if not latched:
+            return ()
+        return (Send(self.unmask_listener, LatchedCauseUnmasked(latched)),)
 
     def _refuse(
-        self, message: MemoryRead | MemoryWrite, addr: int, length: int, now_ns: int
+        self, message: MemoryWrite, addr: int, length: int, now_ns: int
     ) -> Sequence[Effect]:
         node = message.node
-        access = "read" if isinstance(message, MemoryRead) else "write"
-        self.violations.append(AccessViolation(now_ns, node, addr, length, access))
-        effects: list[Effect] = [
+        self.violations.append(AccessViolation(now_ns, node, addr, length, "write"))
+        return [
             Note(
                 NoteKind.ACCESS_VIOLATION,
-                {"node": node, "addr": addr, "length": length, "access": access},
+                {"node": node, "addr": addr, "length": length, "access": "write"},
                 TraceLevel.SUMMARY,
             )
         ]
-        if message.reply_to:
-            fault = MemoryFault(message.tag, node, addr, length, access)
-            effects.append(Send(message.reply_to, fault, self.latency_ns))
-        return effects

@@ -26,8 +26,12 @@ __all__ = [
 #: Register offsets in the 8254x register space. ICR, IMS, RCTL, MPC, RNBC:
 #: ``e1000x_regs.h`` [src]; the RX ring registers RDBAL .. RDT: the manual [mem].
 REGISTERS: Final = {
-    "ICR": 0x00C0,  # interrupt cause read (read-to-clear on the real NIC)
-    "IMS": 0x00D0,  # interrupt mask set: 1 = cause enabled
+    "CTRL": 0x0000,  # device control
+    "STATUS": 0x0008,  # device status (read by E1000_WRITE_FLUSH)
+    "ICR": 0x00C0,  # interrupt cause read (read-to-clear)
+    "ICS": 0x00C8,  # interrupt cause set: writing 1 bits latches those causes
+    "IMS": 0x00D0,  # interrupt mask set: writing 1 bits enables; reads the mask
+    "IMC": 0x00D8,  # interrupt mask clear: writing 1 bits disables
     "RCTL": 0x0100,  # receive control
     "RDBAL": 0x2800,  # ring base, low 32 bits
     "RDBAH": 0x2804,  # ring base, high 32 bits

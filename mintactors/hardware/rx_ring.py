@@ -6,20 +6,27 @@ a real 1 Gb/s NIC (DMA). It follows the 8254x and QEMU's e1000 model (domain.md
 1.2-1.3):
 
 * Hardware owns descriptors ``RDH .. RDT-1``; ``RDH == RDT`` means no free buffer.
-  The driver keeps one slot empty, so a full ring holds ``ring_size - 1`` frames.
 * A frame longer than one buffer spans several descriptors; only the last has EOP.
 * Data lands first; then each descriptor is written back with DD clear, and only
   then is the status byte written with DD set (QEMU's ordering: a driver polling DD
   never sees a half-written descriptor).
+* With ``latch_cause``, the write-back also sets RXT0 in ICR (through ICS), as a
+  device latches the cause of every written-back descriptor whether or not the
+  interrupt is masked (8254x 13.4.17-13.4.20).
 * With no free descriptor, ``drop`` counts RNBC and MPC and refuses the frame (an
   8254x drops it once its RX FIFO is full); ``block`` polls RDT every
   ``block_poll_ns`` until space appears (QEMU's behaviour: hold the frame until RDT
   moves).
 
 Theory of operation: frames queue in arrival order and are posted one at a time.
-``idle`` -> (read RDT and the next descriptors) ``reading`` -> ``copying`` (for
-``copy_ns``) -> ``writing_back`` (for ``writeback_ns``) -> ``idle``; ``reading``
-goes to ``waiting`` instead when the ring is full under ``block``.
+At the start of a frame (``idle`` -> ``busy``) the engine loads RDT and the
+descriptors it will fill, at that instant; the copy takes the load latency plus
+``copy_ns``, the write-back ``writeback_ns`` more. Everything the frame writes —
+data, descriptor fields with DD clear, then the status bytes with DD, then RDH — is
+one posted write that lands at the end, in that order, so no reader ever sees DD
+before the data. At that same instant the frame is done: the engine counts it,
+answers the producer and starts the next. ``busy`` goes to ``waiting`` instead when
+the ring is full under ``block``.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
+from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import (
     DESCRIPTOR_LEN,
     STATUS_DD,
@@ -43,11 +51,10 @@ from mintactors.hardware.nic import (
     NicLayout,
     RxDescriptor,
 )
+from mintactors.hardware.registers import ICR_RXT0
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
-    MemoryData,
-    MemoryRead,
     MemoryWrite,
     PostFrame,
     RingInput,
@@ -65,17 +72,14 @@ class RingState(Enum):
     """What the ring engine is doing with the frame at the head of its queue."""
 
     IDLE = "idle"  # no frame to post
-    READING = "reading"  # waiting for RDT and the descriptors it will fill
     WAITING = "waiting"  # under ``block``: the ring was full; RDT is re-read later
-    COPYING = "copying"  # the frame's bytes are moving into the buffers
-    WRITING_BACK = "writing_back"  # the descriptors are written back, DD clear
+    BUSY = "busy"  # a frame is being copied and written back
 
 
 #: The state in which each of the ring's timers is armed; in any other it is refused.
 _ARMED_IN: Final = {
     RingStepKind.POLL: RingState.WAITING,
-    RingStepKind.COPIED: RingState.COPYING,
-    RingStepKind.WRITTEN: RingState.WRITING_BACK,
+    RingStepKind.WRITTEN: RingState.BUSY,
 }
 
 
@@ -100,13 +104,17 @@ class RxRing:
     """The ring engine, as a pure component.
 
     Args:
-        name: this actor's name (memory replies come back to it).
+        name: this actor's name.
         layout: where ring, buffers and registers sit.
-        memory: name of the memory actor.
+        memory: the memory component (the engine loads RDT and descriptors from it).
+        memory_actor: the memory actor's name (the engine's writes go to it).
         node: the OS node whose accesses these are (the producer's).
-        writeback_ns: time to write one descriptor back.
+        load_ns: the latency of the engine's load of RDT and the descriptors.
+        writeback_ns: time to write the descriptors back.
         no_buffer: ``drop`` or ``block``.
         block_poll_ns: under ``block``, how often RDT is re-read.
+        latch_cause: set RXT0 in ICR with each write-back (for drivers that mask
+            their interrupt and read ICR).
     """
 
     def __init__(
@@ -114,26 +122,32 @@ class RxRing:
         *,
         name: str,
         layout: NicLayout,
-        memory: str,
+        memory: PhysicalMemory,
+        memory_actor: str,
         node: int,
+        load_ns: int,
         writeback_ns: int,
         no_buffer: str = "drop",
         block_poll_ns: int = 1000,
+        latch_cause: bool = False,
     ) -> None:
         if no_buffer not in NO_BUFFER_POLICIES:
             raise ValueError(f"no-buffer policy {no_buffer!r}: allowed {NO_BUFFER_POLICIES}")
         self.name = name
         self.layout = layout
         self.memory = memory
+        self.memory_actor = memory_actor
         self.node = node
+        self.load_ns = load_ns
         self.writeback_ns = writeback_ns
         self.no_buffer = no_buffer
         self.block_poll_ns = block_poll_ns
+        self.latch_cause = latch_cause
         self.rdh = 0
         self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
         self.current: PostFrame | None = None
-        self._descriptors: list[RxDescriptor] = []
+        self._first = self._count = 0  # the current frame's first descriptor, and how many
         self._waiting_since_begin = False
         self._posted = self._used = self._spanning = 0
         self._rnbc = self._mpc = self._polls = self._null = 0
@@ -161,13 +175,11 @@ class RxRing:
         return len(self.pending) + (self.current is not None)
 
     def handle(self, message: RingInput, now_ns: int) -> Sequence[Effect]:
-        """Take a frame to post, a memory reply, or the ring's own next step.
+        """Take a frame to post, or the ring's own next step.
 
         Raises:
-            IllegalValue: a frame with a negative copy time, or a memory reply that
-                is not the shape of the read the ring made.
-            UnexpectedMessage: a memory reply or timer the ring is not waiting for,
-                or a message it does not take.
+            IllegalValue: a frame with a negative copy time.
+            UnexpectedMessage: a timer the ring did not arm, or a message it does not take.
         """
         match message:
             case PostFrame():
@@ -175,74 +187,60 @@ class RxRing:
                     problem = f"negative copy time {message.copy_ns} ns"
                     raise IllegalValue("RxRing", message, problem)
                 self.pending.append(message)
-                return self._begin() if self.state is RingState.IDLE else ()
-            case MemoryData():
-                if message.tag != "ring" or self.state is not RingState.READING:
-                    raise UnexpectedMessage("RxRing", message, self.state.value)
-                self._check_shape(message)
-                return self._check_space(message.chunks)
+                return self._begin(now_ns) if self.state is RingState.IDLE else ()
             case RingStep():
-                return self._timer(message)
+                return self._timer(message, now_ns)
             case _:
                 raise unexpected("RxRing", message)
 
-    def _timer(self, message: RingStep) -> Sequence[Effect]:
+    def _timer(self, message: RingStep, now_ns: int) -> Sequence[Effect]:
         step = message.step
         if _ARMED_IN.get(step) is not self.state:
             raise UnexpectedMessage("RxRing", message, self.state.value)
         match step:
             case RingStepKind.POLL:
-                return self._read_ring()
-            case RingStepKind.COPIED:
-                return self._write_back_fields()
+                return self._try_post(now_ns)
             case RingStepKind.WRITTEN:
-                return self._set_done()
+                return self._done(now_ns)
             case _:
                 raise unknown_step("RxRing", message, step)
 
-    def _check_shape(self, message: MemoryData) -> None:
-        """The reply to :meth:`_read_ring`: RDT, then one 16-byte descriptor per buffer."""
-        assert self.current is not None
-        count = self.layout.descriptors_for(len(self.current.frame))
-        chunks = message.chunks
-        if (
-            len(chunks) != 1 + count
-            or len(chunks[0]) != 4
-            or any(len(c) != DESCRIPTOR_LEN for c in chunks[1:])
-        ):
-            problem = f"expected RDT (4 bytes) and {count} descriptor(s) of {DESCRIPTOR_LEN}"
-            raise IllegalValue("RxRing", message, problem)
-
-    def _begin(self) -> Sequence[Effect]:
+    def _begin(self, now_ns: int) -> Sequence[Effect]:
         if not self.pending:
             self.state = RingState.IDLE
             return ()
         self.current = self.pending.popleft()
         self._waiting_since_begin = False
-        return self._read_ring()
+        return self._try_post(now_ns)
 
-    def _read_ring(self) -> Sequence[Effect]:
-        assert self.current is not None
-        count = self.layout.descriptors_for(len(self.current.frame))
-        ranges = (
-            (self.layout.register("RDT"), 4),
-            *((self.layout.descriptor(self.rdh + i), DESCRIPTOR_LEN) for i in range(count)),
+    def _load(self, addr: int, length: int, now_ns: int) -> bytes:
+        data = self.memory.load(self.node, addr, length, now_ns)
+        if data is None:
+            raise IllegalValue(
+                "RxRing", self.current, f"node {self.node} may not read {addr:#x} (+{length})"
+            )
+        return data
+
+    def _try_post(self, now_ns: int) -> Sequence[Effect]:
+        """Load RDT and the descriptors now; post the frame if there is room."""
+        frame = self.current
+        assert frame is not None
+        layout = self.layout
+        count = layout.descriptors_for(len(frame.frame))
+        rdt = struct.unpack("<I", self._load(layout.register("RDT"), 4, now_ns))[0]
+        free = (rdt % layout.ring_size - self.rdh) % layout.ring_size
+        if free < count:
+            return self._no_buffer(now_ns)
+        descriptors = [
+            RxDescriptor.unpack(self._load(layout.descriptor(self.rdh + i), DESCRIPTOR_LEN, now_ns))
+            for i in range(count)
+        ]
+        return (
+            Note(NoteKind.LOADED, {"addr": layout.register("RDT"), "length": 4, "rdt": rdt}),
+            *self._post(frame, descriptors),
         )
-        self.state = RingState.READING
-        return (Send(self.memory, MemoryRead(self.node, ranges, self.name, "ring")),)
 
-    def _check_space(self, chunks: tuple[bytes, ...]) -> Sequence[Effect]:
-        assert self.current is not None
-        rdt = struct.unpack("<I", chunks[0])[0] % self.layout.ring_size
-        free = (rdt - self.rdh) % self.layout.ring_size
-        needed = len(chunks) - 1
-        if free < needed:
-            return self._no_buffer()
-        self._descriptors = [RxDescriptor.unpack(c) for c in chunks[1:]]
-        self.state = RingState.COPYING
-        return (SetTimer("step", self.current.copy_ns, RingStep(RingStepKind.COPIED)),)
-
-    def _no_buffer(self) -> Sequence[Effect]:
+    def _no_buffer(self, now_ns: int) -> Sequence[Effect]:
         assert self.current is not None
         if self.no_buffer == "block":
             # RNBC counts each frame that met a full ring once; the frame is held, not missed.
@@ -259,53 +257,54 @@ class RxRing:
             Send(frame.reply_to, FrameRefused(frame.seq, "no_descriptor")),
             Note(NoteKind.RING_FULL, {"seq": frame.seq, "rdh": self.rdh}, TraceLevel.FULL),
         ]
-        effects += self._begin()
+        effects += self._begin(now_ns)
         return effects
 
-    def _write_back_fields(self) -> Sequence[Effect]:
-        assert self.current is not None
-        frame = self.current.frame
-        size = self.layout.buffer_size
+    def _post(self, frame: PostFrame, descriptors: list[RxDescriptor]) -> Sequence[Effect]:
+        """The whole frame as one posted write that lands when the write-back is done."""
+        layout = self.layout
+        data = frame.frame
+        size = layout.buffer_size
+        first, count = self.rdh, len(descriptors)
         writes: list[tuple[int, bytes]] = []
-        for i, desc in enumerate(self._descriptors):
-            chunk = frame[i * size : (i + 1) * size]
+        for i, desc in enumerate(descriptors):
             if desc.buffer_addr:
-                writes.append((desc.buffer_addr, chunk))
+                writes.append((desc.buffer_addr, data[i * size : (i + 1) * size]))
             else:  # QEMU skips a null buffer "as per intel docs" but still writes back
                 self._null += 1
-        for i, desc in enumerate(self._descriptors):  # data first, then write-back, DD clear
-            chunk_len = len(frame[i * size : (i + 1) * size])
+        for i, desc in enumerate(descriptors):  # the fields, DD clear
+            chunk_len = len(data[i * size : (i + 1) * size])
             written = RxDescriptor(desc.buffer_addr, length=chunk_len)
-            writes.append((self.layout.descriptor(self.rdh + i), written.pack()))
-        effects: list[Effect] = [Send(self.memory, MemoryWrite(self.node, tuple(writes)))]
-        effects.append(
-            Note(
-                NoteKind.FRAME_COPIED,
-                {"seq": self.current.seq, "desc": self.rdh, "length": len(frame)},
-            )
+            writes.append((layout.descriptor(first + i), written.pack()))
+        for i in range(count):  # then DD, last
+            status = STATUS_DD | (STATUS_EOP | STATUS_IXSM if i == count - 1 else 0)
+            writes.append((layout.descriptor(first + i) + STATUS_OFFSET, bytes([status])))
+        self.rdh = (first + count) % layout.ring_size
+        writes.append((layout.register("RDH"), struct.pack("<I", self.rdh)))
+        if self.latch_cause:
+            writes.append((layout.register("ICS"), struct.pack("<I", ICR_RXT0)))
+        copied = self.load_ns + frame.copy_ns
+        done = copied + self.writeback_ns
+        self._first, self._count = first, count
+        self.state = RingState.BUSY
+        fields = {"seq": frame.seq, "desc": first, "length": len(data)}
+        return (
+            Send(self.memory_actor, MemoryWrite(self.node, tuple(writes)), done),
+            Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),
+            # After the write (priority 0) that lands at the same instant.
+            SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1),
         )
-        self.state = RingState.WRITING_BACK
-        effects.append(SetTimer("step", self.writeback_ns, RingStep(RingStepKind.WRITTEN)))
-        return effects
 
-    def _set_done(self) -> Sequence[Effect]:
-        assert self.current is not None
-        count = len(self._descriptors)
-        first = self.rdh
-        writes: list[tuple[int, bytes]] = []
-        for i in range(count):
-            last = i == count - 1
-            status = STATUS_DD | (STATUS_EOP | STATUS_IXSM if last else 0)
-            writes.append((self.layout.descriptor(first + i) + STATUS_OFFSET, bytes([status])))
-        self.rdh = (first + count) % self.layout.ring_size
-        writes.append((self.layout.register("RDH"), struct.pack("<I", self.rdh)))
-        effects: list[Effect] = [Send(self.memory, MemoryWrite(self.node, tuple(writes)))]
+    def _done(self, now_ns: int) -> Sequence[Effect]:
+        frame, self.current = self.current, None
+        assert frame is not None
+        first, count = self._first, self._count
         self._posted += 1
         self._used += count
         self._spanning += count > 1
-        frame, self.current = self.current, None
-        done = {"seq": frame.seq, "desc": first, "count": count}
-        effects.append(Note(NoteKind.DESCRIPTOR_DONE, done))
-        effects.append(Send(frame.reply_to, FramePosted(frame.seq, first, count)))
-        effects += self._begin()
+        effects: list[Effect] = [
+            Note(NoteKind.DESCRIPTOR_DONE, {"seq": frame.seq, "desc": first, "count": count}),
+            Send(frame.reply_to, FramePosted(frame.seq, first, count)),
+        ]
+        effects += self._begin(now_ns)
         return effects

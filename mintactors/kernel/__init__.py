@@ -1,18 +1,21 @@
 """The two OS nodes' software, as pure components.
 
 Debug-support OS: the interrupt generator and the debug-support mechanism. Debug-target
-OS: the NIC driver (in several variants), the UDP socket and the receiving application.
-Also the generator's timing patterns and the injections at driver steps.
+OS: the NIC driver (:mod:`mintactors.kernel.drivers`: drivers written like the C
+driver, and the kernel shell that runs them), the UDP socket and the receiving
+application. Also the generator's timing patterns and the injections at driver steps.
 """
 
 from mintactors.kernel.app import AppStatistics, ReceivingApp
-from mintactors.kernel.driver import (
-    HANDLER_STEPS,
+from mintactors.kernel.drivers import (
+    DRIVERS,
+    DriverContext,
     DriverCosts,
+    DriverShell,
     DriverStatistics,
-    PaperDriver,
+    IrqReturn,
     RxDriver,
-    skb_truesize,
+    load_driver,
 )
 from mintactors.kernel.frames import FrameLedger
 from mintactors.kernel.generator import Generator, GeneratorStatistics
@@ -22,36 +25,30 @@ from mintactors.kernel.mechanism import (
     InterruptMaskRegisters,
     MechanismStatistics,
 )
-from mintactors.kernel.napi import NAPI_STEPS, LostWakeupDriver, NapiDriver, NapiStatistics
 from mintactors.kernel.patterns import PATTERNS
-from mintactors.kernel.socket import SocketStatistics, UdpSocket
-from mintactors.kernel.variants import DRIVER_VARIANTS, OnePerIrqDriver, RingWrapDriver
+from mintactors.kernel.socket import SocketStatistics, UdpSocket, skb_truesize
 
 __all__ = [
     "AppStatistics",
-    "DRIVER_VARIANTS",
+    "DRIVERS",
     "DebugSupportMechanism",
+    "DriverContext",
     "DriverCosts",
+    "DriverShell",
     "DriverStatistics",
     "FrameLedger",
     "Generator",
     "GeneratorStatistics",
-    "HANDLER_STEPS",
     "Injection",
     "Injector",
     "InterruptMaskRegisters",
-    "LostWakeupDriver",
+    "IrqReturn",
     "MechanismStatistics",
-    "NAPI_STEPS",
-    "NapiDriver",
-    "NapiStatistics",
-    "OnePerIrqDriver",
     "PATTERNS",
-    "PaperDriver",
     "ReceivingApp",
-    "RingWrapDriver",
     "RxDriver",
     "SocketStatistics",
     "UdpSocket",
+    "load_driver",
     "skb_truesize",
 ]

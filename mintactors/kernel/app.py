@@ -23,6 +23,7 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage, unexpected
+from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameLedger, flow_of
 from mintactors.messages import (
     AppInput,
@@ -45,14 +46,19 @@ FrameObserver = Callable[[int, int, bytes], None]
 
 @attrs.frozen
 class AppStatistics:
-    """What the application received: counts, faults and per-packet latencies."""
+    """What the application received: counts, faults and per-packet latencies.
+
+    ``latencies_ns`` is a bounded-memory :class:`~mintactors.histogram.Histogram`
+    of the latencies (exact count, mean and max; percentiles within its documented
+    precision), so a long run does not keep one number per packet.
+    """
 
     received: int
     bytes_received: int
     malformed: int
     duplicates: int
     reordered: int
-    latencies_ns: tuple[int, ...]
+    latencies_ns: Histogram
     last_receive_ns: int | None
 
 
@@ -104,7 +110,7 @@ class ReceivingApp:
         #: ``duplicate`` or ``reordered``.
         self.problems: list[tuple[int, str, dict[str, object]]] = []
         self._received = self._bytes = self._malformed = self._dup = self._reordered = 0
-        self._latencies: list[int] = []
+        self._latencies = Histogram()
         self._last: int | None = None
         self.dropped: dict[str, int] = {}
 
@@ -116,7 +122,7 @@ class ReceivingApp:
             malformed=self._malformed,
             duplicates=self._dup,
             reordered=self._reordered,
-            latencies_ns=tuple(self._latencies),
+            latencies_ns=self._latencies.copy(),
             last_receive_ns=self._last,
         )
 
@@ -194,7 +200,7 @@ class ReceivingApp:
             latency = now_ns - send_ns
             self._received += 1
             self._bytes += len(skb.data)
-            self._latencies.append(latency)
+            self._latencies.add(latency)
             self._last = now_ns
             received: dict[str, object] = {"seq": seq, "latency_ns": latency}
             if self.note_frames:

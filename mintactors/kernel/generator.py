@@ -5,8 +5,11 @@ and, for each packet, builds a real Ethernet/IPv4/UDP frame carrying a pktgen-st
 header (:mod:`mintactors.packets`) and enters the debug-support system call with it
 (paper, "one packet's path", steps 1-3).
 
-Building the frame is user-space work on the node's core (:class:`RunTask`). The
-system call is synchronous: the next packet is not built before the previous call
+Building the frame is user-space work on the debug-support node's core
+(``build_ns``). That core runs the generator's thread and nothing else, so the
+generator spends the time itself and enters the system call when the frame is
+built, rather than asking the core for it. The system call is synchronous: the
+next packet is not built before the previous call
 returns. So a send planned for a moment when the previous call is still running
 goes late, and with a zero interval sends run back to back: one send's processing
 time is the shortest interval between two interrupts, as the paper says.
@@ -26,33 +29,39 @@ from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
-from mintactors.effects import Effect, Note, Send, SetTimer
+from mintactors.effects import Effect, Note, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameSource, PktgenFrames
+from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.messages import (
     GeneratorInput,
     InjectPacket,
-    RunTask,
     SendPacket,
     Start,
     SystemCall,
     SystemCallReturn,
-    TaskDone,
-    TaskLabel,
 )
 from mintactors.notes import NoteKind
 from mintactors.packets import FrameFactory
 
-__all__ = ["Generator", "GeneratorStatistics"]
+__all__ = ["SEND_NS_KEPT", "Generator", "GeneratorStatistics"]
+
+#: Sends whose processing times are kept one by one, in send order: enough for the
+#: paper's E1 window (the mean of sends 1000-2000) while a long run's memory stays
+#: bounded. Every send is counted in ``send_ns_histogram``.
+SEND_NS_KEPT = 4096
 
 
 @attrs.frozen
 class GeneratorStatistics:
     """What the generator did.
 
-    ``send_ns`` holds each system call's processing time (entry to return), in send
-    order, for the paper's E1 measurement. ``injected`` counts sends added by
-    injections (they are included in ``sent``).
+    ``send_ns`` holds the processing time (entry to return) of each of the first
+    :data:`SEND_NS_KEPT` system calls, in send order, for the paper's E1
+    measurement; ``send_ns_histogram`` counts every call's, in bounded memory (exact
+    count and mean). ``injected`` counts sends added by injections (they are
+    included in ``sent``).
     """
 
     sent: int
@@ -64,6 +73,7 @@ class GeneratorStatistics:
     last_return_ns: int | None
     send_ns: tuple[int, ...]
     injected: int = 0
+    send_ns_histogram: Histogram = attrs.field(factory=Histogram)
 
 
 class Generator:
@@ -71,8 +81,8 @@ class Generator:
 
     Args:
         name: this actor's name (the system call returns to it).
-        core: the core it runs on.
-        mechanism: the debug-support mechanism's actor.
+        mechanism: the debug-support mechanism (the system call, entered in this
+            thread: a direct call; it answers with a message when the call returns).
         factories: where frames come from: a frame source, or one frame factory
             per flow (packet ``seq`` uses flow ``seq % len(factories)``).
         instants: planned send times, nondecreasing, one per packet.
@@ -80,6 +90,8 @@ class Generator:
         build_ns: user-space cost of building one frame.
         injected_frames: where injected packets' frames come from (default: the
             same source, which must then be pktgen frames).
+        injections: whether an injection may ask for a packet (``InjectPacket``); if
+            not, the generator need not wake at a planned instant to check.
         note_frames: put each frame's bytes (hex) in its ``PacketGenerated`` note.
 
     Attributes:
@@ -91,18 +103,17 @@ class Generator:
         self,
         *,
         name: str,
-        core: str,
-        mechanism: str,
+        mechanism: DebugSupportMechanism,
         factories: FrameSource | Sequence[FrameFactory],
         instants: Iterator[int],
         count: int,
         build_ns: int,
         injected_frames: FrameSource | None = None,
         note_frames: bool = False,
+        injections: bool = True,
     ) -> None:
         frames = PktgenFrames(factories) if isinstance(factories, Sequence) else factories
         self.name = name
-        self.core = core
         self.mechanism = mechanism
         self.frames = frames
         self.injected_frames = injected_frames if injected_frames is not None else frames
@@ -111,6 +122,7 @@ class Generator:
         self.build_ns = build_ns
         self.planned = 0  # planned sends taken from the pattern so far
         self.note_frames = note_frames
+        self.injections = injections
         self.on_generate: Callable[[int, int, bytes], None] | None = None
         self.next_seq = 0
         self.ready: deque[int] = deque()  # planned send index, or -1 for an injected one
@@ -121,7 +133,8 @@ class Generator:
         self._injected = 0
         self._first_send: int | None = None
         self._last_return: int | None = None
-        self._send_ns: list[int] = []
+        self._send_ns: list[int] = []  # the first SEND_NS_KEPT only
+        self._send_histogram = Histogram()
 
     def statistics(self) -> GeneratorStatistics:
         """The counters so far."""
@@ -135,6 +148,7 @@ class Generator:
             last_return_ns=self._last_return,
             send_ns=tuple(self._send_ns),
             injected=self._injected,
+            send_ns_histogram=self._send_histogram.copy(),
         )
 
     def handle(self, message: GeneratorInput, now_ns: int) -> Sequence[Effect]:
@@ -157,14 +171,10 @@ class Generator:
                     planned = f"send {self.planned - 1} planned"
                     raise UnexpectedMessage("Generator", message, planned)
                 self.ready.append(index)
-                return self._build_next()
+                return self._build_next(now_ns)
             case InjectPacket():
                 self.ready.append(-1)
-                return self._build_next()
-            case TaskDone(label=label):
-                if label != TaskLabel.BUILD or self.current is None or self.in_kernel:
-                    raise UnexpectedMessage("Generator", message, "no frame being built")
-                return self._enter_kernel(now_ns)
+                return self._build_next(now_ns)
             case SystemCallReturn():
                 if not self.in_kernel or message.seq != self.current:
                     call = f"in a call for packet {self.current}" if self.in_kernel else "no call"
@@ -190,45 +200,50 @@ class Generator:
         self.planned += 1
         if planned < now_ns:
             self._late += 1
-        return (SetTimer("send", max(0, planned - now_ns), SendPacket(index)),)
+        wait = max(0, planned - now_ns)
+        if not self.injections and self.current is None:
+            # Nothing can wake the thread before the planned instant: sleeping,
+            # building and entering the call are one known stretch of time.
+            self.ready.append(index)
+            return self._build_next(now_ns, wait)
+        return (SetTimer("send", wait, SendPacket(index)),)
 
-    def _build_next(self) -> Sequence[Effect]:
-        """Start building the next waiting send, if the generator is free."""
+    def _build_next(self, now_ns: int, wait_ns: int = 0) -> Sequence[Effect]:
+        """Build the next waiting send (after ``wait_ns``), if the generator is free."""
         if self.current is not None or not self.ready:
             return ()
-        self._current_index = self.ready.popleft()
-        self.current = self.next_seq
+        index = self._current_index = self.ready.popleft()
+        seq = self.current = self.next_seq
         self.next_seq += 1
-        return (Send(self.core, RunTask(self.name, self.build_ns, TaskLabel.BUILD)),)
-
-    def _enter_kernel(self, now_ns: int) -> Sequence[Effect]:
-        seq = self.current
-        assert seq is not None
-        index = self._current_index
+        delay = wait_ns + self.build_ns
+        entered = now_ns + delay  # the frame carries the time it is sent
         if index < 0:
-            frame = self.injected_frames.frame(index, seq, now_ns)
+            frame = self.injected_frames.frame(index, seq, entered)
             self._injected += 1
         else:
-            frame = self.frames.frame(index, seq, now_ns)
+            frame = self.frames.frame(index, seq, entered)
         self.in_kernel = True
         self._sent += 1
         self._bytes += len(frame)
         if self._first_send is None:
-            self._first_send = now_ns
+            self._first_send = entered
         fields: dict[str, object] = {"seq": seq, "size": len(frame)}
         if self.note_frames:
             fields["frame"] = frame
         if self.on_generate is not None:
-            self.on_generate(seq, now_ns, frame)
+            self.on_generate(seq, entered, frame)
         return (
-            Note(NoteKind.PACKET_GENERATED, fields),
-            Send(self.mechanism, SystemCall(seq, frame, self.name)),
+            Note(NoteKind.PACKET_GENERATED, fields, delay_ns=delay),
+            *self.mechanism.enter(SystemCall(seq, frame, self.name), now_ns, delay),
         )
 
     def _returned(self, message: SystemCallReturn, now_ns: int) -> Sequence[Effect]:
         # The next planned send is taken from the pattern before anything changes.
         upcoming = self._next_instant(message) if self._current_index >= 0 else None
-        self._send_ns.append(now_ns - message.entered_ns)
+        elapsed = now_ns - message.entered_ns
+        if len(self._send_ns) < SEND_NS_KEPT:
+            self._send_ns.append(elapsed)
+        self._send_histogram.add(elapsed)
         self._last_return = now_ns
         if message.result == "ok":
             self._accepted += 1
@@ -236,4 +251,4 @@ class Generator:
             self._refused += 1
         self.current = None
         self.in_kernel = False
-        return (*self._plan(upcoming, now_ns), *self._build_next())
+        return (*self._plan(upcoming, now_ns), *self._build_next(now_ns))

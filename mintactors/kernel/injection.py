@@ -74,6 +74,11 @@ class Injector:
         self.fired: list[tuple[int, int]] = []  # (injection number, t_ns)
         self.ipis_injected = 0  # the stranded-frame oracle counts these as sent IPIs
 
+    @property
+    def steps(self) -> frozenset[str]:
+        """The steps some injection fires at (elsewhere the hook has nothing to do)."""
+        return frozenset(self._by_step)
+
     def __call__(self, step: str, occurrence: int, now_ns: int) -> Sequence[Effect]:
         """The driver reached ``step`` for the ``occurrence``-th time at ``now_ns``."""
         planned = self._by_step.get(step)

@@ -7,7 +7,8 @@ For each frame the generator passes in (paper, steps 4-7):
    descriptor, DD last: the CPU plays the NIC's DMA engine, so this is a
    :class:`PostFrame` to the ring with the memcpy's cost;
 3. write the local APIC's ICR to send the IPI to the target core
-   (``icr_write_ns``);
+   (``icr_write_ns``; the APIC is the core's own, so this is a register write the
+   APIC takes at that instant, not a message);
 4. return to the generator (``syscall_exit_ns``).
 
 With no free descriptor the ring refuses the frame (under the ``drop`` policy): the
@@ -16,15 +17,17 @@ returns the error, as a NIC that counts a missed packet raises no receive interr
 for it. The time from entry to return is the paper's "send processing time".
 
 Interrupt masking (for drivers that mask their interrupt, such as NAPI). An e1000
-raises its interrupt only for causes enabled in IMS, and latches every cause in
-ICR (domain.md 1.2-1.4). With :class:`InterruptMaskRegisters` given, the
-mechanism emulates that in the shared register block: after posting the frame it
-reads IMS; if RXT0 is enabled it writes the APIC's ICR as before, otherwise it
-latches RXT0 in ICR and sends no IPI. An IPI is an edge with no latched state, so
-unlike a real e1000 nothing re-asserts the interrupt when the driver unmasks
-(domain.md 2.1 [inf]): a driver must re-check its ring after unmasking. Without
-the registers (the paper's driver never masks), nothing is read and the costs are
-the paper's.
+latches every cause in ICR and raises its interrupt only for causes enabled in IMS
+(domain.md 1.2-1.4). With :class:`InterruptMaskRegisters` given, the mechanism
+emulates that in the shared register block: the ring's write-back has latched RXT0
+in ICR; the mechanism loads IMS, and if RXT0 is enabled writes the APIC's ICR as
+before, otherwise sends no IPI. An IPI is an edge with no latched state, so unlike
+a real e1000 nothing re-asserts the interrupt when the driver unmasks (domain.md
+2.1 [inf]): a driver must re-check its ring after unmasking. ``nic.reassert_on_unmask``
+gives the device's behaviour instead: the register block reports an unmasked
+latched cause (:class:`LatchedCauseUnmasked`) and the mechanism raises the IPI
+then. Without the registers (the paper's driver never masks), nothing is read and
+the costs are the paper's.
 """
 
 from __future__ import annotations
@@ -36,18 +39,17 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
-from mintactors.hardware import ICR_RXT0
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.memory import PhysicalMemory
+from mintactors.hardware.registers import ICR_RXT0
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
+    LatchedCauseUnmasked,
     MechanismInput,
-    MemoryData,
-    MemoryRead,
-    MemoryWrite,
     PostFrame,
     SystemCall,
     SystemCallReturn,
-    WriteIcr,
 )
 from mintactors.notes import NoteKind
 
@@ -56,19 +58,19 @@ __all__ = ["DebugSupportMechanism", "InterruptMaskRegisters", "MechanismStatisti
 
 @attrs.frozen
 class InterruptMaskRegisters:
-    """Where the emulated IMS and ICR live, and who reads them.
+    """Where the emulated IMS lives, and how to reach it.
 
     Attributes:
-        memory: the memory actor.
+        memory: the memory component (IMS is loaded from it).
         node: the OS node the mechanism runs in.
-        ims: address of IMS (interrupt mask set: 1 = cause enabled).
-        icr: address of ICR (interrupt cause read: latched causes).
+        ims: address of IMS (interrupt mask set: reads the enabled causes).
+        load_ns: the latency of the IMS load.
     """
 
-    memory: str
+    memory: PhysicalMemory
     node: int
     ims: int
-    icr: int
+    load_ns: int
 
 
 @attrs.frozen
@@ -76,7 +78,8 @@ class MechanismStatistics:
     """Counters of the system call: calls, frames posted, drops, IPIs requested.
 
     ``ipis_masked`` counts frames whose interrupt was held back because the driver
-    had masked it (the cause was latched in ICR instead).
+    had masked it (the cause stays latched in ICR); ``ipis_reasserted`` counts
+    IPIs raised because the driver unmasked a latched cause (``reassert_on_unmask``).
     """
 
     calls: int
@@ -84,6 +87,7 @@ class MechanismStatistics:
     dropped_no_descriptor: int
     icr_writes: int
     ipis_masked: int = 0
+    ipis_reasserted: int = 0
 
 
 _NAME = "DebugSupportMechanism"
@@ -108,7 +112,7 @@ class DebugSupportMechanism:
         *,
         name: str,
         ring: str,
-        apic: str,
+        apic: LocalApic,
         vector: int,
         destination: int,
         copy_ns: Callable[[int], int],
@@ -128,8 +132,8 @@ class DebugSupportMechanism:
         self.syscall_exit_ns = syscall_exit_ns
         self.mask_registers = mask_registers
         self.call: tuple[SystemCall, int] | None = None  # the call in progress, entry time
-        self.reading_ims = False
         self._calls = self._posted = self._dropped = self._icr = self._masked = 0
+        self._reasserted = 0
 
     def statistics(self) -> MechanismStatistics:
         """The counters so far."""
@@ -139,83 +143,86 @@ class DebugSupportMechanism:
             dropped_no_descriptor=self._dropped,
             icr_writes=self._icr,
             ipis_masked=self._masked,
+            ipis_reasserted=self._reasserted,
         )
 
     def handle(self, message: MechanismInput, now_ns: int) -> Sequence[Effect]:
-        """Enter the call, or take the ring's answer and finish it.
+        """Take the ring's answer and finish the call, or raise an unmasked latched cause.
 
         Raises:
-            IllegalValue: an IMS read that did not return the register's 4 bytes.
+            IllegalValue: IMS cannot be loaded as this node.
             UnexpectedMessage: a second call while one is in progress, an answer
                 for another frame or not awaited now, or a message the mechanism
                 does not take.
         """
         match message:
-            case SystemCall():
-                if self.call is not None:
-                    raise UnexpectedMessage(
-                        _NAME, message, f"in the call for packet {self.call[0].seq}"
-                    )
-                return self._enter(message, now_ns)
             case FramePosted(seq=seq):
                 self._check_answer(message, seq)
-                return self._posted_frame(seq)
+                return self._posted_frame(seq, now_ns)
             case FrameRefused(seq=seq, reason=reason):
                 self._check_answer(message, seq)
                 return self._refused(seq, reason)
-            case MemoryData(tag=tag, chunks=chunks):
-                if tag != "ims" or self.call is None or not self.reading_ims:
-                    raise UnexpectedMessage(_NAME, message, "not reading IMS")
-                if len(chunks) != 1 or len(chunks[0]) != 4:
-                    raise IllegalValue(_NAME, message, "IMS is one 4-byte register")
-                return self._mask_read(self.call[0].seq, chunks[0])
+            case LatchedCauseUnmasked(causes=causes):
+                # The device would assert its interrupt now; the doorbell is an IPI.
+                self._icr += 1
+                self._reasserted += 1
+                return (
+                    *self.apic.write_icr(self.vector, self.destination, -1, self.icr_write_ns),
+                    Note(NoteKind.IRQ_REASSERTED, {"cause": causes}),
+                )
             case _:
                 raise unexpected(_NAME, message)
 
     def _check_answer(self, message: FramePosted | FrameRefused, seq: int) -> None:
-        """The ring's answer must be for the frame of the call in progress, and awaited."""
-        if self.call is None or self.call[0].seq != seq or self.reading_ims:
+        """The ring's answer must be for the frame of the call in progress."""
+        if self.call is None or self.call[0].seq != seq:
             raise UnexpectedMessage(_NAME, message, "no call awaits this frame's answer")
 
-    def _enter(self, call: SystemCall, now_ns: int) -> Sequence[Effect]:
-        self.call = (call, now_ns)
+    def enter(self, call: SystemCall, now_ns: int, after_ns: int = 0) -> Sequence[Effect]:
+        """The calling thread enters the system call ``after_ns`` from now.
+
+        The call runs in the caller's thread on the caller's core, so entering it is
+        a direct call, not a message; its effects carry this mechanism's name.
+
+        Raises:
+            UnexpectedMessage: a call is already in progress.
+        """
+        if self.call is not None:
+            raise UnexpectedMessage(_NAME, call, f"in the call for packet {self.call[0].seq}")
+        self.call = (call, now_ns + after_ns)
         self._calls += 1
         post = PostFrame(call.seq, call.frame, self.copy_ns(len(call.frame)), self.name)
+        entered = {"seq": call.seq, "length": len(call.frame)}
         return (
-            Note(NoteKind.SYSCALL_ENTERED, {"seq": call.seq, "length": len(call.frame)}),
-            Send(self.ring, post, self.syscall_entry_ns),
+            Note(NoteKind.SYSCALL_ENTERED, entered, delay_ns=after_ns, actor=self.name),
+            Send(self.ring, post, after_ns + self.syscall_entry_ns, actor=self.name),
         )
 
-    def _posted_frame(self, seq: int) -> Sequence[Effect]:
+    def _posted_frame(self, seq: int, now_ns: int) -> Sequence[Effect]:
         self._posted += 1
         registers = self.mask_registers
         if registers is None:
-            return self._send_ipi(seq)
-        self.reading_ims = True
-        read = MemoryRead(registers.node, ((registers.ims, 4),), self.name, "ims")
-        return (Send(registers.memory, read),)
-
-    def _mask_read(self, seq: int, ims: bytes) -> Sequence[Effect]:
-        self.reading_ims = False
-        registers = self.mask_registers
-        assert registers is not None
-        if struct.unpack("<I", ims)[0] & ICR_RXT0:
-            return self._send_ipi(seq)
+            return self._send_ipi(seq, 0)
+        data = registers.memory.load(registers.node, registers.ims, 4, now_ns)
+        if data is None:
+            raise IllegalValue(_NAME, FramePosted(seq, 0, 0), "IMS cannot be read as this node")
+        loaded = Note(NoteKind.LOADED, {"addr": registers.ims, "length": 4, "data": data})
+        if struct.unpack("<I", data)[0] & ICR_RXT0:
+            return (loaded, *self._send_ipi(seq, registers.load_ns))
         self._masked += 1
-        latch = MemoryWrite(registers.node, ((registers.icr, struct.pack("<I", ICR_RXT0)),))
         return (
-            Send(registers.memory, latch),
-            Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}),
-            *self._return(seq, "ok", 0),
+            loaded,
+            Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}, delay_ns=registers.load_ns),
+            *self._return(seq, "ok", registers.load_ns),
         )
 
-    def _send_ipi(self, seq: int) -> Sequence[Effect]:
+    def _send_ipi(self, seq: int, after_ns: int) -> Sequence[Effect]:
         self._icr += 1
-        icr = WriteIcr(self.vector, self.destination, seq)
+        written = after_ns + self.icr_write_ns
         return (
-            Send(self.apic, icr, self.icr_write_ns),
-            Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}),
-            *self._return(seq, "ok", self.icr_write_ns),
+            *self.apic.write_icr(self.vector, self.destination, seq, written),
+            Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}, delay_ns=after_ns),
+            *self._return(seq, "ok", written),
         )
 
     def _refused(self, seq: int, reason: str) -> Sequence[Effect]:

@@ -20,9 +20,24 @@ from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer, SocketInput
 from mintactors.notes import NoteKind
 
-__all__ = ["DEFAULT_RCVBUF", "SocketStatistics", "UdpSocket"]
+__all__ = ["DEFAULT_RCVBUF", "SocketStatistics", "UdpSocket", "skb_truesize"]
 
 DEFAULT_RCVBUF = 212992
+
+
+def skb_truesize(frame_len: int) -> int:
+    """What the socket is charged for an skb holding ``frame_len`` bytes (x86-64).
+
+    Follows ``__netdev_alloc_skb`` and ``SKB_TRUESIZE``: the data area is the frame
+    plus ``NET_SKB_PAD`` (64) and ``NET_IP_ALIGN`` (2) plus ``skb_shared_info``
+    (320 bytes), each rounded to a 64-byte cache line, then rounded up to the
+    kmalloc size class (a power of two); ``struct sk_buff`` (232 bytes, aligned to
+    256) comes on top. A 1514-byte frame costs 2304 bytes, so the default 212992-byte
+    receive buffer holds 92 of them.
+    """
+    data = -(-(frame_len + 64 + 2) // 64) * 64 + 320
+    slab = 1 << (data - 1).bit_length()
+    return slab + 256
 
 
 @attrs.frozen

@@ -21,13 +21,18 @@ from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.driver import DriverCosts, RxDriver
+from mintactors.kernel.drivers import (
+    DriverCosts,
+    DriverCrash,
+    DriverShell,
+    NetRxLimits,
+    driver_crash,
+)
 from mintactors.kernel.frames import FrameLedger
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
-from mintactors.kernel.variants import DRIVER_VARIANTS
 from mintactors.machine._traffic import (
     TrafficPlan,
     build_injector,
@@ -53,7 +58,7 @@ class Machine:
     apics: tuple[LocalApic, ...]
     ring: RxRing
     source: InstalledSource
-    driver: RxDriver
+    driver: DriverShell
     socket: UdpSocket
     app: ReceivingApp
     injector: Injector | None = None
@@ -88,7 +93,10 @@ class Machine:
 
 
 def _simulation(
-    config: Config, trace_stream: IO[str] | None, metadata: Mapping[str, Any] | None
+    config: Config,
+    trace_stream: IO[str] | None,
+    metadata: Mapping[str, Any] | None,
+    fingerprint: bool,
 ) -> Simulation:
     level = TraceLevel[config.simulation.trace.upper()]
     sink = TraceSink(trace_stream, level) if trace_stream is not None else TraceSink.off()
@@ -103,6 +111,7 @@ def _simulation(
         policy=config.simulation.policy,
         trace=sink,
         metadata={**header, **(metadata or {})},
+        fingerprint=fingerprint,
     )
 
 
@@ -115,7 +124,11 @@ def _add_memory(sim: Simulation, config: Config) -> PhysicalMemory:
     ]
     everyone = frozenset(n.id for n in machine.nodes)
     regions.append(MemoryRegion("shared", machine.shared.base, machine.shared.size, everyone))
-    memory = PhysicalMemory(regions=regions, latency_ns=config.costs_profile.memory_latency_ns)
+    memory = PhysicalMemory(
+        regions=regions,
+        latency_ns=config.costs_profile.memory_latency_ns,
+        registers_base=config.layout.base,
+    )
     sim.add_actor(names.MEMORY, memory)
     return memory
 
@@ -129,18 +142,20 @@ def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[Loc
     vector = config.apic.vector
     cores, apics = [], []
     for c in range(machine.cores):
+        apic = LocalApic(
+            apic_id=c,
+            name=names.apic(c),
+            peers=peers,
+            latency=sampler(latency, rng_stream(config.simulation.seed, f"apic{c}.latency")),
+        )
         core = CpuCore(
             core_id=c,
-            apic=names.apic(c),
+            name=names.core(c),
+            apic=apic,
             idt={vector: names.DRIVER} if c == machine.target_core else {},
             irq_entry_ns=profile.irq_entry_ns,
             irq_exit_ns=profile.irq_exit_ns,
-        )
-        apic = LocalApic(
-            apic_id=c,
-            core=names.core(c),
-            peers=peers,
-            latency=sampler(latency, rng_stream(config.simulation.seed, f"apic{c}.latency")),
+            sched_slice_ns=profile.sched_slice_ns,
         )
         sim.add_actor(names.core(c), core)
         sim.add_actor(names.apic(c), apic)
@@ -149,31 +164,50 @@ def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[Loc
     return cores, apics
 
 
-def _add_ring(sim: Simulation, config: Config) -> RxRing:
+def _driver_masks(config: Config) -> bool:
+    """The driver masks its interrupt through IMS and reads its causes from ICR."""
+    source = config.driver.source
+    assert source is not None, "config was not loaded through parse_config"
+    return source.cls.masks_interrupts
+
+
+def _add_ring(sim: Simulation, config: Config, memory: PhysicalMemory) -> RxRing:
     """The ring engine; it writes as the node of whoever fills the ring."""
     nic = config.nic
     machine = config.machine
     ring = RxRing(
         name=names.RX_RING,
         layout=config.layout,
-        memory=names.MEMORY,
+        memory=memory,
+        memory_actor=names.MEMORY,
+        load_ns=config.costs_profile.memory_latency_ns,
         # A real NIC is a device of the target node; its DMA writes as that node.
         node=machine.target_node if nic.source_params.device_dma else machine.debug_node,
         writeback_ns=config.costs_profile.descriptor_writeback_ns,
         no_buffer=nic.no_buffer,
         block_poll_ns=nic.block_poll_ns,
+        latch_cause=_driver_masks(config) and nic.source_params.emulates_ims,
     )
     sim.add_actor(names.RX_RING, ring)
     return ring
 
 
 def _add_nic_source(
-    sim: Simulation, config: Config, traffic: TrafficPlan, instants: Iterator[int] | None
+    sim: Simulation,
+    config: Config,
+    traffic: TrafficPlan,
+    instants: Iterator[int] | None,
+    hardware: tuple[PhysicalMemory, list[LocalApic]],
 ) -> InstalledSource:
     """Whatever ``nic.source`` names installs its own actors."""
     machine = config.machine
+    driver = config.driver.source
+    assert driver is not None, "config was not loaded through parse_config"
+    memory, apics = hardware
     wiring = SourceWiring(
         add=sim.add_actor,
+        memory=memory,
+        apics=tuple(apics),
         frames=traffic.frames,
         injected_frames=traffic.injected_frames,
         instants=instants if instants is not None else generator_instants(config),
@@ -185,39 +219,67 @@ def _add_nic_source(
         debug_node=machine.debug_node,
         target_core=machine.target_core,
         target_node=machine.target_node,
-        driver_masks=DRIVER_VARIANTS[config.driver.kind].masks_interrupts,
+        driver_masks=driver.cls.masks_interrupts,
         trace_frames=config.simulation.trace_frames,
+        packet_injections=any(i.action == "packet" for i in config.inject),
     )
     return config.nic.source_params.install(wiring)
 
 
-def _add_driver(sim: Simulation, config: Config, injector: Injector | None) -> RxDriver:
-    """The driver variant ``driver.kind`` names, on the target node and core."""
+def _add_driver(
+    sim: Simulation,
+    config: Config,
+    hardware: tuple[PhysicalMemory, list[LocalApic]],
+    injector: Injector | None,
+) -> DriverShell:
+    """The driver ``driver.kind`` names, in its kernel shell, on the target node and core."""
     profile = config.costs_profile
     machine = config.machine
+    source = config.driver.source
+    assert source is not None, "config was not loaded through parse_config"
     costs = DriverCosts(
         descriptor_ns=profile.driver_descriptor_ns,
         skb_alloc_ns=profile.skb_alloc_ns,
         stack_ns=profile.stack_ns,
         refill_ns=profile.refill_ns,
         eoi_ns=profile.eoi_ns,
-        copy_ns=profile.copy_ns,
         load_ns=profile.memory_latency_ns,
+        mb_ns=profile.mb_ns,
+        rmb_ns=profile.rmb_ns,
+        wmb_ns=profile.wmb_ns,
     )
-    driver = DRIVER_VARIANTS[config.driver.kind](
+    limits = NetRxLimits(
+        stack_ns=profile.stack_ns,
+        softirq_entry_ns=profile.softirq_entry_ns,
+        netdev_budget=profile.netdev_budget,
+        netdev_budget_usecs=profile.netdev_budget_usecs,
+        netdev_max_backlog=profile.netdev_max_backlog,
+        dev_weight=profile.dev_weight,
+    )
+    memory, apics = hardware
+    try:
+        driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
+    except Exception as exc:  # a user's constructor: name its line, not ours
+        raise DriverCrash(f"creating the driver failed: {driver_crash(exc)}") from exc
+    shell = DriverShell(
         name=names.DRIVER,
+        driver=driver,
         node=machine.target_node,
         core=names.core(machine.target_core),
-        apic=names.apic(machine.target_core),
-        memory=names.MEMORY,
+        memory=memory,
+        memory_actor=names.MEMORY,
         socket=names.SOCKET,
         layout=config.layout,
         costs=costs,
-        refill_batch=config.driver.refill_batch,
+        copy_ns=profile.copy_ns,
+        limits=limits,
+        apic=apics[machine.target_core],
+        ksoftirqd=names.ksoftirqd(machine.target_core),
         step_hook=injector,
+        trace_level=TraceLevel[config.simulation.trace.upper()],
     )
-    sim.add_actor(names.DRIVER, driver)
-    return driver
+    sim.add_actor(names.DRIVER, shell)
+    return shell
 
 
 def _add_receiver(
@@ -246,6 +308,8 @@ def build_machine(
     trace_stream: IO[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     instants: Iterator[int] | None = None,
+    *,
+    fingerprint: bool = False,
 ) -> Machine:
     """Wire every component of the environment described by ``config``.
 
@@ -254,15 +318,16 @@ def build_machine(
         trace_stream: where the trace goes (None: no trace).
         metadata: extra trace-header fields.
         instants: planned send times overriding the config's timing pattern.
+        fingerprint: record the schedule's fingerprint (see :class:`Simulation`).
     """
-    sim = _simulation(config, trace_stream, metadata)
+    sim = _simulation(config, trace_stream, metadata, fingerprint)
     memory = _add_memory(sim, config)
     cores, apics = _add_cores(sim, config)
-    ring = _add_ring(sim, config)
+    ring = _add_ring(sim, config, memory)
     traffic = plan_traffic(config)
-    source = _add_nic_source(sim, config, traffic, instants)
+    source = _add_nic_source(sim, config, traffic, instants, (memory, apics))
     injector = build_injector(config, source.packet_actor)
-    driver = _add_driver(sim, config, injector)
+    driver = _add_driver(sim, config, (memory, apics), injector)
     socket, app = _add_receiver(sim, config, traffic.ledger)
     for name in (names.DRIVER, names.APP, *source.start):
         sim.post(name, Start())

@@ -45,12 +45,12 @@ class _LostWakeupWatch:
         self.episodes = 0
         self.longest_ns = 0
 
-    def stranded(self) -> bool:
+    def stranded(self, now_ns: int) -> bool:
         """True when a frame waits in the ring and nothing will come for it."""
         driver, core, apic = self._driver, self._core, self._apic
         if driver.busy or core.in_handler is not None or core.intr_pending is not None:
             return False
-        if apic.irr or apic.isr or self._source.may_raise():
+        if apic.irr or apic.isr or self._source.may_raise(now_ns):
             return False
         if self._ring.frames_posted <= driver.frames_taken:
             return False
@@ -62,7 +62,7 @@ class _LostWakeupWatch:
 
     def after_delivery(self, now_ns: int) -> None:
         """Open or close a stranding episode."""
-        if self.stranded():
+        if self.stranded(now_ns):
             if self._stranded_since is None:
                 self._stranded_since = now_ns
                 self._stranded_desc = self._driver.next_to_clean % self._ring_size

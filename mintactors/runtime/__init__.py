@@ -13,6 +13,7 @@ from mintactors.effects import (
     Stop,
     TraceLevel,
 )
+from mintactors.runtime._fingerprint import ScheduleFingerprint, fingerprint_of
 from mintactors.runtime._pct import PctPolicy
 from mintactors.runtime._policies import (
     FifoPolicy,
@@ -41,6 +42,7 @@ __all__ = [
     "PendingDelivery",
     "RandomPolicy",
     "RunResult",
+    "ScheduleFingerprint",
     "Send",
     "SetTimer",
     "Simulation",
@@ -49,6 +51,7 @@ __all__ = [
     "TieBreakPolicy",
     "TraceLevel",
     "TraceSink",
+    "fingerprint_of",
     "make_policy",
     "policy_names",
     "register_policy",

@@ -9,6 +9,7 @@ objects, sets as sorted lists.
 from __future__ import annotations
 
 import enum
+import heapq
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
@@ -107,6 +108,8 @@ class TraceSink:
     def __init__(self, stream: IO[str] | None, level: TraceLevel = TraceLevel.FULL) -> None:
         self.level = level if stream is not None else TraceLevel.OFF
         self._stream = stream
+        self._dated: list[tuple[int, int, str, str, Mapping[str, object]]] = []
+        self._dated_seq = 0
         self._log: Any = None
         if self.level is not TraceLevel.OFF and stream is not None:
             self._log = structlog.wrap_logger(
@@ -132,6 +135,8 @@ class TraceSink:
     def delivery(self, t_ns: int, actor: str, message: object, source: str) -> None:
         """Write one message delivery (FULL level only)."""
         if self.level is TraceLevel.FULL:
+            if self._dated:
+                self._release(t_ns)
             cls = type(message)
             names = _field_names(cls)
             if names is None:
@@ -142,17 +147,51 @@ class TraceSink:
             self._log.msg(cls.__name__, t_ns=t_ns, actor=actor, src=source, **fields)
 
     def note(
-        self, t_ns: int, actor: str, kind: str, fields: Mapping[str, object], level: TraceLevel
+        self,
+        t_ns: int,
+        actor: str,
+        kind: str,
+        fields: Mapping[str, object],
+        level: TraceLevel,
+        *,
+        dated: bool = False,
     ) -> None:
-        """Write a component's note if the sink's level admits it."""
+        """Write a component's note if the sink's level admits it.
+
+        A ``dated`` note is for a later instant than the delivery that made it: it
+        waits until the trace reaches its time, so the file stays in time order
+        (notes of one instant in the order they were made).
+        """
         if level <= self.level:
             _refuse_reserved(fields, kind)
-            self.event(t_ns, actor, kind, fields)
+            if dated:
+                self._dated_seq += 1
+                heapq.heappush(self._dated, (t_ns, self._dated_seq, actor, kind, fields))
+            else:
+                self.event(t_ns, actor, kind, fields)
 
     def event(self, t_ns: int, actor: str, kind: str, fields: Mapping[str, object]) -> None:
         """Write one line unconditionally (unless the sink is off)."""
         if self._log is not None:
+            if self._dated:
+                self._release(t_ns)
             self._log.msg(kind, t_ns=t_ns, actor=actor, **fields)
+
+    def _release(self, t_ns: int) -> None:
+        """Write the dated notes due by ``t_ns``."""
+        dated = self._dated
+        while dated and dated[0][0] <= t_ns:
+            t, _, actor, kind, fields = heapq.heappop(dated)
+            self._log.msg(kind, t_ns=t, actor=actor, **fields)
+
+    def close(self, end_ns: int) -> None:
+        """The run ended at ``end_ns``: write the dated notes due by then, drop the rest.
+
+        A note dated past the end describes work the run never reached.
+        """
+        if self._log is not None:
+            self._release(end_ns)
+        self._dated.clear()
 
     def flush(self) -> None:
         """Push buffered lines to the stream's file."""

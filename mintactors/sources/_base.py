@@ -17,6 +17,8 @@ import attrs
 
 from mintactors.costs import CostProfile
 from mintactors.effects import Component
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
 from mintactors.kernel.frames import FrameSource
 from mintactors.registry import Registry
@@ -40,6 +42,9 @@ class SourceWiring:
 
     Attributes:
         add: adds an actor to the simulation (name, component).
+        memory: the memory component (a source's software loads from it).
+        apics: every core's local APIC, by core number (software on a core writes
+            its own APIC's ICR).
         frames: where the planned frames come from.
         injected_frames: where frames of injected packets come from.
         instants: the planned send instants.
@@ -53,9 +58,12 @@ class SourceWiring:
         target_node: the debug-target OS node.
         driver_masks: the driver masks its interrupt through IMS.
         trace_frames: put frame bytes in ``PacketGenerated`` notes.
+        packet_injections: an ``[[inject]]`` entry may ask for a packet.
     """
 
     add: Callable[[str, Component], None]
+    memory: PhysicalMemory
+    apics: tuple[LocalApic, ...]
     frames: FrameSource
     injected_frames: FrameSource
     instants: Iterator[int]
@@ -69,6 +77,7 @@ class SourceWiring:
     target_node: int
     driver_masks: bool
     trace_frames: bool
+    packet_injections: bool
 
 
 @attrs.frozen
@@ -110,8 +119,12 @@ class InstalledSource(Protocol):
         """Interrupts sent toward the driver's core so far."""
         ...
 
-    def may_raise(self) -> bool:
-        """Whether work under way may still raise an interrupt without a new packet."""
+    def may_raise(self, now_ns: int) -> bool:
+        """Whether work under way at ``now_ns`` may still raise an interrupt.
+
+        A packet the source has not begun to send by then does not count: waiting
+        for the next planned packet is exactly what a stranded frame does.
+        """
         ...
 
     def statistics(self) -> Mapping[str, object]:

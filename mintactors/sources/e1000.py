@@ -62,7 +62,7 @@ class LinkTraffic:
         """Interrupt messages sent."""
         return self.nic.statistics().interrupts
 
-    def may_raise(self) -> bool:
+    def may_raise(self, now_ns: int) -> bool:
         """A cause held by the throttle timer is raised when the interval ends."""
         return self.nic.timer_running and self.nic.held > 0
 

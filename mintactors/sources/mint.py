@@ -14,9 +14,9 @@ from typing import ClassVar
 import attrs
 
 from mintactors import names
+from mintactors.histogram import Histogram
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
-from mintactors.messages import SystemCall
 from mintactors.sources._base import (
     NIC_SOURCES,
     FrameObserver,
@@ -33,7 +33,7 @@ class MintTraffic:
 
     start: tuple[str, ...] = (names.GENERATOR,)
     packet_actor: str | None = names.GENERATOR
-    carriers: tuple[type, ...] = (SystemCall,)
+    carriers: tuple[type, ...] = ()
 
     def __init__(self, generator: Generator, mechanism: DebugSupportMechanism) -> None:
         self.generator = generator
@@ -54,20 +54,22 @@ class MintTraffic:
 
     def send_time_ns_mean(self) -> float | None:
         """Mean system-call time, entry to return."""
-        send_ns = self.generator.statistics().send_ns
-        return sum(send_ns) / len(send_ns) if send_ns else None
+        return self.generator.statistics().send_ns_histogram.mean()
 
     def interrupts_raised(self) -> int:
         """ICR writes."""
         return self.mechanism.statistics().icr_writes
 
-    def may_raise(self) -> bool:
-        """A system call under way may still write the ICR."""
-        return self.mechanism.call is not None
+    def may_raise(self, now_ns: int) -> bool:
+        """A system call under way (entered by now) may still write the ICR."""
+        call = self.mechanism.call
+        return call is not None and call[1] <= now_ns
 
     def statistics(self) -> Mapping[str, object]:
         """The generator's and the mechanism's counters."""
-        generator = attrs.evolve(self.generator.statistics(), send_ns=())
+        generator = attrs.evolve(
+            self.generator.statistics(), send_ns=(), send_ns_histogram=Histogram()
+        )
         return {names.GENERATOR: generator, names.MECHANISM: self.mechanism.statistics()}
 
     def observe_generated(self, observer: FrameObserver) -> None:
@@ -78,11 +80,20 @@ class MintTraffic:
 @NIC_SOURCES.register("mint")
 @attrs.frozen
 class MintSource:
-    """The debug-support mechanism fills the ring (the paper's environment)."""
+    """The debug-support mechanism fills the ring (the paper's environment).
+
+    Attributes:
+        reassert_on_unmask: when a driver unmasks a cause latched in ICR while it
+            was masked, raise the IPI then, as a real 8254x asserts its interrupt
+            (default off: Mint's doorbell is an IPI per frame, an edge, and
+            unmasking raises nothing).
+    """
 
     name: ClassVar[str] = "mint"
     emulates_ims: ClassVar[bool] = True
     device_dma: ClassVar[bool] = False
+
+    reassert_on_unmask: bool = False
 
     def describe(self) -> str:
         """``debug-support mechanism``."""
@@ -91,30 +102,21 @@ class MintSource:
     def install(self, wiring: SourceWiring) -> InstalledSource:
         """The generator on the debug core and the system call behind it."""
         profile = wiring.profile
-        generator = Generator(
-            name=names.GENERATOR,
-            core=names.core(wiring.debug_core),
-            mechanism=names.MECHANISM,
-            factories=wiring.frames,
-            instants=wiring.instants,
-            count=wiring.count,
-            build_ns=profile.frame_build_ns,
-            injected_frames=wiring.injected_frames,
-            note_frames=wiring.trace_frames,
-        )
         masks = None
         if wiring.driver_masks:
             layout = wiring.layout
             masks = InterruptMaskRegisters(
-                memory=names.MEMORY,
+                memory=wiring.memory,
                 node=wiring.debug_node,
                 ims=layout.register("IMS"),
-                icr=layout.register("ICR"),
+                load_ns=profile.memory_latency_ns,
             )
+            if self.reassert_on_unmask:
+                wiring.memory.reassert_on_unmask(names.MECHANISM)
         mechanism = DebugSupportMechanism(
             name=names.MECHANISM,
             ring=names.RX_RING,
-            apic=names.apic(wiring.debug_core),
+            apic=wiring.apics[wiring.debug_core],
             vector=wiring.vector,
             destination=wiring.target_core,
             copy_ns=profile.copy_ns,
@@ -122,6 +124,17 @@ class MintSource:
             icr_write_ns=profile.icr_write_ns,
             syscall_exit_ns=profile.syscall_exit_ns,
             mask_registers=masks,
+        )
+        generator = Generator(
+            name=names.GENERATOR,
+            mechanism=mechanism,
+            factories=wiring.frames,
+            instants=wiring.instants,
+            count=wiring.count,
+            build_ns=profile.frame_build_ns,
+            injected_frames=wiring.injected_frames,
+            note_frames=wiring.trace_frames,
+            injections=wiring.packet_injections,
         )
         wiring.add(names.GENERATOR, generator)
         wiring.add(names.MECHANISM, mechanism)

@@ -35,6 +35,15 @@ PINNED_COSTS: dict[str, Any] = {
     "refill_ns": 100,
     "eoi_ns": 50,
     "app_recv_ns": 500,
+    "mb_ns": 10,
+    "rmb_ns": 1,
+    "wmb_ns": 2,
+    "softirq_entry_ns": 50,
+    "sched_slice_ns": 3_000_000,
+    "netdev_budget": 300,
+    "netdev_budget_usecs": 8000,
+    "netdev_max_backlog": 1000,
+    "dev_weight": 64,
 }
 
 

@@ -32,7 +32,11 @@ def plain_state(component: object) -> dict[str, object]:
     to the component can reach, and two results are equal exactly when the states
     they were taken from are.
     """
-    return {name: _plain(value) for name, value in vars(component).items() if _kept(value)}
+    return _fields(component, {id(component)})
+
+
+def _fields(obj: object, seen: set[int]) -> dict[str, object]:
+    return {name: _plain(value, seen) for name, value in vars(obj).items() if _kept(value)}
 
 
 def _kept(value: object) -> bool:
@@ -42,25 +46,36 @@ def _kept(value: object) -> bool:
     return isinstance(value, type) or not callable(value)
 
 
-def _plain(value: object) -> object:
-    """An immutable, content-compared copy of ``value`` (see :func:`plain_state`)."""
+def _plain(value: object, seen: set[int]) -> object:
+    """An immutable, content-compared copy of ``value`` (see :func:`plain_state`).
+
+    An object met again on the way down (a core and its APIC point at each other)
+    is written as a reference to its class, once.
+    """
     if value is None or isinstance(value, bool | int | float | str | bytes | enum.Enum | type):
         return value
     if isinstance(value, bytearray | memoryview):
         return (type(value).__name__, bytes(value))
     if isinstance(value, list | tuple | collections.deque):
-        return (type(value).__name__, tuple(_plain(item) for item in value))
+        return (type(value).__name__, tuple(_plain(item, seen) for item in value))
     if isinstance(value, set | frozenset):
-        return (type(value).__name__, frozenset(_plain(item) for item in value))
+        return (type(value).__name__, frozenset(_plain(item, seen) for item in value))
     if isinstance(value, Mapping):
-        items = tuple((_plain(k), _plain(v)) for k, v in value.items() if _kept(v))
+        items = tuple((_plain(k, seen), _plain(v, seen)) for k, v in value.items() if _kept(v))
         return (type(value).__name__, items)
     cls = type(value)
     if attrs.has(cls):
         fields = ((f.name, getattr(value, f.name)) for f in attrs.fields(cls))
-        return (cls.__name__, tuple((n, _plain(v)) for n, v in fields if _kept(v)))
-    if hasattr(value, "__dict__"):
-        return (type(value).__name__, tuple(plain_state(value).items()))
+        return (cls.__name__, tuple((n, _plain(v, seen)) for n, v in fields if _kept(v)))
+    if hasattr(value, "__dict__") or hasattr(value, "__slots__"):
+        if id(value) in seen:
+            return ("<ref>", cls.__name__)
+        seen.add(id(value))
+        if not hasattr(value, "__dict__"):
+            names = getattr(cls, "__slots__", ())
+            slots = ((n, getattr(value, n)) for n in names if hasattr(value, n))
+            return (cls.__name__, tuple((n, _plain(v, seen)) for n, v in slots if _kept(v)))
+        return (cls.__name__, tuple(_fields(value, seen).items()))
     raise TypeError(f"plain_state cannot copy a {type(value).__name__}")
 
 

@@ -28,6 +28,7 @@ HOP_LABELS = {
     NoteKind.INTERRUPT_TAKEN: "interrupt taken",
     NoteKind.HANDLER_ENTERED: "handler entered",
     NoteKind.FRAME_TAKEN: "taken from ring",
+    NoteKind.SKB_BACKLOGGED: "queued on the CPU's backlog (netif_rx)",
     NoteKind.SKB_QUEUED: "skb queued on socket",
     NoteKind.SKB_DEQUEUED: "skb taken by app",
     NoteKind.PACKET_RECEIVED: "received by app",
@@ -41,6 +42,7 @@ PLACE_AFTER = {
     NoteKind.FRAME_COPIED: "ring engine",
     NoteKind.DESCRIPTOR_DONE: "ring (waiting for the driver)",
     NoteKind.FRAME_TAKEN: "driver (handing up)",
+    NoteKind.SKB_BACKLOGGED: "backlog (waiting for NET_RX)",
     NoteKind.SKB_QUEUED: "socket queue",
     NoteKind.SKB_DEQUEUED: "application",
 }

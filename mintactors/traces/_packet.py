@@ -98,6 +98,8 @@ def _detail(event: dict[str, Any], seq: int) -> str:
             return f"to APIC {event.get('destination')}, on the bus {event.get('latency_ns')} ns"
         case NoteKind.IPI_DELIVERED:
             return f"IRR[{event.get('vector', 0):#x}] set"
+        case NoteKind.SKB_BACKLOGGED:
+            return f"backlog length now {event.get('qlen')}"
         case NoteKind.SKB_QUEUED:
             return f"truesize {event.get('truesize')} B, rmem now {event.get('rmem')} B"
         case NoteKind.SKB_DEQUEUED:

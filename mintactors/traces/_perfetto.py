@@ -8,7 +8,9 @@ that run on it) and one ``machine`` process for the hardware the nodes share
   slice with three children: entry (to the handler's first step), the handler, and
   ``iret``.
 * The driver's track: each handler run, ``HandlerEntered`` .. ``HandlerExited``,
-  with one child slice per descriptor it cleaned.
+  with one child slice per descriptor it cleaned. Its ``driver softirq`` track:
+  each ``__do_softirq``, ``SoftirqStarted`` .. ``SoftirqEnded``, at a hard IRQ's
+  exit or in ksoftirqd (interrupts that pre-empt it show on the core's track).
 * The mechanism's track: each system call, ``SyscallEntered`` .. its return.
 * The generator's and application's tracks: their task work (frame build, receive).
 * Flow arrows from the system call that wrote the ICR to the interrupt that took the
@@ -52,14 +54,23 @@ _INSTANTS = frozenset(
         NoteKind.IPI_DELIVERED,
         NoteKind.IPI_MERGED,
         NoteKind.FRAME_TAKEN,
+        NoteKind.SKB_BACKLOGGED,
+        NoteKind.TIME_SQUEEZE,
+        NoteKind.KSOFTIRQD_WOKEN,
+        NoteKind.IRQ_REASSERTED,
         NoteKind.SKB_QUEUED,
         NoteKind.PACKET_RECEIVED,
         NoteKind.PACKET_DROPPED,
         NoteKind.ACCESS_VIOLATION,
-        NoteKind.DRIVER_FAULT,
+        NoteKind.LOADED,
     }
 )
-_NODE_ACTORS = {"debug": ("generator", "mechanism"), "target": ("driver", "socket", "app")}
+#: The track of the driver's softirq work, beside its handler runs.
+SOFTIRQ_TRACK = "driver softirq"
+_NODE_ACTORS = {
+    "debug": ("generator", "mechanism"),
+    "target": ("driver", SOFTIRQ_TRACK, "socket", "app"),
+}
 _MACHINE_ACTORS = ("rx_ring", "memory", "runtime")
 
 
@@ -204,6 +215,7 @@ class _Exporter:
         self.by_handler: dict[str, _Interrupt] = {}
         self.runs: dict[str, _Run] = {}
         self.syscalls: dict[str, tuple[int, int | None]] = {}  # actor -> (entered, seq)
+        self.softirqs: dict[str, tuple[int, str]] = {}  # actor -> (started, context)
         self.ring = 0
         self.flow_id = 0
         # Note kinds (and message deliveries) that move the export's state.
@@ -221,6 +233,8 @@ class _Exporter:
             NoteKind.HANDLER_EXITED: self._on_handler_exited,
             NoteKind.INTERRUPT_RETURNED: self._on_interrupt_returned,
             NoteKind.SYSCALL_ENTERED: self._on_syscall_entered,
+            NoteKind.SOFTIRQ_STARTED: self._on_softirq_started,
+            NoteKind.SOFTIRQ_ENDED: self._on_softirq_ended,
             SystemCallReturn.__name__: self._on_system_call_return,
             TaskDone.__name__: self._on_task_done,
         }
@@ -439,6 +453,19 @@ class _Exporter:
             src, f"system call (seq {seq})", start, t, {"seq": seq, "result": event.get("result")}
         )
 
+    def _on_softirq_started(self, event: dict[str, Any], actor: str, t: int) -> None:
+        self.softirqs[actor] = (t, str(event.get("context")))
+
+    def _on_softirq_ended(self, event: dict[str, Any], actor: str, t: int) -> None:
+        opened = self.softirqs.pop(actor, None)
+        if opened is not None:
+            self._end_softirq(opened, t, {"wake_ksoftirqd": event.get("wake_ksoftirqd")})
+
+    def _end_softirq(self, opened: tuple[int, str], t: int, args: dict[str, Any]) -> None:
+        start, context = opened
+        name = "ksoftirqd" if context == "ksoftirqd" else "NET_RX softirq (irq_exit)"
+        self.slice(SOFTIRQ_TRACK, name, start, t, {"context": context, **args})
+
     def _on_task_done(self, event: dict[str, Any], actor: str, t: int) -> None:
         label = str(event.get("label"))
         self.slice(actor, label, int(event.get("started_ns", t)), t, {"label": label})
@@ -451,6 +478,8 @@ class _Exporter:
             self._end_run(actor, run, t, {"run": run.run, **unfinished})
         for core in sorted(self.interrupts):
             self._end_interrupt(core, self.interrupts.pop(core), t, unfinished)
+        for actor in sorted(self.softirqs):
+            self._end_softirq(self.softirqs.pop(actor), t, unfinished)
         for actor in sorted(self.syscalls):
             start, seq = self.syscalls.pop(actor)
             self.slice(actor, f"system call (seq {seq})", start, t, {"seq": seq, **unfinished})

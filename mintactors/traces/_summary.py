@@ -3,8 +3,9 @@
 The figures that ``results.json`` also reports are named and computed the same way
 (``sent``, ``delivered``, ``dropped``, ``in_flight``, ``reached_socket``, ``ipi``,
 ``handler_runs``, ``latency_ns``, ``send_time_ns_mean``), so the two can be checked
-against each other. Memory is constant except for one 8-byte integer per delivered
-packet (for exact latency percentiles) and a small record per packet still in flight.
+against each other (latencies through the same bounded-memory
+:class:`~mintactors.histogram.Histogram`). Memory is constant except for a small
+record per packet still in flight.
 
 A ``summary``-level trace holds only drops, access violations, the header and the
 end line: the figures that need the rest are reported as unavailable.
@@ -12,16 +13,15 @@ end line: the figures that need the rest are reported as unavailable.
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from mintactors.histogram import Histogram
 from mintactors.messages import SystemCallReturn
 from mintactors.notes import NoteKind
-from mintactors.stats import percentile
 from mintactors.traces._hops import PLACE_AFTER, packet_seq
 from mintactors.traces._reader import TraceReader
 
@@ -63,7 +63,7 @@ class _Accumulator:
         self.first_t: int | None = None
         self.generated = self.received = self.skb_queued = 0
         self.dropped: Counter[str] = Counter()
-        self.latencies = array("q")
+        self.latencies = Histogram()
         self.place: dict[int, str] = {}
         self.ipi_sent = self.ipi_delivered = self.ipi_merged = 0
         self.handler_runs = self.empty_runs = self.max_drained = self.drained = 0
@@ -84,6 +84,7 @@ class _Accumulator:
             NoteKind.DESCRIPTOR_RETURNED: self._on_descriptor_returned,
             NoteKind.RING_FULL: self._on_ring_full,
             NoteKind.FRAME_TAKEN: self._on_frame_taken,
+            NoteKind.SKB_BACKLOGGED: self._on_skb_backlogged,
             NoteKind.SKB_QUEUED: self._on_skb_queued,
             NoteKind.SKB_DEQUEUED: self._on_skb_dequeued,
             NoteKind.PACKET_RECEIVED: self._on_packet_received,
@@ -148,6 +149,9 @@ class _Accumulator:
     def _on_frame_taken(self, event: dict[str, Any], t: int) -> None:
         self._track(event, PLACE_AFTER[NoteKind.FRAME_TAKEN])
 
+    def _on_skb_backlogged(self, event: dict[str, Any], t: int) -> None:
+        self._track(event, PLACE_AFTER[NoteKind.SKB_BACKLOGGED])
+
     def _on_skb_queued(self, event: dict[str, Any], t: int) -> None:
         self.skb_queued += 1
         self._track(event, PLACE_AFTER[NoteKind.SKB_QUEUED])
@@ -161,7 +165,7 @@ class _Accumulator:
 
     def _on_packet_received(self, event: dict[str, Any], t: int) -> None:
         self.received += 1
-        self.latencies.append(int(event["latency_ns"]))
+        self.latencies.add(int(event["latency_ns"]))
         self._forget(event)
 
     def _on_packet_dropped(self, event: dict[str, Any], t: int) -> None:
@@ -295,10 +299,10 @@ def _full_figures(acc: _Accumulator) -> dict[str, Any]:
         "ring": {"high_water": acc.ring_high, "full_events": acc.ring_full},
         "socket": {"rmem_high_water": acc.rmem_high, "queue_high_water": acc.queue_high},
         "latency_ns": {
-            "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99),
-            "max": max(latencies) if latencies else None,
-            "mean": sum(latencies) / len(latencies) if latencies else None,
+            "p50": latencies.percentile(50),
+            "p99": latencies.percentile(99),
+            "max": latencies.maximum,
+            "mean": latencies.mean(),
         },
         "send_time_ns_mean": acc.syscall_ns / acc.syscalls if acc.syscalls else None,
     }

@@ -294,13 +294,14 @@ def test_the_generator_makes_valid_configs() -> None:
 
 
 def _copy_files(base: Path, directory: Path) -> None:
-    """The files a shipped config names by relative path (a capture), beside its copy."""
-    captures = base.parent / "captures"
-    if captures.is_dir():
-        target = directory / "captures"
-        target.mkdir(exist_ok=True)
-        for item in captures.iterdir():
-            (target / item.name).write_bytes(item.read_bytes())
+    """The files a shipped config names by relative path (captures, drivers), beside its copy."""
+    for sub in base.parent.iterdir():
+        if sub.is_dir() and not sub.name.startswith((".", "__")):
+            target = directory / sub.name
+            target.mkdir(exist_ok=True)
+            for item in sub.iterdir():
+                if item.is_file():
+                    (target / item.name).write_bytes(item.read_bytes())
 
 
 @settings(max_examples=EXAMPLES)

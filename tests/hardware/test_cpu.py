@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -10,15 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CoreState, CpuCore
 from mintactors.messages import (
-    AcceptInterrupt,
     CoreInput,
     CoreStep,
     CoreStepKind,
     InterruptEntry,
-    InterruptPending,
     InterruptReturn,
+    IpiMessage,
     RunTask,
     TaskDone,
 )
@@ -41,24 +42,18 @@ class Handler:
         return (Send("core", InterruptReturn(), self.cost_ns),)
 
 
-@attrs.define
-class Apic:
-    """Records acknowledges."""
-
-    accepted: list[int] = attrs.field(factory=list)
-
-    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
-        assert isinstance(message, AcceptInterrupt)
-        self.accepted.append(now_ns)
-        return ()
+def new_core(entry: int = 100, exit_: int = 50, idt: dict[int, str] | None = None) -> CpuCore:
+    apic = LocalApic(apic_id=1, name="apic", peers={1: "apic"}, latency=lambda: 0)
+    idt = {V: "handler"} if idt is None else idt
+    return CpuCore(
+        core_id=1, name="core", apic=apic, idt=idt, irq_entry_ns=entry, irq_exit_ns=exit_
+    )
 
 
 def machine(entry: int = 100, exit_: int = 50, handler_ns: int = 1000):  # type: ignore[no-untyped-def]
     sim = Simulation()
-    core = CpuCore(
-        core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=entry, irq_exit_ns=exit_
-    )
-    handler, owner, apic = Handler(handler_ns), Recorder(), Apic()
+    core = new_core(entry, exit_)
+    handler, owner, apic = Handler(handler_ns), Recorder(), core.apic
     for name, component in (("core", core), ("handler", handler), ("app", owner), ("apic", apic)):
         sim.add_actor(name, component)
     return sim, core, handler, owner, apic
@@ -77,10 +72,10 @@ async def test_interrupt_pauses_a_task_which_resumes_with_what_it_had_left() -> 
     """A task interrupted after 200 of 500 ns finishes 300 ns after iret completes."""
     sim, core, handler, owner, apic = machine(entry=100, exit_=50, handler_ns=1000)
     sim.post("core", RunTask("app", 500, "work"), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=200)
+    sim.post("apic", IpiMessage(V, 0), at_ns=200)
     await sim.run()
-    assert apic.accepted == [200]
-    assert handler.entries == [300]  # entry cost
+    assert apic.statistics().interrupts_accepted == 1
+    assert handler.entries == [300]  # taken at 200, plus the entry cost
     # handler returns at 1300, iret done at 1350, 300 ns left of the task
     assert owner.seen == [(1650, TaskDone("work", 0))]
     stats = core.statistics()
@@ -90,19 +85,19 @@ async def test_interrupt_pauses_a_task_which_resumes_with_what_it_had_left() -> 
 async def test_intr_during_a_handler_waits_until_iret() -> None:
     """With IF=0 in the handler, a second INTR is taken only after iret completes."""
     sim, _, handler, _, apic = machine(entry=100, exit_=50, handler_ns=1000)
-    sim.post("core", InterruptPending(V), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=500)
+    sim.post("apic", IpiMessage(V, 0), at_ns=0)
+    sim.post("apic", IpiMessage(V, 0), at_ns=500)
     await sim.run()
-    assert apic.accepted == [0, 1150]
-    assert handler.entries == [100, 1250]
+    assert apic.statistics().interrupts_accepted == 2
+    assert handler.entries == [100, 1250]  # the second taken when iret completes, at 1150
 
 
 async def test_back_to_back_interrupts_do_not_lose_a_paused_tasks_time() -> None:
     """A task paused across two handler runs still gets exactly its cost."""
     sim, core, _, owner, _ = machine(entry=10, exit_=10, handler_ns=100)
     sim.post("core", RunTask("app", 300, "work"), at_ns=0)
-    sim.post("core", InterruptPending(V), at_ns=100)
-    sim.post("core", InterruptPending(V), at_ns=150)  # arrives inside the first handler
+    sim.post("apic", IpiMessage(V, 0), at_ns=100)
+    sim.post("apic", IpiMessage(V, 0), at_ns=150)  # arrives inside the first handler
     await sim.run()
     # Task ran 0..100; handlers 100..220 and 220..340; resumes 340 with 200 left.
     assert owner.seen == [(540, TaskDone("work", 0))]
@@ -120,10 +115,108 @@ async def test_softirq_work_goes_before_process_work() -> None:
     assert [m.label for _, m in owner.seen] == ["first", "softirq", "process"]  # type: ignore[attr-defined]
 
 
+@attrs.define
+class RaisingHandler:
+    """A handler that raises softirq work for ``owner`` as it returns (``irq_exit``)."""
+
+    cost_ns: int
+    softirq_ns: int
+
+    def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+        assert isinstance(message, InterruptEntry)
+        work = RunTask("driver", self.softirq_ns, "net_rx", priority=0)
+        return (Send("core", InterruptReturn(softirq=work), self.cost_ns),)
+
+
+async def test_softirq_raised_by_a_handler_runs_before_the_interrupted_thread_resumes() -> None:
+    """irq_exit runs NET_RX first; the paused thread gets the rest of its time after it."""
+    sim = Simulation()
+    core = new_core(entry=100, exit_=50)
+    app, driver = Recorder(), Recorder()
+    actors = (("core", core), ("handler", RaisingHandler(1000, 400)), ("app", app))
+    for name, component in (*actors, ("driver", driver), ("apic", core.apic)):
+        sim.add_actor(name, component)
+    sim.post("core", RunTask("app", 500, "work"), at_ns=0)
+    sim.post("apic", IpiMessage(V, 0), at_ns=200)
+    await sim.run()
+    # Taken at 200, handler 300..1300, iret done 1350; softirq 1350..1750; the thread
+    # resumes with 300 ns left and ends at 2050.
+    assert driver.seen == [(1750, TaskDone("net_rx", 1350))]
+    assert app.seen == [(2050, TaskDone("work", 0))]
+    stats = core.statistics()
+    assert (stats.softirq_ns, stats.thread_ns) == (400, {"app": 500})
+
+
+async def test_an_interrupted_softirq_resumes_before_new_softirq_and_threads() -> None:
+    """A handler pre-empting softirq work returns to that work, not to the waiting thread."""
+    sim, _, _, owner, _ = machine(entry=10, exit_=10, handler_ns=100)
+    sim.post("core", RunTask("app", 300, "softirq", priority=0), at_ns=0)
+    sim.post("core", RunTask("app", 50, "thread"), at_ns=5)
+    sim.post("apic", IpiMessage(V, 0), at_ns=100)
+    await sim.run()
+    # softirq 0..100, handler 100..220, softirq again 220..420, then the thread.
+    assert owner.seen == [(420, TaskDone("softirq", 0)), (470, TaskDone("thread", 420))]
+
+
+def test_threads_share_the_cpu_in_slices_by_vruntime() -> None:
+    """Two threads that always have work alternate, each keeping the CPU for a slice."""
+    sim = Simulation()
+    core = CpuCore(
+        core_id=1,
+        name="core",
+        apic=LocalApic(apic_id=1, name="apic", peers={1: "apic"}, latency=lambda: 0),
+        idt={},
+        irq_entry_ns=0,
+        irq_exit_ns=0,
+        sched_slice_ns=1000,
+    )
+    runs: list[tuple[str, int]] = []
+
+    @attrs.define
+    class Busy:
+        """A thread that asks for ``piece_ns`` more the moment a piece ends."""
+
+        name: str
+        piece_ns: int
+        left: int
+
+        def handle(self, message: object, now_ns: int) -> Sequence[Effect]:
+            if isinstance(message, TaskDone):
+                runs.append((self.name, now_ns))
+                self.left -= 1
+            if not self.left:
+                return ()
+            return (Send("core", RunTask(self.name, self.piece_ns, "work")),)
+
+    for name, component in (("core", core), ("a", Busy("a", 250, 12)), ("b", Busy("b", 100, 30))):
+        sim.add_actor(name, component)
+    sim.post("a", "go", at_ns=0)
+    sim.post("b", "go", at_ns=0)
+    sim.run_sync()
+    owners = [name for name, _ in runs]
+    # a runs four 250 ns pieces (its 1000 ns slice), then b ten 100 ns pieces, and so on.
+    assert owners[:14] == ["a"] * 4 + ["b"] * 10
+    assert owners[14:18] == ["a"] * 4
+    stats = core.statistics()
+    assert stats.thread_ns == {"a": 3000, "b": 3000}
+    # Neither thread waited for more than one slice of the other's.
+    ends = [t for _, t in runs]
+    assert max(b - a for a, b in itertools.pairwise(ends)) <= 250
+
+
+def test_a_waking_thread_is_placed_at_the_least_vruntime_and_gets_no_burst() -> None:
+    """A thread that slept while another ran does not get the CPU back for all it missed."""
+    core = new_core(entry=0, exit_=0)
+    core.vruntime.update({"a": 50_000})
+    core._min_vruntime = 50_000
+    core.handle(RunTask("b", 10, "work"), 0)
+    assert core.vruntime["b"] == 50_000
+
+
 def running_core() -> CpuCore:
     """A core running one task with another queued, after one interrupt came and went."""
-    core = CpuCore(core_id=1, apic="apic", idt={V: "handler"}, irq_entry_ns=10, irq_exit_ns=5)
-    core.handle(InterruptPending(V), 0)
+    core = new_core(10, 5, idt={V: "handler", 0x99: "handler"})
+    core.apic.handle(IpiMessage(V, 0), 0)
     core.handle(InterruptReturn(), 50)
     core.handle(CoreStep(CoreStepKind.IRET_DONE), 55)
     core.handle(RunTask("app", 500, "work"), 60)
@@ -135,7 +228,7 @@ def running_core() -> CpuCore:
 def core_in_handler() -> CpuCore:
     """A core in its handler (IF=0) with the task it interrupted paused."""
     core = running_core()
-    core.handle(InterruptPending(V), 100)
+    core.apic.handle(IpiMessage(V, 0), 100)
     assert core.state is CoreState.HANDLER
     return core
 
@@ -143,12 +236,10 @@ def core_in_handler() -> CpuCore:
 @pytest.mark.parametrize(
     ("make", "message", "error"),
     [
-        (running_core, InterruptPending(0x99), IllegalValue),  # no IDT entry
-        (core_in_handler, InterruptPending(0x99), IllegalValue),
         (running_core, RunTask("app", -1, "work"), IllegalValue),
         (running_core, InterruptReturn(), UnexpectedMessage),  # not in a handler
         (running_core, CoreStep(CoreStepKind.IRET_DONE), UnexpectedMessage),
-        (running_core, CoreStep(CoreStepKind.SOFTIRQ_YIELD), UnexpectedMessage),
+        (running_core, CoreStep(CoreStepKind.TASK_YIELD), UnexpectedMessage),
         (core_in_handler, CoreStep(CoreStepKind.TASK_DONE), UnexpectedMessage),  # paused
         (running_core, CoreStep("bogus"), UnexpectedMessage),  # type: ignore[arg-type]
     ],
@@ -163,6 +254,16 @@ def test_an_illegal_input_is_refused_and_changes_nothing(
     with pytest.raises(error):
         core.handle(message, 200)
     assert plain_state(core) == before
+
+
+def test_intr_for_a_vector_without_a_handler_is_refused_and_changes_nothing() -> None:
+    """An IPI whose vector has no IDT entry is refused before the core or APIC change."""
+    core = new_core(10, 5, idt={})
+    apic = core.apic
+    before = (plain_state(core), plain_state(apic))
+    with pytest.raises(IllegalValue, match="no handler"):
+        apic.handle(IpiMessage(V, 0), 10)
+    assert (plain_state(core), plain_state(apic)) == before
 
 
 @given(cost=st.integers(max_value=-1))

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from mintactors.errors import UnexpectedMessage
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
-from mintactors.messages import MemoryData, MemoryFault, MemoryInput, MemoryRead, MemoryWrite
-from mintactors.runtime import Note, Send
+from mintactors.hardware.registers import ICR_RXT0, REGISTERS
+from mintactors.messages import MemoryInput, MemoryWrite
+from mintactors.runtime import Note
 from mintactors.testing import example_message, message_kinds_outside, plain_state
 
 NODE0 = MemoryRegion("node0", 0x0000, 0x10000, frozenset({0}))
@@ -21,12 +22,13 @@ def memory() -> PhysicalMemory:
     return PhysicalMemory(regions=[NODE1, SHARED, NODE0], latency_ns=30)
 
 
-def test_a_node_reads_back_what_it_wrote_after_the_latency() -> None:
-    """A write lands at once; a read answers with the bytes after latency_ns."""
+def test_a_node_loads_what_another_stored() -> None:
+    """A store lands when its write is delivered; a load at a later instant sees it."""
     mem = memory()
     assert mem.handle(MemoryWrite(0, ((0x20010, b"hello"),)), 5) == []
-    effects = mem.handle(MemoryRead(1, ((0x20010, 5), (0x2000E, 4)), "reader", "t"), 7)
-    assert effects == (Send("reader", MemoryData("t", (b"hello", b"\0\0he")), 30),)
+    assert mem.load(1, 0x20010, 5, 7) == b"hello"
+    assert mem.load(1, 0x2000E, 4, 7) == b"\0\0he"
+    assert (mem.statistics().reads, mem.statistics().bytes_read) == (2, 9)
 
 
 @given(
@@ -47,7 +49,7 @@ def test_write_into_another_nodes_memory_is_refused_and_recorded() -> None:
     """Node 1 writing node 0's memory changes nothing and is recorded as a violation."""
     mem = memory()
     mem.poke(0x100, b"node0 data")
-    effects = mem.handle(MemoryWrite(1, ((0x100, b"XXXXX"),), "driver", "w"), 42)
+    effects = mem.handle(MemoryWrite(1, ((0x100, b"XXXXX"),)), 42)
     assert mem.peek(0x100, 10) == b"node0 data"
     assert len(mem.violations) == 1
     violation = mem.violations[0]
@@ -58,17 +60,37 @@ def test_write_into_another_nodes_memory_is_refused_and_recorded() -> None:
         "write",
     )
     assert any(isinstance(e, Note) and e.kind == "AccessViolation" for e in effects)
-    assert Send("driver", MemoryFault("w", 1, 0x100, 5, "write"), 30) in effects
     assert mem.statistics().violations == 1
 
 
 def test_access_straddling_two_regions_is_refused() -> None:
-    """A range crossing from shared memory into unowned space is refused whole."""
+    """A load crossing from shared memory into unowned space is refused whole, and recorded."""
     mem = memory()
-    effects = mem.handle(MemoryRead(0, ((0x2FFF0, 32),), "r", "x"), 0)
-    assert [e.message for e in effects if isinstance(e, Send)] == [
-        MemoryFault("x", 0, 0x2FFF0, 32, "read")
-    ]
+    assert mem.load(0, 0x2FFF0, 32, 9) is None
+    violation = mem.violations[0]
+    assert (violation.t_ns, violation.addr, violation.access) == (9, 0x2FFF0, "read")
+
+
+def test_the_register_block_sets_and_clears_mask_and_cause_bits() -> None:
+    """IMS sets mask bits, IMC clears them, ICS latches causes, and reading ICR clears it."""
+    base = 0x20000
+    mem = PhysicalMemory(regions=[SHARED], latency_ns=30, registers_base=base)
+
+    def word(name: str) -> int:
+        return int.from_bytes(mem.peek(base + REGISTERS[name], 4), "little")
+
+    def write(name: str, value: int) -> None:
+        mem.handle(MemoryWrite(0, ((base + REGISTERS[name], value.to_bytes(4, "little")),)), 0)
+
+    write("IMS", ICR_RXT0 | 0x04)
+    write("IMS", 0x10)
+    assert word("IMS") == ICR_RXT0 | 0x14
+    write("IMC", ICR_RXT0)
+    assert word("IMS") == 0x14
+    write("ICS", ICR_RXT0)
+    write("ICS", 0x40)
+    assert mem.read_register(1, base + REGISTERS["ICR"], 5, clear=True) == ICR_RXT0 | 0x40
+    assert word("ICR") == 0
 
 
 def test_a_batch_applies_allowed_writes_and_refuses_the_rest() -> None:
@@ -90,10 +112,10 @@ def test_overlapping_regions_are_refused() -> None:
 
 @pytest.mark.parametrize("kind", message_kinds_outside(MemoryInput), ids=lambda k: k.__name__)
 def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
-    """Memory takes reads and writes only; anything else is refused, bytes and counters kept."""
+    """Memory takes writes only; anything else is refused, bytes and counters kept."""
     mem = memory()
     mem.handle(MemoryWrite(0, ((0x20010, b"kept"),)), 0)
-    mem.handle(MemoryWrite(1, ((0x100, b"refused"),), "driver", "w"), 1)
+    mem.handle(MemoryWrite(1, ((0x100, b"refused"),)), 1)
     before = plain_state(mem)
     with pytest.raises(UnexpectedMessage):
         mem.handle(example_message(kind), 2)  # type: ignore[arg-type]

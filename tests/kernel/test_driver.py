@@ -10,24 +10,22 @@ from hypothesis import strategies as st
 from mintactors.config import parse_config
 from mintactors.experiments import run_config
 from mintactors.hardware.nic import NicLayout, RxDescriptor
-from mintactors.kernel.driver import DriverCosts, PaperDriver, skb_truesize
+from mintactors.kernel.drivers import DriverContext, DriverCosts, PaperDriver
+from mintactors.kernel.drivers.ops import Barrier, Code, Cpu, Op, Step, Store, Writel
+from mintactors.kernel.socket import skb_truesize
 from mintactors.machine import build_machine
 
 LAYOUT = NicLayout(0x2000_0000, 16, 2048)
-COSTS = DriverCosts(1, 1, 1, 1, 1, lambda n: n)
+COSTS = DriverCosts(descriptor_ns=1, skb_alloc_ns=1, stack_ns=1, refill_ns=7, eoi_ns=1, load_ns=1)
 
 
 def driver() -> PaperDriver:
-    return PaperDriver(
-        name="driver",
-        node=1,
-        core="core1",
-        apic="apic1",
-        memory="memory",
-        socket="socket",
-        layout=LAYOUT,
-        costs=COSTS,
-    )
+    return PaperDriver(ring_size=16, refill_batch=16)
+
+
+def ops_of(code: Code[object]) -> list[Op]:
+    """Run driver code that makes no loads, collecting what it yields."""
+    return list(code)
 
 
 def test_init_gives_hardware_all_but_two_descriptors() -> None:
@@ -51,21 +49,27 @@ def test_desc_unused_always_keeps_one_slot(clean: int, use: int) -> None:
     """E1000_DESC_UNUSED: (clean > use ? 0 : count) + clean - use - 1, never the whole ring."""
     d = driver()
     d.next_to_clean, d.next_to_use = clean, use
-    unused = d.unused()
+    unused = d.desc_unused()
     assert unused == (clean - use - 1) % 16
     assert unused <= 15
 
 
 def test_refill_wraps_and_sets_rdt_to_the_last_refilled() -> None:
-    """A refill across the ring's end writes both runs and RDT = next_to_use - 1."""
+    """A refill across the ring's end gives each descriptor its buffer, then RDT = last one."""
     d = driver()
     d.next_to_use = 14
-    writes = d._refill(4)
-    addrs = [a for a, _ in writes]
-    assert addrs == [LAYOUT.descriptor(14), LAYOUT.descriptor(0), LAYOUT.register("RDT")]
-    assert len(writes[0][1]) == 32
-    assert len(writes[1][1]) == 32
-    assert writes[2][1] == struct.pack("<I", 1)
+    ops = ops_of(d.alloc_rx_buffers(DriverContext(LAYOUT, COSTS), 4))
+    stores = [op for op in ops if isinstance(op, Store)]
+    assert [op.addr for op in stores] == [LAYOUT.descriptor(i) for i in (14, 15, 0, 1)]
+    assert [RxDescriptor.unpack(op.data) for op in stores] == [
+        RxDescriptor(LAYOUT.buffer(i)) for i in (14, 15, 0, 1)
+    ]
+    rest = ops[len(stores) :]
+    assert isinstance(rest[0], Barrier)  # dma_wmb: the descriptors before the tail
+    assert (type(rest[1]), rest[1].reg, rest[1].value) == (Writel, "RDT", 1)  # type: ignore[attr-defined]
+    assert isinstance(rest[2], Step)
+    assert isinstance(rest[3], Cpu)
+    assert rest[3].ns == 7
     assert d.next_to_use == 2
 
 
@@ -85,7 +89,7 @@ def test_handler_drains_every_ready_descriptor_in_one_run() -> None:
     outcome = run_config(cfg)
     stats = outcome.machine.driver.statistics()
     assert stats.max_drained_per_run > 1
-    assert stats.descriptors_cleaned == 30
+    assert stats.frames_taken == 30
     assert stats.handler_runs < 30
     assert outcome.results.delivered == 30
 
@@ -95,7 +99,8 @@ def test_frames_spanning_descriptors_are_discarded_whole() -> None:
     cfg = parse_config({"generator": {"count": 3, "size": 3000}}, "t")
     results = run_config(cfg).results
     assert results.dropped == {"frame_spans_descriptors": 3}
-    assert results.statistics["driver"]["descriptors_cleaned"] == 6
+    assert results.statistics["driver"]["frames_taken"] == 3
+    assert results.statistics["rx_ring"]["descriptors_used"] == 6
 
 
 def test_bigger_buffers_take_jumbo_frames() -> None:

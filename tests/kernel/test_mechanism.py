@@ -7,97 +7,114 @@ from collections.abc import Callable
 
 import pytest
 
-from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
-from mintactors.hardware import ICR_RXT0
+from mintactors.errors import MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
+from mintactors.hardware.registers import ICR_RXT0
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
+    IpiMessage,
+    LatchedCauseUnmasked,
     MechanismInput,
-    MemoryData,
-    MemoryRead,
-    MemoryWrite,
     PostFrame,
     SystemCall,
     SystemCallReturn,
-    WriteIcr,
 )
 from mintactors.notes import NoteKind
 from mintactors.runtime import Note, Send
 from mintactors.testing import example_message, message_kinds_outside, plain_state
 
-REGISTERS = InterruptMaskRegisters(memory="memory", node=0, ims=0x1000, icr=0x1004)
+IMS, ICS = 0x1000, 0x1008
 
 
-def mechanism(masking: bool = False) -> DebugSupportMechanism:
+def mechanism(masking: bool = False, ims: int = 0) -> DebugSupportMechanism:
+    memory = PhysicalMemory(
+        regions=[MemoryRegion("shared", 0, 0x10000, frozenset({0}))], latency_ns=30
+    )
+    memory.poke(IMS, struct.pack("<I", ims))
+    registers = InterruptMaskRegisters(memory=memory, node=0, ims=IMS, load_ns=30)
     return DebugSupportMechanism(
         name="mechanism",
         ring="rx_ring",
-        apic="apic0",
+        apic=LocalApic(apic_id=0, name="apic0", peers={1: "apic1"}, latency=lambda: 1000),
         vector=0x41,
         destination=1,
         copy_ns=lambda n: n,
         syscall_entry_ns=100,
         icr_write_ns=50,
         syscall_exit_ns=30,
-        mask_registers=REGISTERS if masking else None,
+        mask_registers=registers if masking else None,
     )
 
 
 def test_a_call_posts_the_frame_then_writes_the_icr_and_returns() -> None:
     """Entry, copy into the ring, ICR write, return: the paper's steps 4-7 and their costs."""
     mech = mechanism()
-    effects = mech.handle(SystemCall(3, bytes(64), "generator"), 1000)
-    assert Send("rx_ring", PostFrame(3, bytes(64), 64, "mechanism"), 100) in effects
+    effects = mech.enter(SystemCall(3, bytes(64), "generator"), 1000)
+    assert Send("rx_ring", PostFrame(3, bytes(64), 64, "mechanism"), 100, actor="mechanism") in (
+        effects
+    )
     effects = mech.handle(FramePosted(3, 0, 1), 1200)
-    assert Send("apic0", WriteIcr(0x41, 1, 3), 50) in effects
+    # The ICR write takes 50 ns; the IPI then spends the bus latency (1000 ns).
+    assert Send("apic1", IpiMessage(0x41, 0, 3), 1050, actor="apic0") in effects
     assert Send("generator", SystemCallReturn(3, "ok", 1000), 80) in effects
     assert mech.call is None
 
 
-def test_a_masked_interrupt_is_latched_in_icr_instead_of_an_ipi() -> None:
-    """With IMS clear the mechanism writes RXT0 to ICR and sends no IPI."""
-    mech = mechanism(masking=True)
-    mech.handle(SystemCall(3, bytes(64), "generator"), 0)
-    assert mech.handle(FramePosted(3, 0, 1), 200) == (
-        Send("memory", MemoryRead(0, ((0x1000, 4),), "mechanism", "ims")),
+def test_entering_later_dates_the_call_and_its_post() -> None:
+    """A call entered 200 ns from now (the frame still being built) posts 200 ns later."""
+    mech = mechanism()
+    effects = mech.enter(SystemCall(3, bytes(64), "generator"), 1000, after_ns=200)
+    assert Send("rx_ring", PostFrame(3, bytes(64), 64, "mechanism"), 300, actor="mechanism") in (
+        effects
     )
-    effects = mech.handle(MemoryData("ims", (struct.pack("<I", 0),)), 230)
-    assert Send("memory", MemoryWrite(0, ((0x1004, struct.pack("<I", ICR_RXT0)),))) in effects
-    assert Note(NoteKind.IPI_MASKED, {"seq": 3, "cause": ICR_RXT0}) in effects
-    assert not [e for e in effects if isinstance(e, Send) and isinstance(e.message, WriteIcr)]
+    assert mech.call == (SystemCall(3, bytes(64), "generator"), 1200)
+
+
+def test_a_masked_interrupt_sends_no_ipi_and_writes_nothing() -> None:
+    """With RXT0 masked in IMS no IPI goes; the ring's write-back latched the cause already."""
+    mech = mechanism(masking=True, ims=0)
+    mech.enter(SystemCall(3, bytes(64), "generator"), 0)
+    effects = mech.handle(FramePosted(3, 0, 1), 200)
+    assert Note(NoteKind.IPI_MASKED, {"seq": 3, "cause": ICR_RXT0}, delay_ns=30) in effects
+    assert not [e for e in effects if isinstance(e, Send) and e.to != "generator"]
     assert mech.statistics().ipis_masked == 1
+
+
+def test_an_unmasked_latched_cause_raises_the_ipi_as_the_device_would() -> None:
+    """LatchedCauseUnmasked (nic.reassert_on_unmask) writes the ICR at once, outside any call."""
+    mech = mechanism(masking=True, ims=0)
+    effects = mech.handle(LatchedCauseUnmasked(ICR_RXT0), 700)
+    assert Send("apic1", IpiMessage(0x41, 0, -1), 50 + 1000, actor="apic0") in effects
+    assert Note(NoteKind.IRQ_REASSERTED, {"cause": ICR_RXT0}) in effects
+    stats = mech.statistics()
+    assert (stats.icr_writes, stats.ipis_reasserted, stats.calls) == (1, 1, 0)
+
+
+def test_an_unmasked_interrupt_is_sent_after_the_ims_load() -> None:
+    """With RXT0 enabled the IPI goes, the ICR write starting once IMS is loaded."""
+    mech = mechanism(masking=True, ims=ICR_RXT0)
+    mech.enter(SystemCall(3, bytes(64), "generator"), 0)
+    effects = mech.handle(FramePosted(3, 0, 1), 200)
+    assert Send("apic1", IpiMessage(0x41, 0, 3), 30 + 50 + 1000, actor="apic0") in effects
 
 
 def in_a_call() -> DebugSupportMechanism:
     """A mechanism inside the call for packet 3 (a call for packet 2 came before)."""
     mech = mechanism(masking=True)
-    mech.handle(SystemCall(2, bytes(64), "generator"), 0)
+    mech.enter(SystemCall(2, bytes(64), "generator"), 0)
     mech.handle(FrameRefused(2, "no_descriptor"), 100)
-    mech.handle(SystemCall(3, bytes(64), "generator"), 500)
-    return mech
-
-
-def reading_ims() -> DebugSupportMechanism:
-    """A mechanism that posted packet 3's frame and waits for IMS."""
-    mech = in_a_call()
-    mech.handle(FramePosted(3, 0, 1), 700)
-    assert mech.reading_ims
+    mech.enter(SystemCall(3, bytes(64), "generator"), 500)
     return mech
 
 
 @pytest.mark.parametrize(
     ("make", "message", "error"),
     [
-        (in_a_call, SystemCall(4, bytes(64), "generator"), UnexpectedMessage),  # one at a time
         (in_a_call, FramePosted(9, 0, 1), UnexpectedMessage),  # another frame
         (in_a_call, FrameRefused(9, "no_descriptor"), UnexpectedMessage),
-        (in_a_call, MemoryData("ims", (bytes(4),)), UnexpectedMessage),  # not reading IMS
-        (reading_ims, FramePosted(3, 0, 1), UnexpectedMessage),  # answered already
-        (reading_ims, FrameRefused(3, "no_descriptor"), UnexpectedMessage),
-        (reading_ims, MemoryData("other", (bytes(4),)), UnexpectedMessage),
-        (reading_ims, MemoryData("ims", (bytes(2),)), IllegalValue),  # IMS is 4 bytes
-        (reading_ims, MemoryData("ims", ()), IllegalValue),
     ],
     ids=lambda value: getattr(value, "__name__", repr(value)[:50]),
 )
@@ -106,7 +123,7 @@ def test_an_illegal_input_is_refused_and_changes_nothing(
     message: MechanismInput,
     error: type[MintactorsError],
 ) -> None:
-    """A second call, an answer for another frame or a short IMS read leaves the call as it was."""
+    """An answer for another frame leaves the call as it was."""
     mech = make()
     before = plain_state(mech)
     with pytest.raises(error):
@@ -114,10 +131,19 @@ def test_an_illegal_input_is_refused_and_changes_nothing(
     assert plain_state(mech) == before
 
 
+def test_a_second_call_is_refused_and_changes_nothing() -> None:
+    """One call at a time: entering again before the return changes nothing."""
+    mech = in_a_call()
+    before = plain_state(mech)
+    with pytest.raises(UnexpectedMessage, match="in the call for packet 3"):
+        mech.enter(SystemCall(4, bytes(64), "generator"), 800)
+    assert plain_state(mech) == before
+
+
 @pytest.mark.parametrize("kind", message_kinds_outside(MechanismInput), ids=lambda k: k.__name__)
 def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) -> None:
     """A mis-wired machine's message (not a MechanismInput) is an UnexpectedMessage."""
-    mech = reading_ims()
+    mech = in_a_call()
     before = plain_state(mech)
     with pytest.raises(UnexpectedMessage):
         mech.handle(example_message(kind), 800)  # type: ignore[arg-type]

@@ -132,11 +132,14 @@ def pattern_config(generator: dict[str, Any], seed: int = 1) -> Any:
 
 
 def send_times(generator: dict[str, Any], seed: int = 1) -> list[int]:
-    """When the generator's send timer fired for each packet, from a run's trace."""
+    """When the generator began each send (it enters the call one frame build later)."""
     out = io.StringIO()
-    machine = build_machine(pattern_config(generator, seed), out)
+    config = pattern_config(generator, seed)
+    machine = build_machine(config, out)
     machine.simulation.run_sync()
-    return [e["t_ns"] for e in read_trace(out.getvalue()) if e["kind"] == "SendPacket"]
+    build = config.costs_profile.frame_build_ns
+    events = read_trace(out.getvalue())
+    return [e["t_ns"] - build for e in events if e["kind"] == "PacketGenerated"]
 
 
 def test_generator_sends_at_listed_instants_when_it_can() -> None:

@@ -8,11 +8,15 @@ from collections.abc import Callable
 import pytest
 
 from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
 from mintactors.kernel.app import ReceivingApp
 from mintactors.kernel.generator import Generator
+from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
 from mintactors.messages import (
     AppInput,
+    FramePosted,
+    FrameRefused,
     GeneratorInput,
     InjectPacket,
     NetifReceive,
@@ -31,6 +35,38 @@ from mintactors.messages import (
 from mintactors.packets import FrameFactory
 from mintactors.runtime import Note, Send, SetTimer
 from mintactors.testing import example_message, message_kinds_outside, plain_state
+
+
+def mechanism() -> DebugSupportMechanism:
+    return DebugSupportMechanism(
+        name="mechanism",
+        ring="rx_ring",
+        apic=LocalApic(apic_id=0, name="apic0", peers={1: "apic1"}, latency=lambda: 0),
+        vector=0x41,
+        destination=1,
+        copy_ns=lambda n: n,
+        syscall_entry_ns=10,
+        icr_write_ns=10,
+        syscall_exit_ns=10,
+    )
+
+
+def generator(instants: object, count: int, build_ns: int, injections: bool = True) -> Generator:
+    return Generator(
+        name="generator",
+        mechanism=mechanism(),
+        factories=[FrameFactory(100)],
+        instants=instants,  # type: ignore[arg-type]
+        count=count,
+        build_ns=build_ns,
+        injections=injections,
+    )
+
+
+def call_entered(effects: object) -> SystemCall | None:
+    """The system call a generator's effects enter (it is posted to the ring)."""
+    posts = [e for e in effects if isinstance(e, Send) and e.to == "rx_ring"]  # type: ignore[attr-defined]
+    return posts[0].message if posts else None
 
 
 def skb(truesize: int, seq: int = 0) -> SocketBuffer:
@@ -77,31 +113,23 @@ def test_app_verifies_counts_and_measures_latency() -> None:
     app.handle(TaskDone("recv", 4_000), 4_150)
     stats = app.statistics()
     assert (stats.received, stats.malformed, stats.duplicates) == (2, 1, 1)
-    assert stats.latencies_ns == (1_150, 3_150)
+    assert stats.latencies_ns.counts() == {1_150: 1, 3_150: 1}  # a histogram of them
     assert app.dropped == {"malformed": 1}
 
 
 def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
     """Sends start at their planned time, or when the previous call returns if later."""
-    gen = Generator(
-        name="generator",
-        core="core0",
-        mechanism="mechanism",
-        factories=[FrameFactory(100)],
-        instants=iter([100, 200, 210]),
-        count=3,
-        build_ns=5,
-    )
+    gen = generator(iter([100, 200, 210]), count=3, build_ns=5)
     assert gen.handle(Start(), 0) == (SetTimer("send", 100, SendPacket(0)),)
-    assert gen.handle(SendPacket(0), 100) == (Send("core0", RunTask("generator", 5, "build")),)
-    effects = gen.handle(TaskDone("build", 100), 105)
-    call = next(e.message for e in effects if isinstance(e, Send))
-    assert isinstance(call, SystemCall)
-    assert call.seq == 0
+    # Built in 5 ns, then the call is entered (and posts the frame 10 ns later).
+    effects = gen.handle(SendPacket(0), 100)
+    post = next(e for e in effects if isinstance(e, Send) and e.to == "rx_ring")
+    assert (post.message.seq, post.delay_ns) == (0, 5 + 10)  # type: ignore[attr-defined]
     # The call returns at 150: the next send is planned for 200.
+    gen.mechanism.handle(FramePosted(0, 0, 1), 120)  # the ring's answer ends the call
     assert gen.handle(SystemCallReturn(0, "ok", 105), 150) == (SetTimer("send", 50, SendPacket(1)),)
     gen.handle(SendPacket(1), 200)
-    gen.handle(TaskDone("build", 200), 205)
+    gen.mechanism.handle(FrameRefused(1, "no_descriptor"), 230)
     # Returns at 260, after the third packet's planned 210: it goes at once, late.
     assert gen.handle(SystemCallReturn(1, "no_descriptor", 205), 260) == (
         SetTimer("send", 0, SendPacket(2)),
@@ -111,20 +139,20 @@ def test_generator_sends_at_planned_instants_and_counts_late_ones() -> None:
     assert stats.send_ns == (45, 55)
 
 
+def test_a_generator_no_injection_can_wake_sleeps_builds_and_enters_at_once() -> None:
+    """Without packet injections the wait, the build and the call are one stretch of time."""
+    gen = generator(iter([100, 200]), count=2, build_ns=5, injections=False)
+    effects = gen.handle(Start(), 0)
+    post = next(e for e in effects if isinstance(e, Send) and e.to == "rx_ring")
+    assert post.delay_ns == 100 + 5 + 10
+    assert gen.statistics().first_send_ns == 105
+
+
 def test_generator_stops_after_count() -> None:
     """With count packets sent, nothing more is planned."""
-    gen = Generator(
-        name="g",
-        core="core0",
-        mechanism="m",
-        factories=[FrameFactory(100)],
-        instants=itertools.count(),
-        count=1,
-        build_ns=0,
-    )
+    gen = generator(itertools.count(), count=1, build_ns=0)
     gen.handle(Start(), 0)
     gen.handle(SendPacket(0), 0)
-    gen.handle(TaskDone("build", 0), 0)
     assert gen.handle(SystemCallReturn(0, "ok", 0), 10) == ()
 
 
@@ -221,19 +249,10 @@ def test_app_refuses_an_illegal_input_and_changes_nothing(
 
 def calling_generator(planned: list[int], count: int) -> Generator:
     """A generator inside the system call for packet 0, an injected send waiting."""
-    gen = Generator(
-        name="generator",
-        core="core0",
-        mechanism="mechanism",
-        factories=[FrameFactory(100)],
-        instants=iter(planned),
-        count=count,
-        build_ns=5,
-    )
+    gen = generator(iter(planned), count=count, build_ns=5)
     gen.handle(Start(), 0)
     gen.handle(SendPacket(0), 0)
     gen.handle(InjectPacket(), 1)
-    gen.handle(TaskDone(TaskLabel.BUILD, 0), 5)
     assert gen.in_kernel
     return gen
 
@@ -243,7 +262,6 @@ def calling_generator(planned: list[int], count: int) -> Generator:
     [
         (Start(), UnexpectedMessage),  # started already
         (SendPacket(3), UnexpectedMessage),  # send 0 is the one planned
-        (TaskDone(TaskLabel.BUILD, 0), UnexpectedMessage),  # built already, in the call
         (TaskDone(TaskLabel.RECV, 0), UnexpectedMessage),  # not its work
         (SystemCallReturn(9, "ok", 5), UnexpectedMessage),  # the call is for packet 0
         (SystemCallReturn(0, "ok", 5), IllegalValue),  # no planned instant for send 1

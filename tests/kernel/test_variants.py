@@ -11,8 +11,9 @@ import pytest
 
 from mintactors.config import Config, parse_config
 from mintactors.experiments.run import RecordedRun, record_run
+from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CpuCore
-from mintactors.kernel.napi import NapiStatistics
+from mintactors.kernel.drivers import DriverStatistics
 from mintactors.machine import build_machine
 from mintactors.messages import RunTask, TaskDone
 from mintactors.runtime import Effect, Send, Simulation
@@ -69,10 +70,8 @@ def test_one_per_irq_merges_and_loses_under_load_and_not_when_idle() -> None:
 # -- napi ---------------------------------------------------------------------------
 
 
-def napi_stats(recorded: RecordedRun) -> NapiStatistics:
-    stats = recorded.machine.driver.statistics()
-    assert isinstance(stats, NapiStatistics)
-    return stats
+def napi_stats(recorded: RecordedRun) -> DriverStatistics:
+    return recorded.machine.driver.statistics()
 
 
 def test_napi_polls_with_a_budget_of_64_and_delivers_everything() -> None:
@@ -97,20 +96,31 @@ def test_napi_masks_so_the_mechanism_sends_fewer_ipis_than_frames() -> None:
     mechanism = recorded.machine.mechanism.statistics()
     assert mechanism.ipis_masked > 0
     assert mechanism.icr_writes + mechanism.ipis_masked == 100
-    icr = recorded.machine.config.layout.register("ICR")
-    assert recorded.machine.memory.peek(icr, 4) == b"\x80\0\0\0"  # RXT0 latched
+    assert recorded.violations == ()
+
+
+def test_a_napi_hard_irq_with_no_cause_in_icr_returns_irq_none() -> None:
+    """An IPI with nothing latched in ICR is not the device's: e1000_intr returns IRQ_NONE
+    before it masks or touches the poll."""
+    inject = [{"step": "poll_started", "occurrence": 2, "action": "ipi", "delay_ns": 100}]
+    recorded = run("napi", {"count": 10, "interval_ns": 20_000}, inject=inject)
+    stats = napi_stats(recorded)
+    assert (stats.irq_none, stats.napi_missed) == (1, 0)
+    assert stats.handler_runs == 11
+    assert stats.masks == stats.polls == 10
+    assert recorded.results is not None
+    assert recorded.results.delivered == 10
     assert recorded.violations == ()
 
 
 def test_napi_records_missed_when_an_interrupt_comes_during_a_poll() -> None:
-    """An IPI during a poll sets MISSED; napi_complete_done then polls again, staying masked."""
-    inject = [{"step": "poll_started", "occurrence": 2, "action": "ipi", "delay_ns": 100}]
-    recorded = run("napi", {"count": 10, "interval_ns": 20_000}, inject=inject)
+    """IPIs still in flight when the first handler masks find the poll taken: MISSED is
+    set and the poll runs again; every frame is still delivered."""
+    recorded = run("napi", {"count": 30, "interval_ns": 200})
     stats = napi_stats(recorded)
-    assert stats.missed == 1
-    assert stats.polls == stats.handler_runs  # one extra poll for the one extra hard IRQ
+    assert stats.napi_missed > 0
     assert recorded.results is not None
-    assert recorded.results.delivered == 10
+    assert recorded.results.delivered == 30
     assert recorded.violations == ()
 
 
@@ -161,12 +171,10 @@ def test_ring_wrap_reads_past_the_ring_and_strands_every_later_frame() -> None:
     machine.simulation.run_sync()
     layout = cfg.layout
     past_the_ring = layout.ring_base + layout.ring_bytes
-    reads = [
-        e["ranges"][0][0]
-        for e in read_trace(out.getvalue())
-        if e["kind"] == "MemoryRead" and e["reply_to"] == "driver" and e["tag"] == "desc"
-    ]
-    assert past_the_ring in reads
+    reads = machine.memory.statistics().reads
+    assert reads > 0
+    # Descriptor 8 of an 8-descriptor ring lies past RDLEN, where nothing sets DD.
+    assert machine.memory.peek(past_the_ring, 16) == bytes(16)
     assert machine.driver.statistics().frames_taken == 8
     assert machine.driver.next_to_clean == 8
 
@@ -189,7 +197,8 @@ def test_paper_driver_never_touches_the_interrupt_mask() -> None:
     machine = build_machine(cfg, out)
     machine.simulation.run_sync()
     events = read_trace(out.getvalue())
-    assert not [e for e in events if e["kind"] == "MemoryRead" and e["reply_to"] == "mechanism"]
+    assert not [e for e in events if e["kind"] in ("IpiMasked", "IrqMasked")]
+    assert machine.mechanism.mask_registers is None  # it never loads IMS
     assert machine.mechanism.statistics().icr_writes == 50
 
 
@@ -228,7 +237,8 @@ def test_softirq_owner_keeps_the_core_before_process_context(arrives_ns: int) ->
     """A process task, queued earlier or arriving as softirq work ends, waits for the
     softirq owner's next piece."""
     sim = Simulation()
-    core = CpuCore(core_id=1, apic="apic", idt={}, irq_entry_ns=0, irq_exit_ns=0)
+    apic = LocalApic(apic_id=1, name="apic", peers={}, latency=lambda: 0)
+    core = CpuCore(core_id=1, name="core", apic=apic, idt={}, irq_entry_ns=0, irq_exit_ns=0)
     owner, process = SoftirqOwner(), Recorder()
     sim.add_actor("core", core)
     sim.add_actor("owner", owner)

@@ -142,6 +142,24 @@ async def test_stop_condition_ends_run() -> None:
     assert result.pending == 1
 
 
+async def test_stop_condition_is_checked_only_after_deliveries_to_watched_actors() -> None:
+    """With ``stop_watch``, the condition runs only after the named actors' deliveries."""
+    sim = rally()
+    rec: list[int] = []
+    result = await sim.run(
+        stop_when=lambda: rec.append(sim.now_ns) or sim.now_ns >= 150, stop_watch=["pong"]
+    )
+    # pong takes the ball at 100 and 250 (ping at 0, 150 and 300 is not watched).
+    assert rec == [100, 250]
+    assert (result.reason, result.now_ns, result.delivered) == ("stopped", 250, 4)
+
+
+async def test_stop_watch_naming_no_actor_is_refused() -> None:
+    """Watching an actor that does not exist is a named error, before the run starts."""
+    with pytest.raises(UnknownActorError):
+        await rally().run(stop_when=lambda: False, stop_watch=["nobody"])
+
+
 @attrs.define
 class Stopper:
     """Asks the run to stop on its second message."""

@@ -21,7 +21,11 @@ def documented_kinds() -> set[str]:
 def message_kinds() -> set[str]:
     """The message classes of mintactors.messages (not its enums and input unions)."""
     exported = {name: getattr(mintactors.messages, name) for name in mintactors.messages.__all__}
-    return {name for name, obj in exported.items() if isinstance(obj, type) and attrs.has(obj)}
+    return {
+        obj.__name__  # an input union of one message is that message class itself
+        for obj in exported.values()
+        if isinstance(obj, type) and attrs.has(obj)
+    }
 
 
 NOTE_LITERAL = r"Note\(\s*\"(\w+)\""

@@ -26,6 +26,7 @@ PAPER_ORDER = [
     "InterruptTaken",
     "HandlerEntered",
     "FrameTaken",
+    "SkbBacklogged",
     "SkbQueued",
     "SkbDequeued",
     "PacketReceived",
@@ -65,7 +66,7 @@ def test_hops_are_in_time_order_and_deltas_add_up_to_the_latency(
             assert line.hops[-1].kind == "PacketReceived"
             latencies.append(line.latency_ns)
     app_latencies = run.outcome.machine.app.statistics().latencies_ns
-    assert Counter(latencies) == Counter(app_latencies)
+    assert Counter(latencies) == Counter(app_latencies.counts())
 
 
 def test_a_merged_ipi_names_the_run_that_took_the_frame(runs: Callable[..., Run]) -> None:

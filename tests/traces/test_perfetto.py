@@ -101,7 +101,9 @@ def test_one_process_per_node_and_one_track_per_core_and_actor(
     for (pid, _), name in checked["threads"].items():
         by_process[checked["processes"][pid]].add(name)
     assert by_process["node0 (debug-support OS)"] == {"core0", "apic0", "generator", "mechanism"}
-    assert by_process["node1 (debug-target OS)"] == {"core1", "apic1", "driver", "socket", "app"}
+    assert by_process["node1 (debug-target OS)"] == {
+        *("core1", "apic1", "driver", "driver softirq", "socket", "app")
+    }
     assert {"rx_ring", "memory"} <= by_process["machine (shared hardware)"]
 
 

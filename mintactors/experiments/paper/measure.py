@@ -48,6 +48,7 @@ from mintactors.experiments.sweep.columns import Scalar
 from mintactors.experiments.sweep.executors import Executor
 from mintactors.experiments.sweep.runner import run_sweep
 from mintactors.experiments.sweep.spec import parse_sweep
+from mintactors.kernel.generator import SEND_NS_KEPT
 from mintactors.sources import MintTraffic
 
 __all__ = [
@@ -180,6 +181,8 @@ def paper_measure(outcome: RunOutcome, first_send: int, last_send: int) -> dict[
     ``skb_first_ns``/``skb_last_ns``: when the first and last skb reached the
     socket; ``packet_ns``: the mean time between skbs.
     """
+    if last_send > SEND_NS_KEPT:  # the generator keeps only the first sends one by one
+        raise ValueError(f"E1's window ends at send {last_send}, past {SEND_NS_KEPT} kept")
     machine = outcome.machine
     sends: tuple[int, ...] = ()
     refused = 0

@@ -157,6 +157,9 @@ class RecordedRun:
             did not add up).
         machine: the machine after its run.
         run: how the simulation ended (``None`` when it crashed).
+        fingerprint: the schedule's fingerprint, when the run was asked for it
+            (also after a crash: the schedule up to the crash).
+        ties_broken: decisions the tie-break policy made.
     """
 
     violations: tuple[Violation, ...]
@@ -164,6 +167,8 @@ class RecordedRun:
     results: RunResults | None
     machine: Machine
     run: RunResult | None = None
+    fingerprint: str | None = None
+    ties_broken: int = 0
 
 
 Progress = Callable[[Machine, int], None]
@@ -213,6 +218,7 @@ def _execute(
     progress: Progress | None = None,
     instants: Iterator[int] | None = None,
     extra_outputs: ExtraOutputs | None = None,
+    fingerprint: bool = False,
 ) -> tuple[RecordedRun, dict[str, Path]]:
     paths: dict[str, Path] = {}
     with atomic_outputs(out_dir, owned=RUN_OUTPUTS, lock=True) as outputs:
@@ -221,7 +227,7 @@ def _execute(
             stream = outputs.open("trace.jsonl")
             paths["trace"] = out_dir / "trace.jsonl"
         echo = config_echo(config)
-        machine = build_machine(config, stream, {"config": echo}, instants)
+        machine = build_machine(config, stream, {"config": echo}, instants, fingerprint=fingerprint)
         if extra_outputs is not None:
             extra_outputs(outputs, machine)
         monitor = OracleMonitor(
@@ -235,7 +241,16 @@ def _execute(
             monitor.violations.append(
                 Violation("crash", exc.t_ns, exc.t_ns, str(exc), {"actor": exc.actor})
             )
-            recorded = RecordedRun(tuple(monitor.violations), monitor.first(), None, machine)
+            sim = machine.simulation
+            recorded = RecordedRun(
+                tuple(monitor.violations),
+                monitor.first(),
+                None,
+                machine,
+                None,
+                sim.fingerprint,
+                sim.ties_broken,
+            )
             return recorded, paths
         error = None
         results: RunResults | None = None
@@ -258,7 +273,11 @@ def _execute(
             write_json(outputs.open("results.json"), written)
             paths["results"] = out_dir / "results.json"
     violations = tuple(monitor.violations)
-    return RecordedRun(violations, monitor.first(), results, machine, run), paths
+    sim = machine.simulation
+    recorded = RecordedRun(
+        violations, monitor.first(), results, machine, run, sim.fingerprint, sim.ties_broken
+    )
+    return recorded, paths
 
 
 def run_config(
@@ -295,12 +314,24 @@ def run_config(
 
 
 def record_run(
-    config: Config, out_dir: Path | None = None, *, stop_on_violation: bool = False
+    config: Config,
+    out_dir: Path | None = None,
+    *,
+    stop_on_violation: bool = False,
+    fingerprint: bool = False,
 ) -> RecordedRun:
     """Run ``config`` with its oracles; write trace.jsonl and results.json to ``out_dir``.
 
     A component crash is reported as a violation of the pseudo-oracle ``crash``; a
     conservation failure as one of ``conservation``. Either way the trace is kept.
+    With ``fingerprint``, the run records its schedule's fingerprint
+    (:attr:`RecordedRun.fingerprint`); results.json is the same either way.
     """
-    recorded, _ = _execute(config, out_dir, strict=False, stop_on_violation=stop_on_violation)
+    recorded, _ = _execute(
+        config,
+        out_dir,
+        strict=False,
+        stop_on_violation=stop_on_violation,
+        fingerprint=fingerprint,
+    )
     return recorded

@@ -21,10 +21,10 @@ import attrs
 
 from mintactors._version import __version__
 from mintactors.errors import SimulationError
+from mintactors.histogram import Histogram
 from mintactors.machine import Machine
 from mintactors.messages import NetifReceive, PostFrame, SkbDelivered
 from mintactors.runtime import RunResult, to_jsonable
-from mintactors.stats import percentile
 
 __all__ = [
     "Accounting",
@@ -117,6 +117,8 @@ class RunResults:
     offered_gbps: float | None
     latency_ns: LatencySummary
     messages_delivered: int
+    #: Trio task switches (one per delivery to another actor than the last).
+    handoffs: int
     statistics: dict[str, Any]
     #: Per oracle: its verdict (filled in by the run pipeline).
     oracles: dict[str, Any] = attrs.field(factory=dict)
@@ -146,6 +148,8 @@ def account(machine: Machine) -> Accounting:
         "ring_engine": machine.ring.frames_held,
         "ring_memory": ring_stats.frames_posted - driver_stats.frames_taken,
         "driver": machine.driver.holding,
+        "backlog": len(machine.driver.softnet.backlog) + len(machine.driver.softnet.process_queue),
+        "stack": machine.driver.softnet.in_stack,
         "socket_queue": len(machine.socket.queue),
         "app": int(machine.app.holding is not None),
         "in_transit": transit,
@@ -177,8 +181,9 @@ def _statistics(machine: Machine) -> dict[str, Any]:
         "rx_ring": machine.ring.statistics(),
         **machine.source.statistics(),
         "driver": machine.driver.statistics(),
+        "softnet": machine.driver.softnet.statistics(),
         "socket": machine.socket.statistics(),
-        "app": attrs.evolve(machine.app.statistics(), latencies_ns=()),
+        "app": attrs.evolve(machine.app.statistics(), latencies_ns=Histogram()),
     }
     for core in machine.cores:
         stats[f"core{core.core_id}"] = core.statistics()
@@ -187,6 +192,7 @@ def _statistics(machine: Machine) -> dict[str, Any]:
     out: Mapping[str, Any] = to_jsonable(stats)
     cleaned = {name: dict(fields) for name, fields in out.items()}
     cleaned.get("generator", {}).pop("send_ns", None)
+    cleaned.get("generator", {}).pop("send_ns_histogram", None)
     cleaned["app"].pop("latencies_ns")
     return cleaned
 
@@ -234,12 +240,15 @@ def collect_results(machine: Machine, run: RunResult) -> RunResults:
         send_time_ns_mean=machine.source.send_time_ns_mean(),
         throughput_gbps=app.bytes_received * 8 / span if span > 0 else None,
         offered_gbps=offered.bytes_sent * 8 / offered_span if offered_span > 0 else None,
+        # Bounded memory: exact max and mean; p50 and p99 exact unless the run saw
+        # more than EXACT_VALUES distinct latencies (then within RELATIVE_PRECISION).
         latency_ns=LatencySummary(
-            p50=percentile(latencies, 50),
-            p99=percentile(latencies, 99),
-            max=max(latencies) if latencies else None,
-            mean=sum(latencies) / len(latencies) if latencies else None,
+            p50=latencies.percentile(50),
+            p99=latencies.percentile(99),
+            max=latencies.maximum,
+            mean=latencies.mean(),
         ),
         messages_delivered=run.delivered,
+        handoffs=run.handoffs,
         statistics=_statistics(machine),
     )

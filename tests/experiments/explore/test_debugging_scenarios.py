@@ -11,7 +11,6 @@ from mintactors.config import load_config
 from mintactors.costs import COST_FIELDS, load_profile
 from mintactors.experiments.explore.explore import explore, variations
 from mintactors.experiments.run import RecordedRun, record_run
-from mintactors.kernel.napi import NapiStatistics
 from mintactors.testing import read_trace
 from tests._paths import CONFIGS
 
@@ -27,35 +26,30 @@ def run(path: Path, *assignments: str, out_dir: Path | None = None) -> RecordedR
 
 
 def second_frame_timing(out_dir: Path) -> tuple[list[int], int, int]:
-    """When the driver read frame 1's descriptor, when its DD byte was written, and
-    when the driver's unmask reached IMS (all as delivered to memory)."""
+    """When the driver loaded frame 1's descriptor, when its DD byte was written, and
+    when the driver's unmask reached IMS (all as they reached memory)."""
     events = read_trace(out_dir / "trace.jsonl")
     done = next(e for e in events if e["kind"] == "DescriptorDone" and e["seq"] == 1)
-    accesses = [e for e in events if e["actor"] == "memory"]
-    dd_write = next(
-        e
-        for e in accesses
-        if e["kind"] == "MemoryWrite" and e["src"] == "rx_ring" and e["t_ns"] == done["t_ns"]
-    )
+    writes = [e for e in events if e["actor"] == "memory" and e["kind"] == "MemoryWrite"]
+    dd_write = next(w for w in writes if w["src"] == "rx_ring" and w["t_ns"] == done["t_ns"])
     status_addr = next(addr for addr, data in dd_write["writes"] if data == "07")
     desc_addr = status_addr - STATUS_OFFSET
-    reads = [
+    loads = [
         e["t_ns"]
-        for e in accesses
-        if e["kind"] == "MemoryRead" and e["src"] == "driver" and e["ranges"][0][0] == desc_addr
+        for e in events
+        if e["kind"] == "Loaded" and e["actor"] == "driver" and e["addr"] == desc_addr
     ]
     ims_addr = next(
-        e["ranges"][0][0] for e in accesses if e["kind"] == "MemoryRead" and e["tag"] == "ims"
+        e["addr"] for e in events if e["kind"] == "Loaded" and e["actor"] == "mechanism"
     )
     unmask = next(
-        e["t_ns"]
-        for e in accesses
-        if e["kind"] == "MemoryWrite"
-        and e["src"] == "driver"
-        and e["writes"] == [[ims_addr, "80000000"]]  # IMS = RXT0
-        and e["t_ns"] >= done["t_ns"]
+        w["t_ns"]
+        for w in writes
+        if w["src"] == "driver"
+        and [ims_addr, "9d000000"] in w["writes"]  # IMS: e1000's IMS_ENABLE_MASK
+        and w["t_ns"] >= done["t_ns"]
     )
-    return reads, dd_write["t_ns"], unmask
+    return loads, dd_write["t_ns"], unmask
 
 
 def test_regression_config_strands_the_second_frame_with_the_lost_wakeup_driver() -> None:
@@ -92,7 +86,6 @@ def test_regression_config_passes_with_the_napi_driver() -> None:
     """The re-check after unmasking finds frame 1 at once; every oracle holds."""
     recorded = run(REGRESSION, 'driver.kind="napi"')
     stats = recorded.machine.driver.statistics()
-    assert isinstance(stats, NapiStatistics)
     assert stats.rechecks_found == 1
     assert recorded.violations == ()
     assert recorded.results is not None
@@ -117,7 +110,7 @@ def test_tie_config_passes_under_fifo_for_every_seed() -> None:
     assert len(outcome.verdicts) == 20
 
 
-@pytest.mark.parametrize(("policy", "failing_run"), [("random", 9), ("pct", 0)])
+@pytest.mark.parametrize(("policy", "failing_run"), [("random", 0), ("pct", 1)])
 def test_tie_config_is_found_by_random_and_pct_where_the_doc_shows(
     policy: str, failing_run: int
 ) -> None:

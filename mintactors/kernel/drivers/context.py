@@ -1,0 +1,223 @@
+"""What driver code can do: the whole surface of :class:`DriverContext`.
+
+Each primitive is a generator function to call with ``yield from``; it names its
+Linux counterpart and the cost-profile field it spends (``docs/drivers.md`` lists
+them side by side). Every primitive that waits — a load, CPU time, a register
+access — is a point where, in a context with interrupts enabled, an interrupt can
+arrive; in the hard-IRQ handler (interrupts off) nothing interleaves with the
+driver but the other cores' work on shared memory.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import attrs
+
+from mintactors.hardware.nic import DESCRIPTOR_LEN, STATUS_OFFSET, NicLayout, RxDescriptor
+from mintactors.kernel.drivers.ops import (
+    AllocSkb,
+    Barrier,
+    BarrierKind,
+    Code,
+    Cpu,
+    Deliver,
+    DropFrame,
+    HandUp,
+    Load,
+    Napi,
+    NapiOp,
+    Readl,
+    Step,
+    Store,
+    Trace,
+    Writel,
+)
+from mintactors.messages import SocketBuffer
+
+__all__ = ["DriverContext", "DriverCosts", "Skb"]
+
+#: The skb a driver builds; it becomes a socket buffer when handed up.
+Skb = SocketBuffer
+
+
+@attrs.frozen
+class DriverCosts:
+    """Time the driver's primitives take on the target core, in ns (cost-profile fields)."""
+
+    descriptor_ns: int
+    skb_alloc_ns: int
+    stack_ns: int
+    refill_ns: int
+    eoi_ns: int
+    load_ns: int
+    mb_ns: int = 0
+    rmb_ns: int = 0
+    wmb_ns: int = 0
+
+
+class DriverContext:
+    """The kernel and the device as driver code sees them.
+
+    Args:
+        layout: where the ring, the buffers and the register block are.
+        costs: the cost of each primitive.
+    """
+
+    def __init__(self, layout: NicLayout, costs: DriverCosts) -> None:
+        self.layout = layout
+        self.costs = costs
+
+    @property
+    def ring_size(self) -> int:
+        """Descriptors in the ring (``rx_ring->count``)."""
+        return self.layout.ring_size
+
+    # -- time ---------------------------------------------------------------------------
+
+    def cpu(self, ns: int) -> Code[None]:
+        """Spend ``ns`` of CPU time (the cost of code the model does not spell out)."""
+        yield Cpu(ns)
+
+    def step(self, name: str) -> Code[None]:
+        """Mark a named point of the code; ``[[inject]]`` entries fire at it."""
+        yield Step(name)
+
+    def note(self, kind: str, **fields: object) -> Code[None]:
+        """Write a trace note at the code's current time."""
+        yield Trace(kind, fields)
+
+    # -- shared memory ------------------------------------------------------------------
+
+    def load(self, addr: int, length: int) -> Code[bytes]:
+        """Read shared memory (``memory_latency_ns``: the core waits for the line)."""
+        data: bytes = yield Load(addr, length)
+        return data
+
+    def store(self, addr: int, data: bytes) -> Code[None]:
+        """Write shared memory."""
+        yield Store(addr, data)
+
+    def desc_addr(self, index: int) -> int:
+        """``E1000_RX_DESC(*rx_ring, i)``: the address of descriptor ``index``.
+
+        Like the C macro it indexes the array without wrapping: an index past the
+        ring reads whatever lies beyond it.
+        """
+        return self.layout.ring_base + index * DESCRIPTOR_LEN
+
+    def read_desc(self, index: int) -> Code[RxDescriptor]:
+        """Load the 16 bytes of descriptor ``index``."""
+        raw = yield from self.load(self.desc_addr(index), DESCRIPTOR_LEN)
+        return RxDescriptor.unpack(raw)
+
+    def write_desc(self, index: int, desc: RxDescriptor) -> Code[None]:
+        """Store all 16 bytes of descriptor ``index``."""
+        yield Store(self.desc_addr(index), desc.pack())
+
+    def write_status(self, index: int, status: int) -> Code[None]:
+        """Store descriptor ``index``'s status byte (``rx_desc->status = 0`` gives it back)."""
+        yield Store(self.desc_addr(index) + STATUS_OFFSET, bytes([status]))
+
+    def buffer_addr(self, index: int) -> int:
+        """The receive buffer the driver gives descriptor ``index`` (its DMA mapping)."""
+        return self.layout.buffer(index)
+
+    # -- device registers ---------------------------------------------------------------
+
+    def readl(self, reg: str) -> Code[int]:
+        """``er32(REG)``: read a device register (ICR is read-to-clear)."""
+        value: int = yield Readl(reg)
+        return value
+
+    def writel(self, reg: str, value: int) -> Code[None]:
+        """``ew32(REG, value)``: write a device register (IMS sets, IMC clears mask bits)."""
+        yield Writel(reg, value)
+
+    def write_flush(self) -> Code[None]:
+        """``E1000_WRITE_FLUSH``: read STATUS so posted register writes reach the device."""
+        yield Readl("STATUS")
+
+    # -- barriers -----------------------------------------------------------------------
+
+    def mb(self) -> Code[None]:
+        """``mb()``: a full barrier (``mfence``; ``mb_ns``)."""
+        yield Barrier(BarrierKind.MB)
+
+    def rmb(self) -> Code[None]:
+        """``rmb()``: loads before it complete before loads after it (``lfence``; ``rmb_ns``)."""
+        yield Barrier(BarrierKind.RMB)
+
+    def wmb(self) -> Code[None]:
+        """``wmb()``: earlier stores are visible before later ones (``sfence``; ``wmb_ns``)."""
+        yield Barrier(BarrierKind.WMB)
+
+    def smp_mb(self) -> Code[None]:
+        """``smp_mb()``: a full barrier between cores (a locked add on x86; ``mb_ns``)."""
+        yield Barrier(BarrierKind.SMP_MB)
+
+    def smp_rmb(self) -> Code[None]:
+        """``smp_rmb()``: a compiler barrier on x86 (TSO keeps load order)."""
+        yield Barrier(BarrierKind.SMP_RMB)
+
+    def smp_wmb(self) -> Code[None]:
+        """``smp_wmb()``: a compiler barrier on x86 (TSO keeps store order)."""
+        yield Barrier(BarrierKind.SMP_WMB)
+
+    def dma_wmb(self) -> Code[None]:
+        """``dma_wmb()``: descriptor writes before the tail write (x86: compiler)."""
+        yield Barrier(BarrierKind.DMA_WMB)
+
+    def dma_rmb(self) -> Code[None]:
+        """``dma_rmb()``: read the descriptor's fields only after its DD bit (x86: compiler)."""
+        yield Barrier(BarrierKind.DMA_RMB)
+
+    # -- skbs and the stack -------------------------------------------------------------
+
+    def copy_to_skb(self, addr: int, length: int) -> Code[Skb]:
+        """Allocate an skb and copy the frame at ``addr`` into it.
+
+        ``napi_alloc_skb`` + ``skb_put_data`` (e1000's copybreak path):
+        ``skb_alloc_ns`` plus the copy (``copy_points``). The frame now belongs to
+        the driver until it hands the skb up or drops it.
+        """
+        skb: Skb = yield AllocSkb(addr, length)
+        return skb
+
+    def netif_rx(self, skb: Skb) -> Code[None]:
+        """``netif_rx``: queue an skb on this CPU's backlog and raise NET_RX.
+
+        The protocol stack (``stack_ns``) runs later, in the softirq. A full backlog
+        (``netdev_max_backlog``) drops the skb with reason ``backlog``.
+        """
+        yield HandUp(skb, "netif_rx")
+
+    def napi_gro_receive(self, skb: Skb) -> Code[None]:
+        """``napi_gro_receive``: pass an skb up the stack now (``stack_ns``); NAPI polls only."""
+        yield HandUp(skb, "napi_gro_receive")
+        yield Deliver(skb)
+
+    def drop(self, reason: str, skb: Skb | None = None) -> Code[None]:
+        """Drop a frame taken from the ring, with a named reason (``dev_kfree_skb``)."""
+        yield DropFrame(reason, skb)
+
+    # -- NAPI ---------------------------------------------------------------------------
+
+    def napi_schedule_prep(self) -> Code[bool]:
+        """``napi_schedule_prep``: take NAPI_STATE_SCHED; if taken, set MISSED and say no."""
+        taken: bool = yield Napi(NapiOp.SCHEDULE_PREP)
+        return taken
+
+    def napi_schedule(self) -> Code[None]:
+        """``__napi_schedule``: queue the poll and raise NET_RX on this core."""
+        yield Napi(NapiOp.SCHEDULE)
+
+    def napi_complete_done(self, work_done: int) -> Code[bool]:
+        """``napi_complete_done``: leave polling, unless MISSED asks for one more poll."""
+        done: bool = yield Napi(NapiOp.COMPLETE_DONE, work_done)
+        return done
+
+
+def u32(value: int) -> bytes:
+    """A 32-bit little-endian register value."""
+    return struct.pack("<I", value & 0xFFFFFFFF)

@@ -1,0 +1,761 @@
+"""The kernel around a driver: runs its sequential code in the right context, on time.
+
+Theory of operation. The shell is the driver's actor. It runs four kinds of code,
+each a generator of :mod:`~mintactors.kernel.drivers.ops`:
+
+``probe``
+    at boot (``Start``): ``configure`` (ring setup, first refill).
+``irq``
+    on ``InterruptEntry``: the kernel's interrupt entry, which writes the APIC's
+    EOI first (as Linux's entry code acknowledges the APIC before calling the
+    handler), then the driver's ``interrupt`` with interrupts off, then ``iret``
+    (``InterruptReturn`` to the core). NET_RX raised by the handler (a backlogged
+    skb, a scheduled poll) goes with the return: ``irq_exit`` runs it before the
+    interrupted work resumes.
+``softirq``
+    when the core runs that NET_RX work: ``__do_softirq`` and ``net_rx_action``
+    (:mod:`~mintactors.kernel.drivers.softnet`), polling the backlog and the
+    driver's ``poll`` within the softirq's budgets.
+``ksoftirqd``
+    the same code as a thread, when the softirq handed its rest to ksoftirqd.
+
+Time. Driver code spends time (``cpu``, loads, skb copies, the stack) that the
+shell *accumulates* rather than sleeping through, because most of it carries no
+timing choice. What the code does to the rest of the machine — stores, register
+writes, skbs handed up, notes, injections — is sent *with the accumulated delay*,
+so it happens at its exact virtual time. Only a load (or a register read) must
+*materialize* the time first: it reads the machine as it is at that instant, so
+the shell waits until then (a timer in ``irq``; in ``softirq``, CPU time on the
+core, so that an interrupt can pre-empt it) and reads memory then. Consecutive
+stores at one instant are one message.
+
+In ``softirq`` and ``ksoftirqd`` the code runs with interrupts on: any effect could
+be delayed by an interrupt, so every effect, and every change to state a handler
+shares (NAPI's flags, the backlog), is made only at a materialized instant, after
+the core has given the code its CPU time (``RunTask``/``TaskDone``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
+from mintactors.errors import MintactorsError, UnexpectedMessage
+from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.memory import PhysicalMemory
+from mintactors.hardware.nic import NicLayout
+from mintactors.hardware.registers import REGISTERS
+from mintactors.kernel.drivers.base import IrqReturn, RxDriver
+from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
+from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
+from mintactors.kernel.drivers.ops import (
+    AllocSkb,
+    Barrier,
+    BarrierKind,
+    Clock,
+    Code,
+    Cpu,
+    Deliver,
+    DropFrame,
+    HandUp,
+    Load,
+    Napi,
+    NapiOp,
+    Op,
+    Readl,
+    Step,
+    Store,
+    Sync,
+    Trace,
+    Writel,
+)
+from mintactors.kernel.drivers.softnet import DRIVER_NAPI, NetRxLimits, SoftnetData
+from mintactors.kernel.injection import Injector
+from mintactors.kernel.socket import skb_truesize
+from mintactors.messages import (
+    DriverResume,
+    InterruptEntry,
+    InterruptReturn,
+    MemoryWrite,
+    NetifReceive,
+    RunTask,
+    SocketBuffer,
+    Start,
+    TaskDone,
+)
+from mintactors.notes import NoteKind
+from mintactors.packets import parse_pktgen_header
+
+__all__ = ["SHELL_STEPS", "DriverShell", "DriverStatistics", "StepHook"]
+
+#: Steps the kernel marks around every driver: the handler's first instruction
+#: (before the EOI), the driver's handler returned (before ``iret``), and the start
+#: of each NAPI poll.
+SHELL_STEPS = ("entered", "returned", "poll_started")
+
+#: Called at every step with (step, occurrence, t_ns); returns the injection's effects.
+StepHook = Callable[[str, int, int], Sequence[Effect]]
+
+#: The labels of the CPU time the shell asks the core for.
+NET_RX = "net_rx"
+KSOFTIRQD = "ksoftirqd"
+SOFTIRQ_CHUNK = "softirq"
+
+
+class _Kind(Enum):
+    PROBE = "probe"
+    IRQ = "irq"
+    SOFTIRQ = "softirq"
+    KSOFTIRQD = "ksoftirqd"
+
+
+@attrs.frozen
+class DriverStatistics:
+    """What the kernel saw the driver do.
+
+    ``frames_taken`` counts frames taken out of the ring (copied into an skb, or
+    dropped whole), whether handed up or not; ``drained`` in a handler's or poll's
+    note is that count for one run. ``frames_handed_up`` counts skbs the driver
+    built and passed to ``netif_rx`` or ``napi_gro_receive``; ``irq_none`` counts
+    handler runs that returned ``IRQ_NONE`` (no cause of theirs in ICR).
+    """
+
+    handler_runs: int
+    polls: int
+    frames_taken: int
+    frames_handed_up: int
+    frames_discarded: int
+    empty_runs: int
+    max_drained_per_run: int
+    refills: int
+    masks: int
+    unmasks: int
+    napi_missed: int
+    budget_exhausted: int
+    rechecks_found: int
+    irq_none: int = 0
+
+
+class _Run:
+    """One piece of code being run: the generator, its accumulated time, its stores."""
+
+    __slots__ = (
+        "acc",
+        "batch",
+        "batch_acc",
+        "gen",
+        "irqs_on",
+        "kind",
+        "pending",
+        "result",
+        "taken",
+    )
+
+    def __init__(self, kind: _Kind, gen: Code[Any]) -> None:
+        self.kind = kind
+        self.irqs_on = kind is _Kind.SOFTIRQ or kind is _Kind.KSOFTIRQD
+        self.gen = gen
+        self.result: Any = None  # what the code returned
+        self.acc = 0  # ns spent since the current delivery, not yet materialized
+        self.pending: Op | None = None  # the op waiting for its instant
+        self.batch: list[tuple[int, bytes]] = []
+        self.batch_acc = 0
+        self.taken = 0  # frames taken in this handler run or poll
+
+
+class DriverShell:
+    """The driver's actor: the kernel's interrupt and softirq machinery around its code.
+
+    Args:
+        name: this actor's name.
+        driver: the driver.
+        node: the OS node it runs in.
+        core: the core it runs on.
+        memory: the memory component (loads read it at their instant).
+        memory_actor: the memory actor's name (stores go to it).
+        socket: the socket actor skbs go to.
+        layout: where the ring, buffers and registers are.
+        costs: the primitives' costs.
+        copy_ns: the memcpy cost by length (the skb copy).
+        limits: the receive path's budgets (None: Linux's defaults, with the
+            costs' ``stack_ns``).
+        apic: the core's local APIC (the handler's EOI is a write to it; None:
+            the EOI goes with ``iret``, for shells tested without a core).
+        ksoftirqd: the name of the core's softirq thread.
+        step_hook: fires injections at steps.
+        trace_level: notes above it are never built.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        driver: RxDriver,
+        node: int,
+        core: str,
+        memory: PhysicalMemory,
+        memory_actor: str,
+        socket: str,
+        layout: NicLayout,
+        costs: DriverCosts,
+        copy_ns: Callable[[int], int],
+        limits: NetRxLimits | None = None,
+        apic: LocalApic | None = None,
+        ksoftirqd: str = "ksoftirqd",
+        step_hook: Injector | None = None,
+        trace_level: TraceLevel = TraceLevel.FULL,
+    ) -> None:
+        self.name = name
+        self.driver = driver
+        self.node = node
+        self.core = core
+        self.memory = memory
+        self.memory_actor = memory_actor
+        self.socket = socket
+        self.layout = layout
+        self.costs = costs
+        self.copy_ns = copy_ns
+        self.limits = limits if limits is not None else NetRxLimits(stack_ns=costs.stack_ns)
+        self.apic = apic
+        self.ksoftirqd = ksoftirqd
+        self.step_hook = step_hook
+        self.injected_steps = step_hook.steps if step_hook is not None else frozenset()
+        self.full = trace_level >= TraceLevel.FULL
+        self.ctx = DriverContext(layout, costs)
+        self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
+        self.step_counts: dict[str, int] = {}
+        self.irq: _Run | None = None
+        self.softirq: _Run | None = None  # __do_softirq, at irq_exit or in ksoftirqd
+        self.probe: _Run | None = None
+        # The driver's NAPI instance (struct napi_struct's two flags), and NET_RX.
+        self.napi_sched = False
+        self.napi_missed = False
+        self.softnet = SoftnetData(self.limits, self._napi_poll, full=self.full)
+        self._net_rx_requested = False  # irq_exit asked the core for the softirq
+        self._ksoftirqd_woken = False
+        # What has been stored but may not have reached memory yet: (instant, addr, data).
+        self._recent: list[tuple[int, int, bytes]] = []
+        self.holding = 0  # frames taken from the ring, not yet handed up or dropped
+        self.dropped: dict[str, int] = {}
+        self._registers = {reg: layout.base + offset for reg, offset in REGISTERS.items()}
+        self._runs = self._polls = self._taken = self._up = self._discarded = 0
+        self._empty = self._max = self._refills = self._masks = self._unmasks = 0
+        self._missed = self._exhausted = self._found = self._irq_none = 0
+
+    # -- what the oracles and the results read ------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """In the hard IRQ, or with NET_RX work running or asked for on the core.
+
+        A NAPI instance left scheduled with nothing coming to poll it (a driver
+        that never completes) is not busy: it is stuck.
+        """
+        return (
+            self.irq is not None
+            or self.softirq is not None
+            or self._net_rx_requested
+            or self._ksoftirqd_woken
+        )
+
+    @property
+    def in_handler(self) -> bool:
+        """The hard-IRQ handler is running."""
+        return self.irq is not None
+
+    @property
+    def frames_taken(self) -> int:
+        """Frames taken out of the ring so far."""
+        return self._taken
+
+    @property
+    def next_to_clean(self) -> int:
+        """The driver's next descriptor to look at."""
+        return self.driver.next_to_clean
+
+    def statistics(self) -> DriverStatistics:
+        """The counters so far."""
+        return DriverStatistics(
+            handler_runs=self._runs,
+            polls=self._polls,
+            frames_taken=self._taken,
+            frames_handed_up=self._up,
+            frames_discarded=self._discarded,
+            empty_runs=self._empty,
+            max_drained_per_run=self._max,
+            refills=self._refills,
+            masks=self._masks,
+            unmasks=self._unmasks,
+            napi_missed=self._missed,
+            budget_exhausted=self._exhausted,
+            rechecks_found=self._found,
+            irq_none=self._irq_none,
+        )
+
+    # -- messages -------------------------------------------------------------------------
+
+    def handle(
+        self, message: Start | InterruptEntry | DriverResume | TaskDone, now_ns: int
+    ) -> list[Effect]:
+        """Boot, an interrupt, a timer for the code's next instant, or CPU time from the core."""
+        match message:
+            case Start():
+                self.probe = _Run(_Kind.PROBE, self.driver.configure(self.ctx))
+                return self._run(self.probe, now_ns, None)
+            case InterruptEntry():
+                if self.irq is not None:
+                    raise UnexpectedMessage("DriverShell", message, "already in the handler")
+                return self._enter(now_ns)
+            case DriverResume():
+                run = self.irq or self.probe
+                if run is None or run.pending is None:
+                    raise UnexpectedMessage("DriverShell", message, "no code waiting")
+                return self._resume(run, now_ns)
+            case TaskDone(label=label):
+                return self._cpu_given(label, now_ns)
+            case _:
+                raise UnexpectedMessage("DriverShell", message)
+
+    def _enter(self, now_ns: int) -> list[Effect]:
+        self._runs += 1
+        if self.apic is not None:
+            self.apic.eoi()  # the entry code's first write: raises if nothing is in service
+        run = self.irq = _Run(_Kind.IRQ, self._hard_irq())
+        return self._run(run, now_ns, None)
+
+    def _hard_irq(self) -> Code[None]:
+        """The kernel's path around the driver's handler: entry and EOI, handler, iret."""
+        yield Step("entered")
+        if self.full:
+            yield Trace(NoteKind.HANDLER_ENTERED, {"run": self._runs})
+        yield Cpu(self.costs.eoi_ns)
+        result = yield from self.driver.interrupt(self.ctx)
+        self._irq_none += result is IrqReturn.NONE
+        yield Step("returned")
+        if self._raises_net_rx():
+            # irq_exit: __do_softirq's prologue runs before it enables interrupts.
+            yield Cpu(self.limits.softirq_entry_ns)
+
+    def _raises_net_rx(self) -> bool:
+        """``irq_exit`` will run NET_RX: it is pending and no softirq is running or asked for."""
+        return self.softnet.pending and self.softirq is None and not self._net_rx_requested
+
+    def _cpu_given(self, label: str, now_ns: int) -> list[Effect]:
+        run = self.softirq
+        if label == NET_RX:
+            self._net_rx_requested = False
+            return self._start_softirq(_Kind.SOFTIRQ, now_ns) if run is None else []
+        if label == KSOFTIRQD:
+            self._ksoftirqd_woken = False
+            if run is None and self.softnet.pending:
+                return self._start_softirq(_Kind.KSOFTIRQD, now_ns)
+            return []  # nothing left to do: ksoftirqd sleeps again
+        if label == SOFTIRQ_CHUNK and run is not None:
+            if run.pending is None:  # the last chunk of finished code
+                return self._softirq_done(run, now_ns)
+            return self._resume(run, now_ns)
+        raise UnexpectedMessage("DriverShell", TaskDone(label, now_ns), "no softirq waiting")
+
+    def _start_softirq(self, kind: _Kind, now_ns: int) -> list[Effect]:
+        run = self.softirq = _Run(kind, self._softirq_code(kind))
+        return self._run(run, now_ns, None)
+
+    def _softirq_code(self, kind: _Kind) -> Code[bool]:
+        """``__do_softirq`` at a hard IRQ's exit, or ksoftirqd's loop."""
+        context = "irq_exit" if kind is _Kind.SOFTIRQ else "ksoftirqd"
+        if self.full:
+            yield Trace(NoteKind.SOFTIRQ_STARTED, {"context": context})
+        wake = False
+        if kind is _Kind.SOFTIRQ:
+            wake = yield from self.softnet.do_softirq()
+        else:
+            yield from self.softnet.ksoftirqd()
+        if self.full:
+            yield Trace(NoteKind.SOFTIRQ_ENDED, {"context": context, "wake_ksoftirqd": wake})
+        return wake
+
+    def _napi_poll(self) -> Code[tuple[int, bool]]:
+        """``napi_poll`` of the driver's instance: one poll for its weight."""
+        weight = self.driver.weight
+        taken_before = self._taken
+        self._polls += 1
+        yield Cpu(self.costs.descriptor_ns)
+        if self.full:
+            yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
+        yield Step("poll_started")
+        work = yield from self.driver.poll(self.ctx, weight)
+        self._count_run(self._taken - taken_before)
+        if work < weight:
+            return work, False
+        self._exhausted += 1
+        if self.full:
+            yield Trace(NoteKind.BUDGET_EXHAUSTED, {"poll": self._polls, "drained": work})
+        return work, self.napi_sched
+
+    # -- running code -----------------------------------------------------------------------
+
+    def _resume(self, run: _Run, now_ns: int) -> list[Effect]:
+        op, run.pending = run.pending, None
+        assert op is not None
+        effects: list[Effect] = []
+        try:
+            value = self._perform_now(run, op, now_ns, effects)
+        except DriverCrash as exc:
+            where = located(run.gen, exc)
+            if where is exc:
+                raise
+            raise where from None
+        return self._run(run, now_ns, value, effects)
+
+    def _run(
+        self, run: _Run, now_ns: int, value: Any, effects: list[Effect] | None = None
+    ) -> list[Effect]:
+        """Run ``run``'s code until it waits for an instant or ends."""
+        try:
+            return self._run_code(run, now_ns, value, [] if effects is None else effects)
+        except DriverCrash as exc:
+            # The shell refused an operation (an undeclared step, no such register):
+            # say where in the driver's code it was asked for.
+            where = located(run.gen, exc)
+            if where is exc:
+                raise
+            raise where from None
+
+    def _run_code(self, run: _Run, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
+        gen = run.gen
+        softirq = run.irqs_on
+        while True:
+            try:
+                op = gen.send(value)
+            except StopIteration as stop:
+                run.result = stop.value
+                self._flush(run, now_ns, out)
+                return self._ended(run, now_ns, out)
+            except MintactorsError:
+                raise
+            except Exception as exc:
+                raise driver_crash(exc) from exc
+            kind = type(op)
+            if kind is Cpu:
+                run.acc += op.ns  # type: ignore[attr-defined]
+                value = None
+                continue
+            if kind is Store or kind is Writel:
+                if softirq and run.acc:
+                    return self._wait(run, op, now_ns, out)
+                self._store(run, op, now_ns, out)  # type: ignore[arg-type]  # narrowed above
+                value = None
+                continue
+            if kind is Barrier:
+                run.acc += self._barrier_ns(op.kind)  # type: ignore[attr-defined]
+                value = None
+                continue
+            if self._must_wait(run, op, softirq) and run.acc:
+                return self._wait(run, op, now_ns, out)
+            value = self._perform_now(run, op, now_ns, out)
+
+    def _must_wait(self, run: _Run, op: Op, softirq: bool) -> bool:
+        """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
+        kind = type(op)
+        if kind is Load or kind is Readl or kind is AllocSkb:
+            return True
+        if kind is Step:
+            return softirq and op.name in self.injected_steps  # type: ignore[attr-defined]
+        if kind is HandUp:  # napi_gro_receive only spends time; its Deliver waits
+            return softirq and op.via == "netif_rx"  # type: ignore[attr-defined]
+        return softirq and kind is not Clock
+
+    def _wait(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> list[Effect]:
+        """Materialize the accumulated time, then perform ``op``."""
+        self._flush(run, now_ns, out)
+        run.pending = op
+        acc, run.acc = run.acc, 0
+        if run.irqs_on:
+            out.append(self._cpu_request(run, acc))
+        else:
+            out.append(SetTimer("resume", acc, DriverResume()))
+        return out
+
+    def _cpu_request(self, run: _Run, ns: int) -> Send:
+        """Ask the core for ``ns`` of CPU time in softirq context or as ksoftirqd."""
+        if run.kind is _Kind.SOFTIRQ:
+            return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, priority=0))
+        return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, thread=self.ksoftirqd))
+
+    def _perform_now(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> Any:
+        """Do ``op`` at the code's current instant (``now_ns + run.acc``)."""
+        match op:
+            case Load(addr=addr, length=length):
+                self._flush(run, now_ns, out)
+                data = self._load(addr, length, now_ns + run.acc)
+                if self.full:
+                    loaded = {"addr": addr, "length": length, "data": data}
+                    out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
+                run.acc += self.costs.load_ns
+                return data
+            case Readl(reg=reg):
+                self._flush(run, now_ns, out)
+                value = self._readl(reg, now_ns + run.acc)
+                run.acc += self.costs.load_ns
+                return value
+            case AllocSkb(addr=addr, length=length):
+                self._flush(run, now_ns, out)
+                data = self._load(addr, length, now_ns + run.acc)
+                self._taken += 1
+                self.holding += 1
+                run.taken += 1
+                header = parse_pktgen_header(data)
+                seq = header[0] if header else None
+                if self.full:
+                    # The descriptor the driver is cleaning (e1000 moves next_to_clean after it).
+                    taken = {"seq": seq, "desc": self.driver.next_to_clean, "length": length}
+                    out.append(Note(NoteKind.FRAME_TAKEN, taken, delay_ns=run.acc))
+                run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
+                return SocketBuffer(data, skb_truesize(len(data)), seq, -1)
+            case HandUp(skb=skb, via=via):
+                self._hand_up(run, skb, via, out)
+                return None
+            case Deliver(skb=skb):
+                queued = attrs.evolve(skb, queued_ns=now_ns + run.acc)
+                out.append(Send(self.socket, NetifReceive(queued), run.acc))
+                self.softnet.in_stack -= 1
+                return None
+            case Sync() | Clock():
+                self._flush(run, now_ns, out)
+                return now_ns + run.acc
+            case DropFrame(reason=reason, skb=skb):
+                self._drop(run, reason, skb, out)
+                return None
+            case Step(name=name):
+                self._step(run, name, now_ns, out)
+                return None
+            case Trace(kind=kind, fields=fields):
+                self._found += kind == NoteKind.RECHECK_FOUND
+                if self.full or kind is NoteKind.PACKET_DROPPED:
+                    out.append(Note(kind, dict(fields), delay_ns=run.acc))
+                return None
+            case Napi(call=call, work_done=work_done):
+                return self._napi(run, call, work_done, out)
+            case Store() | Writel():
+                self._store(run, op, now_ns, out)
+                return None
+            case _:
+                if hasattr(op, "gi_frame"):  # a primitive called without `from`
+                    raise DriverCrash(
+                        "driver code yielded a generator: call a primitive with "
+                        "`yield from ctx.load(...)`, not `yield ctx.load(...)`"
+                    )
+                raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
+
+    def _ended(self, run: _Run, now_ns: int, out: list[Effect]) -> list[Effect]:
+        if run.kind is _Kind.PROBE:
+            self.probe = None
+            if self.full:
+                rdt = (self.driver.next_to_use - 1) % self.layout.ring_size
+                fields = {"ring_size": self.layout.ring_size, "rdt": rdt}
+                out.append(Note(NoteKind.DRIVER_INITIALISED, fields, delay_ns=run.acc))
+            return out
+        if run.kind is _Kind.IRQ:
+            self.irq = None
+            if not self.driver.napi:  # a NAPI hard IRQ takes nothing; its polls count
+                self._count_run(run.taken)
+            if self.full:
+                drained = None if self.driver.napi else run.taken
+                note = {"run": self._runs, "drained": drained}
+                out.append(Note(NoteKind.HANDLER_EXITED, note, delay_ns=run.acc))
+            softirq = None
+            if self._raises_net_rx():
+                self._net_rx_requested = True
+                # No time of its own (the hard IRQ paid the entry): the core hands
+                # over as soon as iret is done.
+                softirq = RunTask(self.name, 0, NET_RX, priority=0)
+            iret = InterruptReturn(eoi=self.apic is None, softirq=softirq)
+            out.append(Send(self.core, iret, run.acc))
+            return out
+        if run.acc:  # the softirq's last stretch of CPU time
+            out.append(self._cpu_request(run, run.acc))
+            run.acc = 0
+            return out
+        return self._softirq_done(run, now_ns, out)
+
+    def _softirq_done(
+        self, run: _Run, now_ns: int, out: list[Effect] | None = None
+    ) -> list[Effect]:
+        out = [] if out is None else out
+        self.softirq = None
+        if run.result and not self._ksoftirqd_woken:  # wakeup_softirqd
+            self._ksoftirqd_woken = True
+            self.softnet.woke_ksoftirqd()
+            if self.full:
+                out.append(Note(NoteKind.KSOFTIRQD_WOKEN, {"thread": self.ksoftirqd}))
+            entry = self.limits.softirq_entry_ns
+            out.append(Send(self.core, RunTask(self.name, entry, KSOFTIRQD, thread=self.ksoftirqd)))
+        return out
+
+    def _count_run(self, taken: int) -> None:
+        """One handler run or poll that took ``taken`` frames (a NAPI hard IRQ takes none)."""
+        self._empty += taken == 0
+        self._max = max(self._max, taken)
+
+    # -- the operations -------------------------------------------------------------------
+
+    def _store(self, run: _Run, op: Store | Writel, now_ns: int, out: list[Effect]) -> None:
+        if isinstance(op, Writel):
+            reg = op.reg
+            addr, data = self._register(reg), u32(op.value)
+            if reg == "RDT" and run.kind is not _Kind.PROBE:
+                self._refills += 1
+            elif reg == "IMC":
+                self._masks += 1
+            elif reg == "IMS" and run.kind is not _Kind.PROBE:
+                self._unmasks += 1
+        else:
+            addr, data = op.addr, op.data
+            self._note_returned(run, addr, data, out)
+        if run.batch and run.batch_acc != run.acc:
+            self._flush(run, now_ns, out)
+        if not run.batch:
+            run.batch_acc = run.acc
+        run.batch.append((addr, data))
+
+    def _note_returned(self, run: _Run, addr: int, data: bytes, out: list[Effect]) -> None:
+        """A store that clears a descriptor's DD gives the descriptor back: note it."""
+        offset = addr - self.layout.ring_base
+        if not self.full or not 0 <= offset < self.layout.ring_bytes or offset % 16 != 12:
+            return
+        if data and not data[0] & 0x01:
+            out.append(Note(NoteKind.DESCRIPTOR_RETURNED, {"desc": offset // 16}, delay_ns=run.acc))
+
+    def _flush(self, run: _Run, now_ns: int, out: list[Effect]) -> None:
+        if not run.batch:
+            return
+        writes = tuple(run.batch)
+        run.batch = []
+        out.append(Send(self.memory_actor, MemoryWrite(self.node, writes), run.batch_acc))
+        at = now_ns + run.batch_acc
+        self._recent.extend((at, addr, data) for addr, data in writes)
+
+    def _load(self, addr: int, length: int, at: int) -> bytes:
+        """Read memory at instant ``at``, seeing this core's own stores of that instant."""
+        data = self.memory.load(self.node, addr, length, at)
+        if data is None:
+            raise DriverCrash(
+                f"the driver read {length} bytes at {addr:#x}, which node {self.node} may not touch"
+            )
+        recent = self._recent = [entry for entry in self._recent if entry[0] >= at]
+        if recent:
+            buffer = bytearray(data)
+            for _, start, stored in recent:
+                lo, hi = max(start, addr), min(start + len(stored), addr + length)
+                if lo < hi:
+                    buffer[lo - addr : hi - addr] = stored[lo - start : hi - start]
+            data = bytes(buffer)
+        return data
+
+    def _register(self, reg: str) -> int:
+        try:
+            return self._registers[reg]
+        except KeyError:
+            raise DriverCrash(
+                f"no register {reg!r} (registers: {', '.join(sorted(self._registers))})"
+            ) from None
+
+    def _readl(self, reg: str, at: int) -> int:
+        value = self.memory.read_register(self.node, self._register(reg), at, clear=reg == "ICR")
+        if value is None:
+            raise DriverCrash(f"the driver cannot read register {reg} as node {self.node}")
+        return value
+
+    def _barrier_ns(self, kind: BarrierKind) -> int:
+        costs = self.costs
+        if kind in (BarrierKind.MB, BarrierKind.SMP_MB):
+            return costs.mb_ns
+        if kind is BarrierKind.RMB:
+            return costs.rmb_ns
+        if kind is BarrierKind.WMB:
+            return costs.wmb_ns
+        return 0  # compiler barriers on x86
+
+    def _hand_up(self, run: _Run, skb: SocketBuffer, via: str, out: list[Effect]) -> None:
+        """``netif_rx`` queues on the backlog; ``napi_gro_receive`` runs the stack now."""
+        self.holding -= 1
+        self._up += 1
+        if via != "netif_rx":
+            if not run.irqs_on:
+                raise DriverCrash(
+                    f"{via} called outside a NAPI poll: in the interrupt handler, use netif_rx"
+                )
+            self.softnet.in_stack += 1
+            run.acc += self.limits.stack_ns
+            return
+        if not self.softnet.enqueue_to_backlog(skb):
+            self.dropped["backlog"] = self.dropped.get("backlog", 0) + 1
+            fields = {"seq": skb.seq, "reason": "backlog"}
+            out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
+        elif self.full:
+            queued = {"seq": skb.seq, "qlen": len(self.softnet.backlog)}
+            out.append(Note(NoteKind.SKB_BACKLOGGED, queued, delay_ns=run.acc))
+
+    def _drop(self, run: _Run, reason: str, skb: SocketBuffer | None, out: list[Effect]) -> None:
+        if skb is None:
+            self._taken += 1
+            run.taken += 1
+        else:
+            self.holding -= 1
+        self._discarded += 1
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        seq = skb.seq if skb is not None else None
+        fields = {"seq": seq, "reason": reason}
+        out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
+
+    def _step(self, run: _Run, name: str, now_ns: int, out: list[Effect]) -> None:
+        if name not in self.allowed_steps:
+            raise DriverCrash(
+                f"step {name!r} is not among the driver's declared steps "
+                f"({', '.join(sorted(self.allowed_steps))}); add it to the class's `steps`"
+            )
+        count = self.step_counts[name] = self.step_counts.get(name, 0) + 1
+        if self.step_hook is None or name not in self.injected_steps:
+            return
+        for effect in self.step_hook(name, count, now_ns + run.acc):
+            if isinstance(effect, Send):
+                out.append(
+                    Send(effect.to, effect.message, effect.delay_ns + run.acc, effect.priority)
+                )
+            elif isinstance(effect, Note):
+                out.append(Note(effect.kind, effect.fields, effect.level, delay_ns=run.acc))
+            else:
+                out.append(effect)
+
+    def _napi(self, run: _Run, call: NapiOp, work_done: int, out: list[Effect]) -> bool | None:
+        match call:
+            case NapiOp.SCHEDULE_PREP:
+                if self.napi_sched:
+                    self.napi_missed = True
+                    self._missed += 1
+                    if self.full:
+                        out.append(
+                            Note(NoteKind.NAPI_MISSED, {"run": self._runs}, delay_ns=run.acc)
+                        )
+                    return False
+                self.napi_sched = True
+                return True
+            case NapiOp.SCHEDULE:
+                self.softnet.schedule(DRIVER_NAPI)
+                return None
+            case NapiOp.COMPLETE_DONE:
+                rescheduled = self.napi_missed
+                if rescheduled:  # MISSED: __napi_schedule again, still scheduled
+                    self.napi_missed = False
+                    self.softnet.schedule(DRIVER_NAPI)
+                else:
+                    self.napi_sched = False
+                if self.full:
+                    fields = {"poll": self._polls, "rescheduled": rescheduled, "drained": work_done}
+                    out.append(Note(NoteKind.POLL_COMPLETED, fields, delay_ns=run.acc))
+                return not rescheduled
+        raise DriverCrash(f"unknown NAPI call {call!r}")

@@ -1,0 +1,35 @@
+"""Effect records behave as values: equality, hashing and repr by their fields."""
+
+from __future__ import annotations
+
+import attrs
+
+from mintactors.effects import CancelTimer, Note, Send, SetTimer, Stop, TraceLevel
+
+
+def test_effects_compare_and_hash_by_value() -> None:
+    """Two effects with equal fields are equal and hash alike, as frozen records did."""
+    for make in (
+        lambda: Send("apic1", 7, 30, 1),
+        lambda: SetTimer("step", 50, "tick"),
+        lambda: CancelTimer("step"),
+        lambda: Stop("enough"),
+    ):
+        a, b = make(), make()
+        assert a == b
+        assert hash(a) == hash(b)
+        assert len({a, b}) == 1
+    assert Send("a", 1) != Send("a", 1, delay_ns=1)
+    assert Note("X", {"seq": 1}) == Note("X", {"seq": 1})
+
+
+def test_effects_keep_their_constructor_defaults_and_repr() -> None:
+    """Defaults and the attrs repr are what components and tests rely on."""
+    assert repr(Send("core1", None)) == (
+        "Send(to='core1', message=None, delay_ns=0, priority=0, actor=None)"
+    )
+    note = Note("HandlerEntered")
+    assert (note.fields, note.level, note.delay_ns, note.actor) == ({}, TraceLevel.FULL, 0, None)
+    assert Note("A").fields is not Note("A").fields
+    fields = [f.name for f in attrs.fields(SetTimer)]
+    assert fields == ["key", "delay_ns", "message", "priority", "actor"]
