@@ -79,7 +79,7 @@ class NoteKind(StrEnum):
 
 #: One line per kind, for ``docs/trace-format.md`` and ``trace events --kind`` help.
 NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
-    NoteKind.PACKET_GENERATED: "the generator (or link partner) built a frame and sent it",
+    NoteKind.PACKET_GENERATED: "the generator (or link partner) made a frame and sent it",
     NoteKind.SYSCALL_ENTERED: "the debug-support system call was entered with a frame",
     NoteKind.ICR_WRITTEN: "the mechanism wrote the ICR: the IPI for this frame is on its way",
     NoteKind.IPI_MASKED: "the driver had masked its interrupt: the cause was latched, no IPI",

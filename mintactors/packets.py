@@ -4,8 +4,16 @@ The generator's frames are built with dpkt, so every header field and checksum i
 the packet library's, not ours. Building a 16 KB frame and checksumming it from
 scratch for each of thousands of packets would dominate a run, so a
 :class:`FrameFactory` builds one template frame per (flow, size) with dpkt and then,
-per packet, writes the payload header and adjusts the UDP checksum incrementally
-(RFC 1624). Tests check every patched frame against a full dpkt rebuild.
+per packet, writes the IPv4 identification and the payload header and adjusts the
+IPv4 and UDP checksums incrementally (RFC 1624). Tests check every patched frame
+against a full dpkt rebuild.
+
+The IPv4 header is the one pktgen writes (``fill_packet_ipv4`` in
+net/core/pktgen.c): TTL 32, no DF, TOS 0, and an identification that counts up by
+one per packet built (``iph->id = htons(pkt_dev->ip_id); pkt_dev->ip_id++``, from 0),
+so packet ``seq`` carries ID ``seq mod 2**16``. pktgen leaves the UDP checksum 0
+unless its UDPCSUM flag is set; the model always fills it in, so a receiver can
+check every byte of the payload.
 
 Payload layout (network byte order), following Linux pktgen's ``struct pktgen_hdr``
 (net/core/pktgen.c) and extending it by one field:
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable
 from typing import Final
 
 import attrs
@@ -40,6 +49,7 @@ __all__ = [
     "MIN_FRAME_LEN",
     "PKTGEN_HEADER_LEN",
     "PKTGEN_MAGIC",
+    "PKTGEN_TTL",
     "UDP_HEADER_LEN",
     "FlowAddress",
     "FrameCheck",
@@ -60,6 +70,10 @@ MIN_FRAME_LEN: Final = _PAYLOAD_OFFSET + PKTGEN_HEADER_LEN
 #: Largest frame: the IPv4 total-length field is 16 bits.
 MAX_FRAME_LEN: Final = ETH_HEADER_LEN + 0xFFFF
 _UDP_CSUM_OFFSET: Final = ETH_HEADER_LEN + IPV4_HEADER_LEN + 6
+_IP_ID_OFFSET: Final = ETH_HEADER_LEN + 4
+_IP_CSUM_OFFSET: Final = ETH_HEADER_LEN + 10
+#: pktgen's TTL (``iph->ttl = 32`` in ``fill_packet_ipv4``).
+PKTGEN_TTL: Final = 32
 _PKTGEN = struct.Struct("!IIIIQ")
 
 
@@ -99,8 +113,17 @@ def _fold_add(a: int, b: int) -> int:
     return (total & 0xFFFF) + (total >> 16)
 
 
+def _patched_checksum(checksum: int, old: Iterable[int], new: Iterable[int]) -> int:
+    """RFC 1624 eqn. 3: ``HC' = ~(~HC + ~m + m')`` over every changed 16-bit word."""
+    acc = ~checksum & 0xFFFF
+    for before, after in zip(old, new, strict=True):
+        acc = _fold_add(acc, ~before & 0xFFFF)
+        acc = _fold_add(acc, after)
+    return ~acc & 0xFFFF
+
+
 class FrameFactory:
-    """Builds frames of one size for one flow, each with its own payload header.
+    """Builds frames of one size for one flow, each with its own IP ID and payload header.
 
     Args:
         size: frame length in bytes, Ethernet header included, FCS excluded
@@ -119,12 +142,13 @@ class FrameFactory:
         filler_len = size - MIN_FRAME_LEN
         filler = bytes((i * 7 + 3) & 0xFF for i in range(filler_len))
         blank_header = _PKTGEN.pack(PKTGEN_MAGIC, 0, 0, 0, 0)
-        self._template = bytearray(self._build(blank_header + filler))
+        self._template = bytearray(self._build(blank_header + filler, ip_id=0))
         self._template_csum = struct.unpack_from("!H", self._template, _UDP_CSUM_OFFSET)[0]
+        self._template_ip_csum = struct.unpack_from("!H", self._template, _IP_CSUM_OFFSET)[0]
         # Words of the blank header, for the incremental update.
         self._blank_words = struct.unpack("!12H", blank_header)
 
-    def _build(self, payload: bytes) -> bytes:
+    def _build(self, payload: bytes, ip_id: int) -> bytes:
         flow = self.flow
         udp = dpkt.udp.UDP(sport=flow.src_port, dport=flow.dst_port, data=payload)
         udp.ulen = UDP_HEADER_LEN + len(payload)
@@ -132,7 +156,8 @@ class FrameFactory:
             src=ipaddress.IPv4Address(flow.src_ip).packed,
             dst=ipaddress.IPv4Address(flow.dst_ip).packed,
             p=dpkt.ip.IP_PROTO_UDP,
-            ttl=64,
+            ttl=PKTGEN_TTL,
+            id=ip_id,
             data=udp,
         )
         ip.len = IPV4_HEADER_LEN + udp.ulen
@@ -144,23 +169,33 @@ class FrameFactory:
     def build_reference(self, seq: int, send_ns: int) -> bytes:
         """The same frame as :meth:`frame`, built and checksummed from scratch by dpkt."""
         header = _pktgen_header(seq, send_ns)
-        return self._build(header + bytes(self._template[MIN_FRAME_LEN:]))
+        return self._build(header + bytes(self._template[MIN_FRAME_LEN:]), ip_id=seq & 0xFFFF)
 
     def frame(self, seq: int, send_ns: int) -> bytes:
-        """The frame for packet ``seq`` sent at virtual time ``send_ns``."""
+        """The frame for packet ``seq`` sent at virtual time ``send_ns``.
+
+        The template is patched in place of a rebuild, as a kernel loop reusing one
+        built skb would: the IP ID (``seq`` mod 2**16) with the IPv4 header
+        checksum, and the payload header with the UDP checksum (the IP ID is not in
+        the UDP pseudo-header, so it leaves the UDP checksum alone).
+        """
         header = _pktgen_header(seq, send_ns)
-        # RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') over every changed 16-bit word.
-        acc = ~self._template_csum & 0xFFFF
-        for old, new in zip(self._blank_words, struct.unpack("!12H", header), strict=True):
-            acc = _fold_add(acc, ~old & 0xFFFF)
-            acc = _fold_add(acc, new)
-        csum = ~acc & 0xFFFF
+        ip_id = seq & 0xFFFF
+        # The template's ID is 0; the IPv4 checksum covers the header only.
+        ip_csum = _patched_checksum(self._template_ip_csum, (0,), (ip_id,))
+        csum = _patched_checksum(self._template_csum, self._blank_words, _words(header))
         if csum == 0:
             csum = 0xFFFF  # UDP sends a computed zero as all ones (RFC 768)
         out = bytearray(self._template)
+        struct.pack_into("!H", out, _IP_ID_OFFSET, ip_id)
+        struct.pack_into("!H", out, _IP_CSUM_OFFSET, ip_csum)
         out[_PAYLOAD_OFFSET:MIN_FRAME_LEN] = header
         struct.pack_into("!H", out, _UDP_CSUM_OFFSET, csum)
         return bytes(out)
+
+
+def _words(data: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"!{len(data) // 2}H", data)
 
 
 def _pktgen_header(seq: int, send_ns: int) -> bytes:

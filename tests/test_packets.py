@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from mintactors.packets import (
     MIN_FRAME_LEN,
     PKTGEN_MAGIC,
+    PKTGEN_TTL,
     FlowAddress,
     FrameFactory,
     internet_checksum,
@@ -87,3 +88,25 @@ def test_sizes_outside_the_valid_range_are_refused() -> None:
         FrameFactory(MIN_FRAME_LEN - 1)
     with pytest.raises(ValueError, match="outside"):
         FrameFactory(14 + 65536)
+
+
+def test_frames_carry_pktgen_ttl_and_a_counting_ip_id() -> None:
+    """As pktgen's fill_packet_ipv4: TTL 32, no DF, and the IP ID counts up per packet."""
+    factory = FrameFactory(1514)
+    frames = [factory.frame(seq, 1_000 * seq) for seq in (0, 1, 2, 65535, 65536, 65537)]
+    ips = [dpkt.ethernet.Ethernet(raw).data for raw in frames]
+    assert {ip.ttl for ip in ips} == {PKTGEN_TTL} == {32}
+    assert {ip.df for ip in ips} == {0}
+    assert [ip.id for ip in ips] == [0, 1, 2, 65535, 0, 1]  # a 16-bit counter wraps
+    for raw in frames:
+        assert dpkt.in_cksum(raw[14:34]) == 0  # the IPv4 header checksum, patched
+        assert verify_frame(raw).ok  # and the UDP checksum over the payload
+
+
+@settings(max_examples=60, deadline=None)
+@given(seq=st.integers(0, 2**32 - 1))
+def test_the_patched_ip_checksum_is_valid_for_every_id(seq: int) -> None:
+    """Whatever the ID, the incrementally patched IPv4 checksum verifies (RFC 1624)."""
+    raw = FrameFactory(MIN_FRAME_LEN).frame(seq, 0)
+    assert internet_checksum(raw[14:34]) == 0
+    assert raw[18:20] == (seq & 0xFFFF).to_bytes(2, "big")

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from mintactors.cli.sweep import add_executor_arguments
-from mintactors.costs import load_profile
+from mintactors.config import apply_overrides
+from mintactors.config.costs import split_costs
+from mintactors.costs import CostProfile, load_profile
+from mintactors.errors import ConfigError
 from mintactors.experiments.paper.data import FIG9_SIZES
 from mintactors.experiments.paper.fig9 import Fig9Point, Fig9Summary, fig9
 from mintactors.experiments.paper.measure import (
@@ -40,16 +43,38 @@ __all__ = ["EXPERIMENTS", "add_commands", "cmd_paper"]
 EXPERIMENTS = ("all", "table1", "table2", "fig9")
 
 
+def cost_overrides(assignments: list[str]) -> tuple[dict[str, Any], CostProfile]:
+    """``--cost FIELD=VALUE`` as cost overrides, checked, and the profile they give.
+
+    Raises:
+        ConfigError: an unknown field or a value the profile refuses (exit status 2).
+    """
+    name = str(PAPER_BASE["costs"]["profile"])
+    values = apply_overrides({}, assignments)
+    nested = [k for k, v in values.items() if isinstance(v, dict)]
+    if nested:
+        raise ConfigError("--cost", nested[0], "must be a cost field name, FIELD=VALUE")
+    if "profile" in values:
+        raise ConfigError(
+            "--cost", "profile", f"the paper's runs use the {name} profile; change single fields"
+        )
+    _, overrides = split_costs({"costs": values}, "--cost")
+    try:
+        return overrides, load_profile(name, overrides)
+    except ValueError as exc:
+        raise ConfigError("--cost", ", ".join(overrides), str(exc)) from None
+
+
 def cmd_paper(args: argparse.Namespace) -> int:
     """Run the chosen experiments; write their files only once all have succeeded."""
     scale = QUICK if args.quick else FULL
     which = args.experiment
     out = Path(args.out) if args.out else Path("out") / "paper"
-    profile = load_profile(str(PAPER_BASE["costs"]["profile"]))
+    costs, profile = cost_overrides(list(args.cost or []))
     started = time.perf_counter()
     # The directory is claimed first, so an unwritable one fails before the runs.
     with claimed_directory(out):
-        t1, t2, curves, workers = _measure(args, which, scale)
+        t1, t2, curves, workers = _measure(args, which, scale, costs)
         elapsed = time.perf_counter() - started
         written: list[Path] = []
         blocks: list[str] = []
@@ -65,6 +90,12 @@ def cmd_paper(args: argparse.Namespace) -> int:
                 written += write_fig9(out, *curves, outputs)
                 blocks.append(fig9_text(curves[1], scale.cycle))
     note = "  REDUCED RUN (--quick): not the paper's counts\n" if args.quick else ""
+    if costs:
+        changed = ", ".join(f"{k}={v!r}" for k, v in costs.items())
+        note += (
+            f"  SENSITIVITY RUN: costs changed from the fitted profile ({changed});\n"
+            "  every row is post-hoc, not fitted or predicted\n"
+        )
     print(
         f"mintactors paper {which}: profile {profile.name} v{profile.version}, "
         f"{elapsed:.1f} s on {workers} worker(s)\n{note}"
@@ -75,7 +106,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
 
 
 def _measure(
-    args: argparse.Namespace, which: str, scale: PaperScale
+    args: argparse.Namespace, which: str, scale: PaperScale, costs: dict[str, Any]
 ) -> tuple[
     list[Table1Row] | None,
     list[Table2Row] | None,
@@ -89,22 +120,22 @@ def _measure(
     with make_executor(args.executor, args.jobs, args.scheduler) as executor:
         workers = executor.workers
         if which == "all":
-            t1, t2 = tables(executor, scale)
+            t1, t2 = tables(executor, scale, costs)
         elif which == "table1":
-            t1 = table1(executor, scale)
+            t1 = table1(executor, scale, costs)
         elif which == "table2":
-            t2 = table2(executor, scale)
+            t2 = table2(executor, scale, costs)
         if which in ("all", "fig9"):
             if t2 is not None:
                 per_packet = {r.size_kb: r.packet_ns for r in t2 if r.nic == "debug"}
             else:  # Figure 9's intervals are scaled by E2's per-packet time.
                 rows = run_paper_points(
-                    executor, e2_runs(scale, FIG9_SIZES), scale, label="E2 for figure 9"
+                    executor, e2_runs(scale, FIG9_SIZES), scale, costs, "E2 for figure 9"
                 )
                 per_packet = {
                     kb: float(r["packet_ns"]) for kb, r in zip(FIG9_SIZES, rows, strict=True)
                 }
-            curves = fig9(executor, per_packet, scale)
+            curves = fig9(executor, per_packet, scale, costs)
     return t1, t2, curves, workers
 
 
@@ -119,5 +150,15 @@ def add_commands(subparsers: Any) -> None:
         "--quick",
         action="store_true",
         help="a reduced run for smoke tests (300 sends, 800-packet cycles); not the paper's",
+    )
+    parser.add_argument(
+        "--cost",
+        action="append",
+        metavar="FIELD=VALUE",
+        help=(
+            "change a field of the fitted cost profile for a sensitivity run "
+            "(repeatable; VALUE as TOML, e.g. recv_copy_points=[[1514,93],[16384,1003]]); "
+            "every row is then labelled post-hoc"
+        ),
     )
     parser.set_defaults(func=cmd_paper)

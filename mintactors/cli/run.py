@@ -51,15 +51,19 @@ def summary_table(results: RunResults, injected_ipis: int = 0) -> str:
     drop_detail = ", ".join(f"{k} {v}" for k, v in dropped.items())
     lat = results.latency_ns
     profile = results.profile
-    rate = results.success_rate
+    sent = results.sent
     injected_packets = int(results.statistics.get("generator", {}).get("injected", 0) or 0)
-    sent = f"{results.sent}" + (f"  ({injected_packets} injected)" if injected_packets else "")
+
+    def share(count: int) -> str:
+        return f"{count}  ({count / sent:.2%} of sent)" if sent else str(count)
+
     rows = [
-        ("sent", sent),
+        ("sent", f"{sent}" + (f"  ({injected_packets} injected)" if injected_packets else "")),
         ("delivered", str(results.delivered)),
         ("dropped", f"{sum(dropped.values())}" + (f"  ({drop_detail})" if drop_detail else "")),
         ("in flight", str(results.in_flight)),
-        ("reached socket buffer", _fmt(rate * 100 if rate is not None else None, " %", 2)),
+        ("skbs built by the driver", share(results.skb_built)),
+        ("skbs queued on the socket", share(results.queued_on_socket)),
         ("IPIs sent / delivered / merged", _ipi_row(results, injected_ipis)),
         ("handler runs", str(results.handler_runs)),
         ("send processing time, mean", _fmt_us(results.send_time_ns_mean)),

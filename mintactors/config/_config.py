@@ -165,8 +165,9 @@ def describe_config(config: Config) -> str:
     source = "" if nic.source == "mint" else f", source {nic.source_params.describe()}"
     driver = config.driver.source
     assert driver is not None, "config was not loaded through parse_config"
+    build = "" if nic.source != "mint" else f" ({gen.build})"
     return (
-        f"{gen.count} packets of {gen.size} B {gen.timing.describe()}, "
+        f"{gen.count} packets of {gen.size} B {gen.timing.describe()}{build}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
         f"driver {driver.describe()}, profile {profile.name} v{profile.version}"
         + (f", {len(config.inject)} injection(s)" if config.inject else "")

@@ -235,5 +235,5 @@ def structure_variant(
         else:
             # A default entry's key kept beside another entry is unused, but a value
             # no entry could take (nan, a string for a number) is still a mistake.
-            structure({key: value}, registry[default], source, path)
+            structure({key: value}, registry[str(default)], source, path)
     return structure(mine, cls, source, path), structure(theirs, registry[name], source, path)

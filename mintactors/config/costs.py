@@ -38,7 +38,7 @@ def split_costs(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[
     for name, value in overrides.items():
         if name not in COST_FIELDS:
             raise unknown_key_error(source, f"costs.{name}", name, ["profile", *COST_FIELDS])
-        if name != "copy_points" and (
+        if name not in ("copy_points", "recv_copy_points") and (
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COST_NS
         ):
             raise ConfigError(

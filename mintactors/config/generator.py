@@ -4,6 +4,12 @@ The ``pattern`` key names a timing pattern (:data:`mintactors.kernel.patterns.PA
 that pattern's own keys (``interval_ns``, ``rate_pps``, ...) sit in the same table
 and end up in ``timing``. Keys of the default pattern (``fixed``: ``interval_ns``)
 may stay in a file whose pattern is changed with ``--set``.
+
+``build`` says how the frames are made (:mod:`mintactors.kernel.generator`):
+``kernel-loop`` (the default, the paper's implementation: one frame built per flow
+and handed to the system call, which patches it per send, so back to back sends
+are one Table 1 send time apart) or ``per-send`` (a user-space loop building each
+frame before its own system call: ``frame_build_ns`` more per send).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from mintactors.fields import (
     ipv4_address,
     mac_address,
 )
+from mintactors.kernel.generator import BuildMode
 from mintactors.kernel.patterns import PATTERNS, FixedPattern, TimingPattern
 from mintactors.packets import MAX_FRAME_LEN, MIN_FRAME_LEN
 
@@ -47,6 +54,9 @@ class GeneratorConfig:
     src_port: int = checked(9, between(0, 65535))
     dst_port: int = checked(9, between(0, 65535))
     pattern: str = "fixed"
+    #: ``kernel-loop``: one frame per flow built once, patched per send (the
+    #: paper's call); ``per-send``: a frame built before every send.
+    build: BuildMode = "kernel-loop"
     #: The chosen pattern with its keys.
     timing: TimingPattern = internal(factory=FixedPattern, eq=True)
 

@@ -9,7 +9,9 @@ The copy cost is a piecewise-linear curve through measured (bytes, ns) points,
 because a real memcpy is not one straight line: once source and destination no
 longer fit the L1 cache, it slows down (the paper's own Table 1 bends between 12
 and 16 KB). Below the first point the cost scales down to 0 at 0 bytes; beyond the
-last it continues the last segment's slope.
+last it continues the last segment's slope. Every copy uses that one curve unless
+a profile gives ``recv_copy_points``, a second curve for the driver's copy into
+the skb (for sensitivity runs; see ``docs/paper.md``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import attrs
 from mintactors import tomlfile
 from mintactors.fields import MAX_COST_NS
 
-__all__ = ["COST_FIELDS", "CostProfile", "builtin_profiles", "load_profile"]
+__all__ = ["COST_FIELDS", "CostProfile", "CopyCurve", "builtin_profiles", "load_profile"]
 
+
+CopyCurve = tuple[tuple[int, int], ...]
 
 _POINTS_SHAPE = "an array of [bytes, ns] pairs of integers, e.g. [[64, 12], [1514, 148]]"
 
@@ -35,23 +39,23 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _points(value: Any) -> tuple[tuple[int, int], ...]:
+def _checked_points(value: Any, name: str) -> CopyCurve:
     if not isinstance(value, list | tuple) or not all(
         isinstance(p, list | tuple) and len(p) == 2 and _int(p[0]) and _int(p[1]) for p in value
     ):
-        raise ValueError(f"copy_points must be {_POINTS_SHAPE}, not {value!r}")
+        raise ValueError(f"{name} must be {_POINTS_SHAPE}, not {value!r}")
     points = tuple((int(b), int(ns)) for b, ns in value)
     if not points:
-        raise ValueError("copy_points needs at least one (bytes, ns) point")
+        raise ValueError(f"{name} needs at least one (bytes, ns) point")
     if any(b > 1 << 31 or ns > MAX_COST_NS for b, ns in points):
-        raise ValueError("copy_points sizes must be at most 2^31 bytes and costs at most 2^30 ns")
+        raise ValueError(f"{name} sizes must be at most 2^31 bytes and costs at most 2^30 ns")
     sizes = [b for b, _ in points]
     if sizes != sorted(set(sizes)) or sizes[0] <= 0:
-        raise ValueError("copy_points sizes must be positive and strictly increasing")
+        raise ValueError(f"{name} sizes must be positive and strictly increasing")
     if any(ns < 0 for _, ns in points) or [ns for _, ns in points] != sorted(
         ns for _, ns in points
     ):
-        raise ValueError("copy_points costs must be non-negative and non-decreasing")
+        raise ValueError(f"{name} costs must be non-negative and non-decreasing")
     return points
 
 
@@ -63,6 +67,31 @@ _COUNTS = frozenset(
 #: far beyond any kernel's setting, and small enough that a budget in microseconds
 #: stays a cost (2^20 us is about 2^30 ns).
 MAX_COUNT_FIELD = 1 << 20
+
+
+def _points(value: Any) -> CopyCurve:
+    return _checked_points(value, "copy_points")
+
+
+def _recv_points(value: Any) -> CopyCurve | None:
+    return None if value is None else _checked_points(value, "recv_copy_points")
+
+
+def _curve_ns(points: CopyCurve, nbytes: int) -> int:
+    """The piecewise-linear cost of ``nbytes`` through ``points`` (module docstring)."""
+    sizes = [b for b, _ in points]
+    i = bisect.bisect_left(sizes, nbytes)
+    if i < len(points) and sizes[i] == nbytes:
+        return points[i][1]
+    if i == 0:
+        b1, ns1 = points[0]
+        return round(ns1 * nbytes / b1)
+    if i == len(points):
+        (b0, ns0), (b1, ns1) = points[-2] if len(points) > 1 else (0, 0), points[-1]
+        slope = (ns1 - ns0) / (b1 - b0)
+        return round(ns1 + slope * (nbytes - b1))
+    (b0, ns0), (b1, ns1) = points[i - 1], points[i]
+    return round(ns0 + (ns1 - ns0) * (nbytes - b0) / (b1 - b0))
 
 
 @attrs.frozen
@@ -85,7 +114,13 @@ class CostProfile:
         irq_exit_ns: the handler's ``iret`` until IF=1.
         driver_descriptor_ns: the handler's bookkeeping per descriptor.
         skb_alloc_ns: allocating the skb the frame is copied into.
-        stack_ns: handing an skb up the stack to the UDP socket.
+        stack_ns: an skb's trip up the stack to the UDP socket
+            (``__netif_receive_skb``, IP, UDP, the queue), in NET_RX.
+        handup_ns: the driver's per-frame work to hand an skb up, besides the
+            descriptor bookkeeping, the skb allocation and the copy
+            (``eth_type_trans``, the checksum check, ``netif_rx``'s enqueue); in
+            ``paper-2014`` it is fitted to Table 2 and carries all the per-frame
+            receive time of the paper's handler that the model does not spell out.
         refill_ns: one refill of descriptors plus the RDT write.
         eoi_ns: writing the APIC's EOI register.
         app_recv_ns: one ``recvmsg`` in the receiving application, before its copy.
@@ -98,6 +133,11 @@ class CostProfile:
             switching to ksoftirqd (an assumption).
         sched_slice_ns: how long a thread keeps the CPU while another thread waits
             (CFS: ``sched_latency`` 6 ms shared by two threads).
+        recv_copy_points: optional (bytes, ns) curve for the driver's copy from the
+            receive buffer into the skb; absent (None), that copy uses
+            ``copy_points``, the one memcpy curve the paper measured (on the
+            sender). For sensitivity runs only: a profile fitted to the paper has
+            no number to fit it to, so rows measured with it are ``post-hoc``.
 
     The receive path's sysctls, counts rather than costs, sit here too because they
     are a property of the kernel the profile describes (docs/model.md):
@@ -133,11 +173,13 @@ class CostProfile:
     rmb_ns: int = 1
     wmb_ns: int = 2
     softirq_entry_ns: int = 50
+    handup_ns: int = 100
     sched_slice_ns: int = 3_000_000
     netdev_budget: int = 300
     netdev_budget_usecs: int = 2000
     netdev_max_backlog: int = 1000
     dev_weight: int = 64
+    recv_copy_points: CopyCurve | None = attrs.field(default=None, converter=_recv_points)
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):
@@ -160,20 +202,15 @@ class CostProfile:
 
     def copy_ns(self, nbytes: int) -> int:
         """The memcpy cost of ``nbytes`` bytes on this machine."""
-        points = self.copy_points
-        sizes = [b for b, _ in points]
-        i = bisect.bisect_left(sizes, nbytes)
-        if i < len(points) and sizes[i] == nbytes:
-            return points[i][1]
-        if i == 0:
-            b1, ns1 = points[0]
-            return round(ns1 * nbytes / b1)
-        if i == len(points):
-            (b0, ns0), (b1, ns1) = points[-2] if len(points) > 1 else (0, 0), points[-1]
-            slope = (ns1 - ns0) / (b1 - b0)
-            return round(ns1 + slope * (nbytes - b1))
-        (b0, ns0), (b1, ns1) = points[i - 1], points[i]
-        return round(ns0 + (ns1 - ns0) * (nbytes - b0) / (b1 - b0))
+        return _curve_ns(self.copy_points, nbytes)
+
+    def recv_copy_ns(self, nbytes: int) -> int:
+        """The driver's copy of ``nbytes`` from the receive buffer into the skb.
+
+        ``recv_copy_points`` if the profile has them, else the memcpy curve.
+        """
+        points = self.recv_copy_points
+        return _curve_ns(points if points is not None else self.copy_points, nbytes)
 
     def send_fixed_ns(self) -> int:
         """The system call's cost besides the copy (entry, ring read, write-back, ICR, exit)."""

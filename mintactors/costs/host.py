@@ -253,6 +253,6 @@ def host_profile_toml(
         "# A cost profile measured on this machine by tools/calibrate_host.py.",
         '# Name it in a config:  [costs]  profile = "<path to this file>"',
         "[profile]",
-        *(f"{key} = {_toml_value(fields[key])}" for key in order),
+        *(f"{key} = {_toml_value(fields[key])}" for key in order if fields[key] is not None),
     ]
     return "\n".join(lines) + "\n"

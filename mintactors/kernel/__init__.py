@@ -18,7 +18,7 @@ from mintactors.kernel.drivers import (
     load_driver,
 )
 from mintactors.kernel.frames import FrameLedger
-from mintactors.kernel.generator import Generator, GeneratorStatistics
+from mintactors.kernel.generator import BUILD_MODES, BuildMode, Generator, GeneratorStatistics
 from mintactors.kernel.injection import Injection, Injector
 from mintactors.kernel.mechanism import (
     DebugSupportMechanism,
@@ -30,6 +30,8 @@ from mintactors.kernel.socket import SocketStatistics, UdpSocket, skb_truesize
 
 __all__ = [
     "AppStatistics",
+    "BUILD_MODES",
+    "BuildMode",
     "DRIVERS",
     "DebugSupportMechanism",
     "DriverContext",

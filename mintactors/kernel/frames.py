@@ -64,6 +64,10 @@ class FrameSource(Protocol):
         """The frame for planned send ``index``, numbered ``seq``, sent at ``now_ns``."""
         ...
 
+    def templates(self) -> int:
+        """Frames a kernel loop builds before its first send (then patches per send)."""
+        ...
+
 
 class PktgenFrames:
     """Generated frames: one :class:`FrameFactory` per flow, flow ``seq % flows``."""
@@ -76,6 +80,10 @@ class PktgenFrames:
     def frame(self, index: int, seq: int, now_ns: int) -> bytes:
         """A pktgen frame carrying ``seq`` and the send time."""
         return self.factories[seq % len(self.factories)].frame(seq, now_ns)
+
+    def templates(self) -> int:
+        """One frame per flow."""
+        return len(self.factories)
 
 
 class FrameLedger:
@@ -113,6 +121,10 @@ class CaptureFrames:
         """Capture frame ``index``, as captured."""
         return self.frames[index]
 
+    def templates(self) -> int:
+        """None: a capture's frames are built already, byte for byte."""
+        return 0
+
 
 class RecordedFrames:
     """Frames from ``inner``, each recorded in ``ledger`` as it is sent."""
@@ -126,3 +138,7 @@ class RecordedFrames:
         data = self.inner.frame(index, seq, now_ns)
         self.ledger.record(data, seq, now_ns)
         return data
+
+    def templates(self) -> int:
+        """The inner source's."""
+        return self.inner.templates()

@@ -1,22 +1,35 @@
 """The interrupt generator: the user application on the debug-support OS (node 0).
 
 It takes the interrupt information from the user (how many packets, how large, when)
-and, for each packet, builds a real Ethernet/IPv4/UDP frame carrying a pktgen-style
-header (:mod:`mintactors.packets`) and enters the debug-support system call with it
-(paper, "one packet's path", steps 1-3).
+and gets real Ethernet/IPv4/UDP frames carrying a pktgen-style header
+(:mod:`mintactors.packets`) into the debug-support system call, one per send (paper,
+"one packet's path", steps 1-3). How the frames are made is ``build``:
 
-Building the frame is user-space work on the debug-support node's core
-(``build_ns``). That core runs the generator's thread and nothing else, so the
-generator spends the time itself and enters the system call when the frame is
-built, rather than asking the core for it. The system call is synchronous: the
-next packet is not built before the previous call
-returns. So a send planned for a moment when the previous call is still running
-goes late, and with a zero interval sends run back to back: one send's processing
-time is the shortest interval between two interrupts, as the paper says.
+``kernel-loop`` (the paper's implementation)
+    The application builds one frame per flow and hands it, with the interval and
+    the count, to one system call, which loops in the kernel: each send patches
+    the sequence number, the send time and the IP ID into the built frame (with
+    its checksums) and posts it. The build is paid once, before the first send
+    (``build_ns`` per flow; a capture's frames are already built, so nothing);
+    a send costs what Table 1 measured and nothing else, so back to back sends are
+    exactly one send time apart: "one send's processing time is the shortest
+    interval between two interrupts". Reusing a built frame is what pktgen's
+    ``clone_skb`` does (net/core/pktgen.c, ``pktgen_xmit``); pktgen resends the
+    clones unchanged, the loop patches each so every packet stays identifiable.
+``per-send``
+    A user-space loop: the application builds each frame (``build_ns``, user-space
+    work on the debug-support core) and then enters the system call with it, so
+    back to back sends are one send time plus one build apart.
+
+The debug-support core runs the generator's thread and nothing else, so the
+generator spends the build time itself rather than asking the core for it. A send
+is synchronous: the next does not start before the previous returns. So a send
+planned for a moment when the previous one is still running goes late, and with a
+zero interval sends run back to back.
 
 Planned sends come from a timing pattern (:mod:`mintactors.kernel.patterns`);
 an injection at a driver step can add a send (:class:`InjectPacket`). Sends wait
-their turn in arrival order; packets are numbered in the order they are built, so
+their turn in arrival order; packets are numbered in the order they are sent, so
 sequence numbers always follow send order. The frames come from a
 :class:`~mintactors.kernel.frames.FrameSource`: generated pktgen frames, or a
 capture's own frames.
@@ -26,6 +39,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from typing import Final, Literal, get_args
 
 import attrs
 
@@ -45,7 +59,11 @@ from mintactors.messages import (
 from mintactors.notes import NoteKind
 from mintactors.packets import FrameFactory
 
-__all__ = ["SEND_NS_KEPT", "Generator", "GeneratorStatistics"]
+__all__ = ["BUILD_MODES", "SEND_NS_KEPT", "BuildMode", "Generator", "GeneratorStatistics"]
+
+#: How the generator makes its frames (``[generator] build``; module docstring).
+BuildMode = Literal["kernel-loop", "per-send"]
+BUILD_MODES: Final[tuple[str, ...]] = get_args(BuildMode)
 
 #: Sends whose processing times are kept one by one, in send order: enough for the
 #: paper's E1 window (the mean of sends 1000-2000) while a long run's memory stays
@@ -58,10 +76,13 @@ class GeneratorStatistics:
     """What the generator did.
 
     ``send_ns`` holds the processing time (entry to return) of each of the first
-    :data:`SEND_NS_KEPT` system calls, in send order, for the paper's E1
-    measurement; ``send_ns_histogram`` counts every call's, in bounded memory (exact
-    count and mean). ``injected`` counts sends added by injections (they are
-    included in ``sent``).
+    :data:`SEND_NS_KEPT` sends, in send order, for the paper's E1 measurement;
+    ``send_ns_histogram`` counts every send's, in bounded memory (exact count and
+    mean). ``injected`` counts sends added by injections (they are included in
+    ``sent``). ``first_send_ns`` and ``last_send_ns`` are when the first and the
+    last send entered the mechanism, so the realised mean interval between sends
+    is their difference over ``sent - 1``; ``frames_built`` counts frames built
+    from scratch (once per flow in a kernel loop, once per send otherwise).
     """
 
     sent: int
@@ -74,6 +95,14 @@ class GeneratorStatistics:
     send_ns: tuple[int, ...]
     injected: int = 0
     send_ns_histogram: Histogram = attrs.field(factory=Histogram)
+    last_send_ns: int | None = None
+    frames_built: int = 0
+
+    def interval_ns_mean(self) -> float | None:
+        """The realised mean interval between consecutive sends (None under two sends)."""
+        if self.sent < 2 or self.first_send_ns is None or self.last_send_ns is None:
+            return None
+        return (self.last_send_ns - self.first_send_ns) / (self.sent - 1)
 
 
 class Generator:
@@ -88,6 +117,9 @@ class Generator:
         instants: planned send times, nondecreasing, one per packet.
         count: how many packets to plan.
         build_ns: user-space cost of building one frame.
+        build: ``kernel-loop`` (one frame built per flow before the first send,
+            patched per send) or ``per-send`` (a frame built before each send);
+            see the module docstring.
         injected_frames: where injected packets' frames come from (default: the
             same source, which must then be pktgen frames).
         injections: whether an injection may ask for a packet (``InjectPacket``); if
@@ -108,6 +140,7 @@ class Generator:
         instants: Iterator[int],
         count: int,
         build_ns: int,
+        build: BuildMode,
         injected_frames: FrameSource | None = None,
         note_frames: bool = False,
         injections: bool = True,
@@ -120,6 +153,15 @@ class Generator:
         self.instants = instants
         self.count = count
         self.build_ns = build_ns
+        self.build = build
+        # A kernel loop builds its templates once, before the first send; a
+        # user-space loop builds a whole frame before every send.
+        self._send_build_ns = build_ns if build == "per-send" else 0
+        templates = frames.templates()
+        if injections and self.injected_frames is not frames:
+            templates += self.injected_frames.templates()
+        self._templates = templates if build == "kernel-loop" else 0
+        self._free_at = 0  # when the thread has finished building its templates
         self.planned = 0  # planned sends taken from the pattern so far
         self.note_frames = note_frames
         self.injections = injections
@@ -132,6 +174,8 @@ class Generator:
         self._sent = self._accepted = self._refused = self._late = self._bytes = 0
         self._injected = 0
         self._first_send: int | None = None
+        self._last_send: int | None = None
+        self._built = 0
         self._last_return: int | None = None
         self._send_ns: list[int] = []  # the first SEND_NS_KEPT only
         self._send_histogram = Histogram()
@@ -149,6 +193,8 @@ class Generator:
             send_ns=tuple(self._send_ns),
             injected=self._injected,
             send_ns_histogram=self._send_histogram.copy(),
+            last_send_ns=self._last_send,
+            frames_built=self._built,
         )
 
     def handle(self, message: GeneratorInput, now_ns: int) -> Sequence[Effect]:
@@ -165,7 +211,11 @@ class Generator:
             case Start():
                 if self.planned:
                     raise UnexpectedMessage("Generator", message, "already started")
-                return self._plan(self._next_instant(message), now_ns)
+                first = self._next_instant(message)
+                # The kernel loop's frames are built before the call is entered.
+                self._free_at = now_ns + self._templates * self.build_ns
+                self._built += self._templates
+                return self._plan(first, now_ns)
             case SendPacket(seq=index):
                 if index != self.planned - 1:
                     planned = f"send {self.planned - 1} planned"
@@ -198,9 +248,10 @@ class Generator:
             return ()
         index = self.planned
         self.planned += 1
-        if planned < now_ns:
+        ready = max(now_ns, self._free_at)
+        if planned < ready:
             self._late += 1
-        wait = max(0, planned - now_ns)
+        wait = max(planned, ready) - now_ns
         if not self.injections and self.current is None:
             # Nothing can wake the thread before the planned instant: sleeping,
             # building and entering the call are one known stretch of time.
@@ -209,13 +260,19 @@ class Generator:
         return (SetTimer("send", wait, SendPacket(index)),)
 
     def _build_next(self, now_ns: int, wait_ns: int = 0) -> Sequence[Effect]:
-        """Build the next waiting send (after ``wait_ns``), if the generator is free."""
+        """Start the next waiting send (after ``wait_ns``), if the generator is free.
+
+        Its frame is built (``per-send``) or patched from its template
+        (``kernel-loop``), and the mechanism is entered with it.
+        """
         if self.current is not None or not self.ready:
             return ()
         index = self._current_index = self.ready.popleft()
         seq = self.current = self.next_seq
         self.next_seq += 1
-        delay = wait_ns + self.build_ns
+        delay = max(wait_ns, self._free_at - now_ns) + self._send_build_ns
+        if self.build == "per-send":
+            self._built += 1
         entered = now_ns + delay  # the frame carries the time it is sent
         if index < 0:
             frame = self.injected_frames.frame(index, seq, entered)
@@ -227,6 +284,7 @@ class Generator:
         self._bytes += len(frame)
         if self._first_send is None:
             self._first_send = entered
+        self._last_send = entered
         fields: dict[str, object] = {"seq": seq, "size": len(frame)}
         if self.note_frames:
             fields["frame"] = frame

@@ -222,6 +222,7 @@ def _add_nic_source(
         driver_masks=driver.cls.masks_interrupts,
         trace_frames=config.simulation.trace_frames,
         packet_injections=any(i.action == "packet" for i in config.inject),
+        build=config.generator.build,
     )
     return config.nic.source_params.install(wiring)
 
@@ -247,6 +248,7 @@ def _add_driver(
         mb_ns=profile.mb_ns,
         rmb_ns=profile.rmb_ns,
         wmb_ns=profile.wmb_ns,
+        handup_ns=profile.handup_ns,
     )
     limits = NetRxLimits(
         stack_ns=profile.stack_ns,
@@ -271,7 +273,8 @@ def _add_driver(
         socket=names.SOCKET,
         layout=config.layout,
         costs=costs,
-        copy_ns=profile.copy_ns,
+        # The copy from the receive buffer into the skb (recv_copy_points if given).
+        copy_ns=profile.recv_copy_ns,
         limits=limits,
         apic=apics[machine.target_core],
         ksoftirqd=names.ksoftirqd(machine.target_core),

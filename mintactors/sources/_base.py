@@ -21,6 +21,7 @@ from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
 from mintactors.kernel.frames import FrameSource
+from mintactors.kernel.generator import BuildMode
 from mintactors.registry import Registry
 
 __all__ = [
@@ -59,6 +60,7 @@ class SourceWiring:
         driver_masks: the driver masks its interrupt through IMS.
         trace_frames: put frame bytes in ``PacketGenerated`` notes.
         packet_injections: an ``[[inject]]`` entry may ask for a packet.
+        build: how the Mint generator makes its frames (``generator.build``).
     """
 
     add: Callable[[str, Component], None]
@@ -78,6 +80,7 @@ class SourceWiring:
     driver_masks: bool
     trace_frames: bool
     packet_injections: bool
+    build: BuildMode
 
 
 @attrs.frozen

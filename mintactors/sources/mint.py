@@ -132,6 +132,7 @@ class MintSource:
             instants=wiring.instants,
             count=wiring.count,
             build_ns=profile.frame_build_ns,
+            build=wiring.build,
             injected_frames=wiring.injected_frames,
             note_frames=wiring.trace_frames,
             injections=wiring.packet_injections,

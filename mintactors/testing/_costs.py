@@ -44,6 +44,7 @@ PINNED_COSTS: dict[str, Any] = {
     "netdev_budget_usecs": 8000,
     "netdev_max_backlog": 1000,
     "dev_weight": 64,
+    "handup_ns": 100,
 }
 
 

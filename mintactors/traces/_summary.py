@@ -1,8 +1,9 @@
 """``trace summary``: what happened in a run, from its trace alone, in one pass.
 
 The figures that ``results.json`` also reports are named and computed the same way
-(``sent``, ``delivered``, ``dropped``, ``in_flight``, ``reached_socket``, ``ipi``,
-``handler_runs``, ``latency_ns``, ``send_time_ns_mean``), so the two can be checked
+(``sent``, ``delivered``, ``dropped``, ``in_flight``, ``skb_built``,
+``queued_on_socket``, ``ipi``, ``handler_runs``, ``latency_ns``,
+``send_time_ns_mean``), so the two can be checked
 against each other (latencies through the same bounded-memory
 :class:`~mintactors.histogram.Histogram`). Memory is constant except for a small
 record per packet still in flight.
@@ -32,7 +33,8 @@ FULL_ONLY = (
     "sent",
     "delivered",
     "in_flight",
-    "reached_socket",
+    "skb_built",
+    "queued_on_socket",
     "ipi",
     "handler_runs",
     "handler",
@@ -61,7 +63,7 @@ class _Accumulator:
         self.by_actor: dict[str, Counter[str]] = {}
         self.lines = 0
         self.first_t: int | None = None
-        self.generated = self.received = self.skb_queued = 0
+        self.generated = self.received = self.skb_built = self.skb_queued = 0
         self.dropped: Counter[str] = Counter()
         self.latencies = Histogram()
         self.place: dict[int, str] = {}
@@ -147,6 +149,8 @@ class _Accumulator:
         self.ring_full += 1
 
     def _on_frame_taken(self, event: dict[str, Any], t: int) -> None:
+        # Noted as the driver hands the skb it built to netif_rx.
+        self.skb_built += 1
         self._track(event, PLACE_AFTER[NoteKind.FRAME_TAKEN])
 
     def _on_skb_backlogged(self, event: dict[str, Any], t: int) -> None:
@@ -278,7 +282,8 @@ def _full_figures(acc: _Accumulator) -> dict[str, Any]:
         "delivered": acc.received,
         "in_flight": in_flight,
         "in_flight_at": dict(sorted(places.items())),
-        "reached_socket": acc.skb_queued,
+        "skb_built": acc.skb_built,
+        "queued_on_socket": acc.skb_queued,
         "ipi": {"sent": acc.ipi_sent, "delivered": acc.ipi_delivered, "merged": acc.ipi_merged},
         "handler_runs": acc.handler_runs,
         "handler": {
@@ -367,7 +372,8 @@ def _full_rows(d: dict[str, Any], drops: str) -> list[str]:
             ("delivered", str(d["delivered"])),
             ("dropped", drops),
             ("in flight", str(d["in_flight"]) + (f"  ({where})" if where else "")),
-            ("reached socket buffer", str(d["reached_socket"])),
+            ("skbs built by the driver", str(d["skb_built"]) + "  (handed to netif_rx)"),
+            ("skbs queued on the socket", str(d["queued_on_socket"])),
             ("access violations", str(d["access_violations"])),
         ]
     )

@@ -83,7 +83,9 @@ def test_seed_and_trace_options_override_the_config(tmp_path: Path) -> None:
 def test_check_validates_without_running(capsys: pytest.CaptureFixture[str]) -> None:
     """check says what the config describes and exits 0."""
     assert main(["check", QUICKSTART]) == 0
-    assert "ok" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ok" in out
+    assert "(kernel-loop)" in out  # how the generator makes its frames
 
 
 @pytest.mark.parametrize(
@@ -93,6 +95,10 @@ def test_check_validates_without_running(capsys: pytest.CaptureFixture[str]) -> 
         (["run", QUICKSTART, "--set", "generator.cuont=3"], "did you mean 'count'"),
         (["run", QUICKSTART, "--set", "nic.ring_size=12"], "nic.ring_size"),
         (["check", QUICKSTART, "--set", "novalue"], "--set: novalue"),
+        (
+            ["run", QUICKSTART, "--set", "generator.build=user"],
+            "generator.build: must be one of 'kernel-loop', 'per-send', not a string 'user'",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(

@@ -77,6 +77,7 @@ BAD = [
     ({"nic": {"ring_size": 100}}, "nic.ring_size", "multiple of 8"),
     ({"nic": {"buffer_size": 3000}}, "nic.buffer_size", "one of [2048, 4096, 8192, 16384]"),
     ({"nic": {"no_buffer": "wait"}}, "nic.no_buffer", "one of 'drop', 'block'"),
+    ({"generator": {"build": "loop"}}, "generator.build", "one of 'kernel-loop', 'per-send'"),
     ({"simulation": {"policy": "lifo"}}, "simulation.policy", "allowed: fifo, pct, random"),
     ({"simulation": {"trace": "verbose"}}, "simulation.trace", "one of 'off'"),
     ({"apic": {"vector": 3}}, "apic.vector", "between 32 and 255"),

@@ -10,7 +10,7 @@ import pytest
 from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.generator import Generator
+from mintactors.kernel.generator import BuildMode, Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
 from mintactors.messages import (
@@ -32,7 +32,7 @@ from mintactors.messages import (
     TaskDone,
     TaskLabel,
 )
-from mintactors.packets import FrameFactory
+from mintactors.packets import FlowAddress, FrameFactory
 from mintactors.runtime import Note, Send, SetTimer
 from mintactors.testing import example_message, message_kinds_outside, plain_state
 
@@ -51,14 +51,23 @@ def mechanism() -> DebugSupportMechanism:
     )
 
 
-def generator(instants: object, count: int, build_ns: int, injections: bool = True) -> Generator:
+def generator(
+    instants: object,
+    count: int,
+    build_ns: int,
+    injections: bool = True,
+    *,
+    build: BuildMode = "per-send",
+    flows: int = 1,
+) -> Generator:
     return Generator(
         name="generator",
         mechanism=mechanism(),
-        factories=[FrameFactory(100)],
+        factories=[FrameFactory(100, FlowAddress(src_port=9 + i)) for i in range(flows)],
         instants=instants,  # type: ignore[arg-type]
         count=count,
         build_ns=build_ns,
+        build=build,
         injections=injections,
     )
 
@@ -146,6 +155,43 @@ def test_a_generator_no_injection_can_wake_sleeps_builds_and_enters_at_once() ->
     post = next(e for e in effects if isinstance(e, Send) and e.to == "rx_ring")
     assert post.delay_ns == 100 + 5 + 10
     assert gen.statistics().first_send_ns == 105
+
+
+def send_back_to_back(gen: Generator, sends: int) -> list[int]:
+    """Run ``sends`` calls, each answered at once; the instants the calls are entered."""
+    entered = []
+    effects = gen.handle(Start(), 0)
+    now = 0
+    for _ in range(sends):
+        timer = next(e for e in effects if isinstance(e, SetTimer))
+        now += timer.delay_ns
+        effects = gen.handle(timer.message, now)  # type: ignore[arg-type]
+        post = next(e for e in effects if isinstance(e, Send) and e.to == "rx_ring")
+        entered.append(now + post.delay_ns - 10)  # the frame is posted 10 ns after entry
+        seq = post.message.seq  # type: ignore[attr-defined]
+        gen.mechanism.handle(FramePosted(seq, 0, 1), now + post.delay_ns)
+        now += post.delay_ns + 20  # the ICR write and the exit
+        effects = gen.handle(SystemCallReturn(seq, "ok", entered[-1]), now)
+    return entered
+
+
+def test_a_kernel_loop_builds_each_flows_frame_once_then_sends_back_to_back() -> None:
+    """kernel-loop: both flows' frames built before the first send, none after it."""
+    gen = generator(iter([0] * 4), count=4, build_ns=5, build="kernel-loop", flows=2)
+    entered = send_back_to_back(gen, 4)
+    assert entered == [10, 40, 70, 100]  # two builds first, then one 30 ns send each
+    stats = gen.statistics()
+    assert (stats.frames_built, stats.late, stats.send_ns) == (2, 4, (30, 30, 30, 30))
+    assert stats.interval_ns_mean() == 30
+
+
+def test_a_user_space_loop_builds_a_frame_before_every_send() -> None:
+    """per-send: each send is one build later than the previous call's return."""
+    gen = generator(iter([0] * 4), count=4, build_ns=5, build="per-send", flows=2)
+    assert send_back_to_back(gen, 4) == [5, 40, 75, 110]
+    stats = gen.statistics()
+    assert (stats.frames_built, stats.send_ns) == (4, (30, 30, 30, 30))
+    assert stats.interval_ns_mean() == 35
 
 
 def test_generator_stops_after_count() -> None:

@@ -130,7 +130,7 @@ IN_THE_WINDOW = {
     "count": 10,
     "pattern": "burst",
     "burst_size": 2,
-    "burst_gap_ns": 3700,
+    "burst_gap_ns": 3820,
     "burst_period_ns": 50_000,
 }
 

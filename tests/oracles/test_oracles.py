@@ -16,7 +16,7 @@ from mintactors.testing import PINNED_COSTS, read_trace
 
 # Pairs whose second frame lands between the lost-wakeup poll's last DD check and
 # its unmask (fixed 1 us IPI latency, paper-2014 costs).
-PAIRS = {"pattern": "burst", "burst_size": 2, "burst_gap_ns": 3700, "burst_period_ns": 50_000}
+PAIRS = {"pattern": "burst", "burst_size": 2, "burst_gap_ns": 3820, "burst_period_ns": 50_000}
 
 
 def config(driver: str = "paper", *, trace: str = "off", **sections: Any) -> Config:

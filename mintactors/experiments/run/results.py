@@ -95,7 +95,15 @@ class LatencySummary:
 
 @attrs.frozen
 class RunResults:
-    """Everything ``results.json`` holds, typed."""
+    """Everything ``results.json`` holds, typed.
+
+    Two counts say how far packets got on the receive path: ``skb_built`` is the
+    skbs the driver built and handed to ``netif_rx`` (the driver statistics'
+    ``frames_handed_up``: the paper's "socket buffer" is this skb), and
+    ``queued_on_socket`` the skbs the UDP socket queued (its ``queued``; a full
+    receive buffer refuses the rest, ``rcvbuf_full``). ``success_rate`` is
+    ``queued_on_socket / sent``.
+    """
 
     mintactors_version: str
     config_source: str
@@ -108,7 +116,8 @@ class RunResults:
     dropped: dict[str, int]
     in_flight: int
     in_flight_detail: dict[str, int]
-    reached_socket: int
+    skb_built: int
+    queued_on_socket: int
     success_rate: float | None
     ipi: IpiCounts
     handler_runs: int
@@ -124,6 +133,11 @@ class RunResults:
     oracles: dict[str, Any] = attrs.field(factory=dict)
     #: The config as run (filled in by the run pipeline).
     config: dict[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The top-level keys of ``results.json`` (a sweep column starts with one)."""
+        return tuple(f.name for f in attrs.fields(cls))
 
     def to_json(self) -> dict[str, Any]:
         """The record as ``results.json`` writes it (same keys, plain JSON values)."""
@@ -229,7 +243,8 @@ def collect_results(machine: Machine, run: RunResult) -> RunResults:
         dropped=accounting.dropped,
         in_flight=accounting.in_flight,
         in_flight_detail=accounting.in_flight_detail,
-        reached_socket=socket.queued,
+        skb_built=machine.driver.statistics().frames_handed_up,
+        queued_on_socket=socket.queued,
         success_rate=socket.queued / sent if sent else None,
         ipi=IpiCounts(
             sent=sender.ipi_sent,

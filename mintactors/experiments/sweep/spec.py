@@ -13,6 +13,10 @@ A config file becomes a sweep by adding a ``[sweep]`` table::
     # optional: which result fields become CSV columns (glob patterns; default: all)
     columns = ["sent", "delivered", "success_rate", "dropped.*"]
 
+A column pattern names a result field by its dotted path (``results.json``'s
+keys); one whose first part has no glob character must start with a field
+``results.json`` has, or the sweep is refused with the closest names.
+
 Keys are dotted paths into the config (``section.key``, quoted in TOML so the dot
 stays in the name; unquoted dotted keys, which TOML turns into nested tables, are
 read the same way). With both ``grid`` and ``runs``, every run is combined with
@@ -29,6 +33,7 @@ asks before it starts more than :data:`CONFIRM_RUNS` runs).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,6 +44,7 @@ import attrs
 
 from mintactors.config import Config, apply_overrides, parse_config, read_toml, unknown_key_error
 from mintactors.errors import ConfigError
+from mintactors.experiments.run import RunResults
 from mintactors.experiments.sweep.columns import check_columns
 
 __all__ = [
@@ -77,6 +83,15 @@ class SweepTooLarge(ConfigError):
             f"has {runs:,} runs, more than {limit:,}: confirm with --yes to run them all",
         )
         self.runs = runs
+
+
+#: Result fields that were renamed or split, with what replaced each and why.
+RENAMED_RESULTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "reached_socket": (
+        ("skb_built", "skbs the driver built and handed to netif_rx"),
+        ("queued_on_socket", "skbs queued on the UDP socket"),
+    ),
+}
 
 
 @attrs.frozen
@@ -195,6 +210,25 @@ def _columns(value: Any, source: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(
             source, "sweep.columns", 'must be an array of result-field patterns, e.g. ["sent"]'
+        )
+    fields = [name for name in RunResults.field_names() if name != "config"]
+    for i, pattern in enumerate(value):
+        head = pattern.split(".", 1)[0]
+        if head in fields or any(c in head for c in "*?["):
+            continue
+        key = f"sweep.columns[{i}]"
+        renamed = RENAMED_RESULTS.get(head)
+        if renamed is not None:
+            choices = " or ".join(f"'{new}' ({meaning})" for new, meaning in renamed)
+            raise ConfigError(
+                source, key, f"'{head}' is no longer a result field; did you mean {choices}?"
+            )
+        close = difflib.get_close_matches(head, fields, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(
+            source,
+            key,
+            f"no result field '{head}'; {hint}result fields: {', '.join(sorted(fields))}",
         )
     return tuple(value)
 

@@ -14,11 +14,13 @@ The ring routines below read like their C counterparts in
 =============================  =====================================================
 
 Ring bookkeeping is e1000's: ``next_to_clean`` is the next descriptor to look at,
-``next_to_use`` the next to refill; one slot always stays empty, so a full ring
-holds ``ring_size - 1`` frames ... until RDT catches up (RDT is the last refilled
-index, so hardware owns ``RDH .. RDT - 1`` and a ring of N holds N - 2 frames
-between refills; see docs/model.md). Refills happen every ``refill_batch`` cleaned
-descriptors (``E1000_RX_BUFFER_WRITE`` = 16) and once at the end of a clean.
+``next_to_use`` the next to refill. ``E1000_DESC_UNUSED`` keeps one descriptor
+out of every refill, so at most ``ring_size - 1`` have buffers; RDT is written as
+the *last* descriptor refilled, and hardware owns only ``RDH .. RDT - 1``, so one
+more is never the hardware's: a ring of N holds N - 2 frames before the driver
+cleans one (254 of 256; see docs/model.md). Refills happen every
+``refill_batch`` cleaned descriptors (``E1000_RX_BUFFER_WRITE`` = 16) and once at
+the end of a clean.
 """
 
 from __future__ import annotations

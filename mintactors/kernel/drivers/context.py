@@ -54,6 +54,7 @@ class DriverCosts:
     mb_ns: int = 0
     rmb_ns: int = 0
     wmb_ns: int = 0
+    handup_ns: int = 0
 
 
 class DriverContext:
@@ -185,7 +186,7 @@ class DriverContext:
         return skb
 
     def netif_rx(self, skb: Skb) -> Code[None]:
-        """``netif_rx``: queue an skb on this CPU's backlog and raise NET_RX.
+        """``netif_rx``: queue an skb on this CPU's backlog and raise NET_RX (``handup_ns``).
 
         The protocol stack (``stack_ns``) runs later, in the softirq. A full backlog
         (``netdev_max_backlog``) drops the skb with reason ``backlog``.
@@ -193,7 +194,10 @@ class DriverContext:
         yield HandUp(skb, "netif_rx")
 
     def napi_gro_receive(self, skb: Skb) -> Code[None]:
-        """``napi_gro_receive``: pass an skb up the stack now (``stack_ns``); NAPI polls only."""
+        """``napi_gro_receive``: pass an skb up the stack now (``handup_ns`` + ``stack_ns``).
+
+        Only in a NAPI poll.
+        """
         yield HandUp(skb, "napi_gro_receive")
         yield Deliver(skb)
 

@@ -120,7 +120,8 @@ class DriverStatistics:
     ``frames_taken`` counts frames taken out of the ring (copied into an skb, or
     dropped whole), whether handed up or not; ``drained`` in a handler's or poll's
     note is that count for one run. ``frames_handed_up`` counts skbs the driver
-    built and passed to ``netif_rx`` or ``napi_gro_receive``; ``irq_none`` counts
+    built and passed to ``netif_rx`` or ``napi_gro_receive``, the first and the
+    last at ``first_handed_up_ns`` and ``last_handed_up_ns``; ``irq_none`` counts
     handler runs that returned ``IRQ_NONE`` (no cause of theirs in ICR).
     """
 
@@ -138,6 +139,8 @@ class DriverStatistics:
     budget_exhausted: int
     rechecks_found: int
     irq_none: int = 0
+    first_handed_up_ns: int | None = None
+    last_handed_up_ns: int | None = None
 
 
 class _Run:
@@ -245,6 +248,8 @@ class DriverShell:
         self._runs = self._polls = self._taken = self._up = self._discarded = 0
         self._empty = self._max = self._refills = self._masks = self._unmasks = 0
         self._missed = self._exhausted = self._found = self._irq_none = 0
+        self._first_up: int | None = None
+        self._last_up: int | None = None
 
     # -- what the oracles and the results read ------------------------------------------
 
@@ -294,6 +299,8 @@ class DriverShell:
             budget_exhausted=self._exhausted,
             rechecks_found=self._found,
             irq_none=self._irq_none,
+            first_handed_up_ns=self._first_up,
+            last_handed_up_ns=self._last_up,
         )
 
     # -- messages -------------------------------------------------------------------------
@@ -517,7 +524,7 @@ class DriverShell:
                 run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
                 return SocketBuffer(data, skb_truesize(len(data)), seq, -1)
             case HandUp(skb=skb, via=via):
-                self._hand_up(run, skb, via, out)
+                self._hand_up(run, skb, via, now_ns, out)
                 return None
             case Deliver(skb=skb):
                 queued = attrs.evolve(skb, queued_ns=now_ns + run.acc)
@@ -680,10 +687,17 @@ class DriverShell:
             return costs.wmb_ns
         return 0  # compiler barriers on x86
 
-    def _hand_up(self, run: _Run, skb: SocketBuffer, via: str, out: list[Effect]) -> None:
+    def _hand_up(
+        self, run: _Run, skb: SocketBuffer, via: str, now_ns: int, out: list[Effect]
+    ) -> None:
         """``netif_rx`` queues on the backlog; ``napi_gro_receive`` runs the stack now."""
         self.holding -= 1
         self._up += 1
+        run.acc += self.costs.handup_ns
+        at = now_ns + run.acc
+        if self._first_up is None:
+            self._first_up = at
+        self._last_up = at
         if via != "netif_rx":
             if not run.irqs_on:
                 raise DriverCrash(

@@ -134,8 +134,9 @@ def test_a_recalibrated_profile_does_not_move_the_regression(tmp_path: Path) -> 
     """Behind a profile whose every cost differs, the regression strands frame 1 as before."""
     base = load_profile("paper-2014")
     lines = ["[profile]", 'name = "recalibrated"', "version = 99", 'description = "test"']
-    lines.append(f"copy_points = {[[size, ns * 2] for size, ns in base.copy_points]}")
-    scalars = [name for name in COST_FIELDS if name != "copy_points"]
+    doubled = [[size, ns * 2] for size, ns in base.copy_points]
+    lines += [f"copy_points = {doubled}", f"recv_copy_points = {doubled}"]
+    scalars = [name for name in COST_FIELDS if not name.endswith("copy_points")]
     lines += [f"{name} = {getattr(base, name) * 2 + 7}" for name in scalars]
     profile = tmp_path / "recalibrated.toml"
     profile.write_text("\n".join(lines) + "\n")

@@ -62,7 +62,7 @@ def test_the_shipped_profile_holds_what_the_fit_produces() -> None:
     profile = load_profile("paper-2014")
     fitted = {
         **fit_send_side(profile),
-        "stack_ns": profile.stack_ns,
+        "handup_ns": profile.handup_ns,
     }
     _, changed = profile_toml(PROFILE, fitted)
     assert not changed
@@ -73,10 +73,10 @@ def test_a_changed_fit_bumps_the_profile_version(tmp_path: Path) -> None:
     copy = tmp_path / "p.toml"
     shutil.copy(PROFILE, copy)
     version = load_profile("paper-2014").version
-    text, changed = profile_toml(copy, {"stack_ns": 1})
+    text, changed = profile_toml(copy, {"handup_ns": 1})
     assert changed
     assert f"version = {version + 1}\n" in text
-    assert "stack_ns = 1\n" in text
+    assert "handup_ns = 1\n" in text
 
 
 def test_e1_refuses_a_run_whose_sends_were_refused() -> None:
@@ -97,19 +97,17 @@ def test_r_squared_of_points_on_a_line_is_one_and_of_scatter_is_less() -> None:
 
 def test_the_100_percent_point_is_the_first_interval_at_100_percent_above_the_rise() -> None:
     """Summary: smallest interval at 100 % above the largest one below, R² of the points below."""
-    points = [
-        Fig9Point("1.5", 500, 100, 30),
-        Fig9Point("1.5", 1000, 100, 55),
-        Fig9Point("1.5", 1500, 100, 80),
-        Fig9Point("1.5", 1800, 100, 100),
-        Fig9Point("1.5", 1700, 100, 99),
-        Fig9Point("1.5", 2500, 100, 100),
-    ]
+    # (planned interval, realised interval, skbs built); the socket queued 5 fewer.
+    cycles = [(500, 420.0, 30), (1000, 990.0, 55), (1500, 1500.0, 80), (1800, 1800.0, 100)]
+    cycles += [(1700, 1700.0, 99), (2500, 2500.0, 100)]
+    points = [Fig9Point("1.5", iv, 100, built, built - 5, real) for iv, real, built in cycles]
     [summary] = summarise(points)
     assert summary.model_ns == 1800
     assert summary.rising_points == 4
+    # The success rate counts skbs built (the paper's socket buffer), against the
+    # realised interval (the figure's x axis).
     assert summary.r_squared == pytest.approx(
-        r_squared([500, 1000, 1500, 1700], [0.30, 0.55, 0.80, 0.99])
+        r_squared([420, 990, 1500, 1700], [0.30, 0.55, 0.80, 0.99])
     )
     assert summary.paper_ns == pytest.approx(1514 * 8 / 6.3)
 
@@ -117,7 +115,10 @@ def test_the_100_percent_point_is_the_first_interval_at_100_percent_above_the_ri
 HEADERS = {
     "table1.csv": "size_kb,paper_us,model_us,rel_error,role",
     "table2.csv": "size_kb,nic,paper_gbps,model_gbps,rel_error,role",
-    "fig9.csv": "size_kb,interval_ns,sent,delivered,success_rate",
+    "fig9.csv": (
+        "size_kb,interval_ns,interval_realised_ns,sent,skb_built,queued_on_socket,success_rate"
+    ),
+    "fig9_summary.csv": "size_kb,table2_proxy_us,model_us,rel_error,role,r_squared,rising_points",
 }
 
 
@@ -157,7 +158,26 @@ def test_paper_rows_mark_fitted_and_predicted(quick_paper: Path) -> None:
     fig9 = [line.split(",") for line in (quick_paper / "fig9.csv").read_text().splitlines()[1:]]
     assert {r[0] for r in fig9} == {"1.5", "8", "16"}
     for row in fig9:
-        assert float(row[4]) == pytest.approx(int(row[3]) / int(row[2]))
+        assert float(row[6]) == pytest.approx(int(row[4]) / int(row[3]))
+    summary = (quick_paper / "fig9_summary.csv").read_text().splitlines()[1:]
+    assert [(r.split(",")[0], r.split(",")[4]) for r in summary] == [
+        ("1.5", "predicted"),
+        ("8", "predicted"),
+        ("16", "predicted"),
+    ]
+
+
+def test_fig9_places_each_cycle_at_its_realised_interval(quick_paper: Path) -> None:
+    """Below one send time the realised interval is the send time, not the planned one."""
+    rows = [line.split(",") for line in (quick_paper / "fig9.csv").read_text().splitlines()[1:]]
+    for size_kb, planned, realised, *_ in rows:
+        # Sends cannot go faster than they take; above that they keep the interval.
+        assert float(realised) >= min(int(planned), 205) - 1e-9, (size_kb, planned)
+    shortest = min((r for r in rows if r[0] == "16"), key=lambda r: int(r[1]))
+    # 16 KB: the shortest planned interval is under Table 1's 3.664 us send time,
+    # so the sends go back to back (or faster, when the ring refuses the copy).
+    assert int(shortest[1]) < 3664
+    assert float(shortest[2]) != int(shortest[1])
 
 
 def test_the_same_paper_command_twice_writes_identical_csvs(
@@ -192,3 +212,38 @@ def test_the_shipped_paper_sweeps_are_the_runs_the_paper_command_makes(
         config = parse_config(point_raw(sweep.raw, point.overrides), "same")
         paper = parse_config(point_raw(PAPER_BASE, run.items()), "same")
         assert config == paper
+
+
+FAST_RECV = "recv_copy_points=[[1024, 63], [1514, 93], [16384, 1003]]"
+
+
+def test_a_sensitivity_run_labels_every_row_post_hoc(tmp_path: Path) -> None:
+    """With a cost changed from the fitted profile, no row is fitted or predicted."""
+    assert main(["paper", "table1", "--quick", "--cost", FAST_RECV, "--out", str(tmp_path)]) == 0
+    rows = (tmp_path / "table1.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[-1] for row in rows] == ["post-hoc"] * 6
+    points = [Fig9Point("8", iv, 10, built, built, iv) for iv, built in ((100, 5), (300, 10))]
+    assert [s.role for s in summarise(points)] == ["predicted"]
+    assert [s.role for s in summarise(points, post_hoc=True)] == ["post-hoc"]
+    rows_in = [{"send_window_ns": 200.0, "sends_refused": 0}] * 6
+    assert {r.role for r in table1_rows(rows_in, post_hoc=True)} == {"post-hoc"}
+
+
+@pytest.mark.parametrize(
+    ("cost", "needle"),
+    [
+        ("recv_copy_pionts=[[1, 1]]", "did you mean 'recv_copy_points'"),
+        ("recv_copy_points=[[2, 1], [1, 2]]", "strictly increasing"),
+        ("profile=host.toml", "use the paper-2014 profile"),
+    ],
+)
+def test_a_bad_cost_change_exits_2_naming_the_field(
+    cost: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`paper --cost` takes only cost fields with valid values: status 2, one line."""
+    assert main(["paper", "table1", "--quick", "--cost", cost, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--cost" in err
+    assert needle in err
+    assert not list(tmp_path.iterdir())

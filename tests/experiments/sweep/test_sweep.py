@@ -120,6 +120,17 @@ def test_a_run_list_alone_is_a_sweep() -> None:
             "sweep.columns",
             "array",
         ),
+        (
+            '[sweep]\ncolumns = ["sent", "reached_socket"]\ngrid = { "generator.size" = [100] }',
+            "sweep.columns[1]",
+            "'reached_socket' is no longer a result field; did you mean 'skb_built' (skbs "
+            "the driver built and handed to netif_rx) or 'queued_on_socket'",
+        ),
+        (
+            '[sweep]\ncolumns = ["sucess_rate"]\ngrid = { "generator.size" = [100] }',
+            "sweep.columns[0]",
+            "no result field 'sucess_rate'; did you mean 'success_rate'?",
+        ),
     ],
 )
 def test_bad_sweeps_are_refused_naming_file_and_key(text: str, key: str, fragment: str) -> None:
@@ -197,7 +208,8 @@ def test_the_csv_has_a_row_per_run_with_swept_values_then_results(tmp_path: Path
     lines = run_cli(tmp_path, "c", "-j", "1").decode().splitlines()
     header = lines[0].split(",")
     assert header[:4] == ["run", "generator.size", "nic.buffer_size", "generator.interval_ns"]
-    for name in ("sent", "reached_socket", "success_rate", "statistics.driver.handler_runs"):
+    wanted = ("sent", "skb_built", "queued_on_socket", "success_rate")
+    for name in (*wanted, "statistics.driver.handler_runs"):
         assert name in header
     assert not any(h.startswith("config.") for h in header)
     assert [line.split(",")[:4] for line in lines[1:]] == [
