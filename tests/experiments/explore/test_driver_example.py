@@ -42,14 +42,14 @@ def test_one_run_of_the_buggy_driver_passes() -> None:
 
 
 def test_explore_finds_the_stale_length_where_the_doc_shows() -> None:
-    """Exploring 20 runs from seed 1 finds intact_once violated at run 5 (seed 6)."""
+    """Exploring 20 runs from seed 1 finds intact_once violated at run 3 (seed 4)."""
     outcome = explore(str(EXPLORED), [], variations(RUNS, 1, "random"), jobs=1)
     failing = outcome.failing
     assert failing is not None
     assert failing.violation is not None
     assert failing.violation.oracle == "intact_once"
     assert "truncated" in failing.violation.message
-    assert (failing.run, failing.seed) == (5, 6)
+    assert (failing.run, failing.seed) == (3, 4)
 
 
 def test_the_fixed_driver_passes_the_same_runs() -> None:
@@ -62,9 +62,9 @@ def test_the_fixed_driver_passes_the_same_runs() -> None:
 def test_the_failing_run_hands_up_an_empty_frame_read_across_a_write_back(
     tmp_path: Path,
 ) -> None:
-    """In seed 6 the driver loads a descriptor's length (0), the descriptor is written back,
+    """In seed 4 the driver loads a descriptor's length (0), the descriptor is written back,
     the driver loads its status (DD set) and takes a frame of length 0."""
-    assignments = ["simulation.seed=6", 'simulation.policy="random"', 'simulation.trace="full"']
+    assignments = ["simulation.seed=4", 'simulation.policy="random"', 'simulation.trace="full"']
     recorded = run(EXPLORED, *assignments, out_dir=tmp_path)
     events = read_trace(tmp_path / "trace.jsonl")
     taken = next(e for e in events if e["kind"] == "FrameTaken" and e["length"] == 0)

@@ -122,7 +122,7 @@ def test_tie_break_exploration_finds_a_race_that_fifo_never_shows(tmp_path: Path
     config = tmp_path / "tie.toml"
     config.write_text(
         '[driver]\nkind = "lost-wakeup"\n'
-        '[generator]\npattern = "list"\ninstants_ns = [10_000, 13_694]\n'
+        '[generator]\npattern = "list"\ninstants_ns = [10_000, 13_754]\n'
     )
     base = pinned()
     assert explore(str(config), base, variations(RUNS, 1, "fifo"), jobs=1).failing is None
