@@ -32,7 +32,7 @@ __all__ = ["COST_FIELDS", "CostProfile", "CopyCurve", "builtin_profiles", "load_
 
 CopyCurve = tuple[tuple[int, int], ...]
 
-_POINTS_SHAPE = "an array of [bytes, ns] pairs of integers, e.g. [[64, 12], [1514, 148]]"
+_POINTS_SHAPE = "a list of [bytes, ns] pairs of integers, e.g. [[64, 12], [1514, 148]]"
 
 
 def _int(value: Any) -> bool:

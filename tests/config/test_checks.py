@@ -155,7 +155,11 @@ def test_sweep_columns_that_match_nothing_are_refused(tmp_path: Path) -> None:
     code, err = _check(tmp_path, base + 'columns = ["sent", "dropped.*", "delivred"]')
     assert code == 2
     assert "sweep.columns[2]" in err
-    assert "'delivred' matches no result field" in err
+    assert "did you mean 'delivered'?" in err
+    code, err = _check(tmp_path, base + 'columns = ["sent", "latency_ns.p98"]')
+    assert code == 2
+    assert "sweep.columns[1]" in err
+    assert "'latency_ns.p98' matches no result field" in err
     assert _check(tmp_path, base + 'columns = ["sent", "dropped.*", "statistics.driver.*"]')[0] == 0
 
 

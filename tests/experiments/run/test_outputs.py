@@ -208,7 +208,14 @@ def test_paper_output_failure_leaves_no_table(
 ) -> None:
     """paper: a failed write after the runs leaves none of its files (all or nothing)."""
     rows = [Table1Row(size_kb="1.5", paper_us=0.2, model_us=0.21, role="fitted")]
-    point = Fig9Point(size_kb="1.5", interval_ns=1000, sent=10, delivered=10)
+    point = Fig9Point(
+        size_kb="1.5",
+        interval_ns=1000,
+        sent=10,
+        skb_built=10,
+        queued_on_socket=10,
+        interval_realised_ns=1000.0,
+    )
     summary = Fig9Summary(
         size_kb="1.5", paper_ns=1000.0, model_ns=1000, r_squared=None, rising_points=0
     )
