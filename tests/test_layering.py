@@ -35,6 +35,7 @@ BASE = {
     "packets",
     "registry",
     "stats",
+    "tomlfile",
 }
 
 _MODEL = {"base", "hardware", "kernel"}

@@ -10,17 +10,40 @@ the config file):
     profile = "host-profile.toml"
 
 What is measured and what is copied from the base profile: see
-``mintactors.costs.host.py`` and ``docs/paper.md``.
+``mintactors.costs.host.py`` and ``docs/paper.md``. A measurement no real copy
+could give (faster than a plausible bound: the machine was too busy, or the copy
+stayed in a cache) is refused: the tool says which figure, exits 2 and writes no
+profile. The profile is written under a temporary name and renamed into place.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from mintactors.costs import load_profile
-from mintactors.costs.host import DEFAULT_SIZES, host_profile_toml, measure_host
+from mintactors.costs.host import (
+    DEFAULT_SIZES,
+    ImplausibleMeasurement,
+    host_profile_toml,
+    measure_host,
+)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file renamed into place)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def main() -> int:
@@ -30,10 +53,20 @@ def main() -> int:
     parser.add_argument("--base", default="paper-2014", help="profile for unmeasured costs")
     parser.add_argument("--repeat", type=int, default=9, help="batches per figure (fastest)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     measured = measure_host(DEFAULT_SIZES, args.repeat)
-    text = host_profile_toml(measured, args.name, args.base)
+    try:
+        text = host_profile_toml(measured, args.name, args.base)
+    except ImplausibleMeasurement as exc:
+        print(f"calibrate_host: refused, no profile written: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
-    out.write_text(text)
+    try:
+        _write(out, text)
+    except OSError as exc:
+        print(f"calibrate_host: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     profile = load_profile(str(out.resolve()))
     print(f"{measured.machine}")
     print("memcpy:")

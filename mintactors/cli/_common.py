@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
@@ -11,12 +12,35 @@ from mintactors.config import Config, load_config
 __all__ = ["Parser", "add_config_arguments", "load_from_args"]
 
 
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def plain(text: str) -> str:
+    """Help text without the reStructuredText markup its docstrings use.
+
+    ``double backticks`` and roles such as :func:`name` read well in the API docs
+    and as noise in a terminal.
+    """
+    return _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text).replace("``", "")
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors exit 2 with one line, as bad input does."""
+    """An argument parser whose errors exit 2 with one line, as bad input does.
+
+    Its help is plain text: descriptions taken from docstrings lose their markup.
+    """
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"mintactors: error: {message}\n")
+
+    def format_help(self) -> str:
+        """The help, in plain text."""
+        return plain(super().format_help())
+
+    def format_usage(self) -> str:
+        """The usage line, in plain text."""
+        return plain(super().format_usage())
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

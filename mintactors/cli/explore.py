@@ -23,8 +23,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from mintactors.cli._common import add_config_arguments
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
@@ -35,8 +33,10 @@ from mintactors.experiments.explore.explore import (
     variations,
 )
 from mintactors.experiments.explore.replay import replay_trace
+from mintactors.experiments.progress import Progress
 from mintactors.oracles import ORACLES, Violation
 from mintactors.runtime import policy_names
+from mintactors.traces import field_text
 
 __all__ = ["add_commands", "cmd_explore", "cmd_replay", "trace_window"]
 
@@ -47,7 +47,12 @@ WINDOW_AFTER = 8
 
 def _format_line(event: dict[str, Any]) -> str:
     skip = {"t_ns", "actor", "kind"}
-    fields = " ".join(f"{k}={json.dumps(v)}" for k, v in event.items() if k not in skip)
+    # Strings quoted (handler="driver"); vectors and addresses in hex, as every tool.
+    fields = " ".join(
+        f"{k}={json.dumps(v) if isinstance(v, str) else field_text(k, v)}"
+        for k, v in event.items()
+        if k not in skip
+    )
     return f"{event['t_ns']:>12}  {event['actor']:<10} {event['kind']:<18} {fields}".rstrip()
 
 
@@ -100,11 +105,28 @@ def _runs(value: str) -> int:
     return runs
 
 
+def _window(value: str) -> int:
+    try:
+        lines = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of lines, not {value!r}") from None
+    if lines < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {lines}")
+    return lines
+
+
 def cmd_explore(args: argparse.Namespace) -> int:
     """``mintactors explore``: seeded variations until the first oracle violation."""
     base = list(args.set or [])
     config = load_config(args.config, base)
     first_seed = args.seed if args.seed is not None else config.simulation.seed
+    if not 0 <= first_seed <= (1 << 64) - args.runs:
+        raise ConfigError(
+            "--seed",
+            str(first_seed),
+            f"the {args.runs} runs take seeds {first_seed}..{first_seed + args.runs - 1}, "
+            "and a seed is from 0 to 2^64 - 1",
+        )
     jitter = jitter_assignment(config, args.jitter) if args.jitter is not None else None
     plan = variations(args.runs, first_seed, args.policy, jitter)
     out = Path(args.out) if args.out else Path("out") / "explore" / Path(args.config).stem
@@ -115,29 +137,30 @@ def cmd_explore(args: argparse.Namespace) -> int:
         f"policy {args.policy}{jitter_text}, {jobs} worker process{'es' if jobs > 1 else ''}",
         flush=True,
     )
-    bar = tqdm(total=args.runs, unit="run", leave=False) if sys.stderr.isatty() else None
     failures = 0
+    finished = 0
 
-    def progress(verdict: RunVerdict) -> None:
-        nonlocal failures
-        failures += verdict.violation is not None
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"violations {failures}", refresh=False)
+    with Progress("explore", args.runs, "runs") as bar:
 
-    started = time.monotonic()
-    outcome = explore(args.config, base, plan, jobs=jobs, out_dir=out, progress=progress)
-    if bar is not None:
-        bar.close()
+        def progress(verdict: RunVerdict) -> None:
+            nonlocal failures, finished
+            failures += verdict.violation is not None
+            finished += 1
+            bar.update(finished, f"violations {failures}")
+
+        started = time.monotonic()
+        outcome = explore(args.config, base, plan, jobs=jobs, out_dir=out, progress=progress)
     elapsed = time.monotonic() - started
     if args.verbose:
         for verdict in outcome.verdicts:
             status = "ok" if verdict.violation is None else f"VIOLATION {verdict.violation.oracle}"
             print(f"  run {verdict.run:>4}  seed {verdict.seed:>6}  {status}")
     failing = outcome.failing
+    made = len(outcome.verdicts)
+    timing = f"mintactors: explored {made} run{'s' * (made != 1)} in {elapsed:.1f} s."
     if failing is None or failing.violation is None:
-        print(f"all {len(outcome.verdicts)} runs passed every oracle ({', '.join(ORACLES)})")
-        print(f"({elapsed:.1f} s)", file=sys.stderr)
+        print(f"All {made} runs passed every oracle ({', '.join(ORACLES)}).")
+        print(timing, file=sys.stderr)
         return 0
     violation = failing.violation
     assert outcome.recorded is not None
@@ -153,9 +176,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for line in trace_window(trace, violation, args.window, WINDOW_AFTER):
         print(f"  {line}")
     print()
-    print("reproduce it:")
+    print("To reproduce it, run:")
     print(f"  mintactors replay {shlex.quote(str(trace))}{_driver_option(config)}")
-    print(f"({elapsed:.1f} s)", file=sys.stderr)
+    print(
+        f"That reruns run {failing.run} (seed {failing.seed}) from its trace and checks that "
+        "the new trace is the same, byte for byte."
+    )
+    print(timing, file=sys.stderr)
     return 1
 
 
@@ -185,6 +212,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"{trace}: replayed; the new trace is byte-identical ({outcome.lines} lines)")
         return 0
     print(f"{trace}: replay DIVERGED at line {divergence.line}")
+    if divergence.header_fields:
+        print(f"  header fields that differ: {', '.join(divergence.header_fields)}")
     print(f"  recorded: {divergence.recorded if divergence.recorded is not None else '<end>'}")
     print(f"  replayed: {divergence.replayed if divergence.replayed is not None else '<end>'}")
     print(f"new trace: {outcome.new_trace}")
@@ -226,7 +255,11 @@ def add_commands(subparsers: Any) -> None:
         "--out", help="where the failing run is recorded (default: out/explore/<config name>)"
     )
     explore_parser.add_argument(
-        "--window", type=int, default=WINDOW_BEFORE, help="trace notes shown before the violation"
+        "--window",
+        type=_window,
+        default=WINDOW_BEFORE,
+        metavar="N",
+        help=f"trace notes shown before the violation (default {WINDOW_BEFORE})",
     )
     explore_parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every run's verdict, in seed order"

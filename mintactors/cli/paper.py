@@ -18,6 +18,7 @@ from mintactors.experiments.paper.measure import (
     FULL,
     PAPER_BASE,
     QUICK,
+    PaperScale,
     Table1Row,
     Table2Row,
     e2_runs,
@@ -34,6 +35,7 @@ from mintactors.experiments.paper.output import (
     write_table1,
     write_table2,
 )
+from mintactors.experiments.run import atomic_outputs, claimed_directory
 from mintactors.experiments.sweep.executors import make_executor
 
 __all__ = ["EXPERIMENTS", "add_commands", "cmd_paper"]
@@ -70,6 +72,48 @@ def cmd_paper(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / "paper"
     costs, profile = cost_overrides(list(args.cost or []))
     started = time.perf_counter()
+    # The directory is claimed first, so an unwritable one fails before the runs.
+    with claimed_directory(out):
+        t1, t2, curves, workers = _measure(args, which, scale, costs)
+        elapsed = time.perf_counter() - started
+        written: list[Path] = []
+        blocks: list[str] = []
+        # One block: every file is in place, or none is.
+        with atomic_outputs(out) as outputs:
+            if t1 is not None:
+                written.append(write_table1(out, t1, outputs))
+                blocks.append(table1_text(t1, scale.sends, scale.window))
+            if t2 is not None:
+                written.append(write_table2(out, t2, outputs))
+                blocks.append(table2_text(t2))
+            if curves is not None:
+                written += write_fig9(out, *curves, outputs)
+                blocks.append(fig9_text(curves[1], scale.cycle))
+    note = "  REDUCED RUN (--quick): not the paper's counts\n" if args.quick else ""
+    if costs:
+        changed = ", ".join(f"{k}={v!r}" for k, v in costs.items())
+        note += (
+            f"  SENSITIVITY RUN: costs changed from the fitted profile ({changed});\n"
+            "  every row is post-hoc, not fitted or predicted\n"
+        )
+    print(
+        f"mintactors paper {which}: profile {profile.name} v{profile.version}, "
+        f"{elapsed:.1f} s on {workers} worker(s)\n{note}"
+    )
+    print("\n\n".join(blocks))
+    print("\noutputs: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _measure(
+    args: argparse.Namespace, which: str, scale: PaperScale, costs: dict[str, Any]
+) -> tuple[
+    list[Table1Row] | None,
+    list[Table2Row] | None,
+    tuple[list[Fig9Point], list[Fig9Summary]] | None,
+    int,
+]:
+    """Run the chosen experiments' points on the chosen executor."""
     t1: list[Table1Row] | None = None
     t2: list[Table2Row] | None = None
     curves: tuple[list[Fig9Point], list[Fig9Summary]] | None = None
@@ -92,32 +136,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
                     kb: float(r["packet_ns"]) for kb, r in zip(FIG9_SIZES, rows, strict=True)
                 }
             curves = fig9(executor, per_packet, scale, costs)
-    elapsed = time.perf_counter() - started
-    written: list[Path] = []
-    blocks: list[str] = []
-    if t1 is not None:
-        written.append(write_table1(out, t1))
-        blocks.append(table1_text(t1, scale.sends, scale.window))
-    if t2 is not None:
-        written.append(write_table2(out, t2))
-        blocks.append(table2_text(t2))
-    if curves is not None:
-        written += write_fig9(out, *curves)
-        blocks.append(fig9_text(curves[1], scale.cycle))
-    note = "  REDUCED RUN (--quick): not the paper's counts\n" if args.quick else ""
-    if costs:
-        changed = ", ".join(f"{k}={v!r}" for k, v in costs.items())
-        note += (
-            f"  SENSITIVITY RUN: costs changed from the fitted profile ({changed});\n"
-            "  every row is post-hoc, not fitted or predicted\n"
-        )
-    print(
-        f"mintactors paper {which}: profile {profile.name} v{profile.version}, "
-        f"{elapsed:.1f} s on {workers} worker(s)\n{note}"
-    )
-    print("\n\n".join(blocks))
-    print("\noutputs: " + ", ".join(str(p) for p in written))
-    return 0
+    return t1, t2, curves, workers
 
 
 def add_commands(subparsers: Any) -> None:

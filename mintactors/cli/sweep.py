@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mintactors.cli._common import add_config_arguments
 from mintactors.experiments.sweep.executors import EXECUTOR_NAMES, default_jobs, make_executor
-from mintactors.experiments.sweep.runner import run_sweep, write_csv
-from mintactors.experiments.sweep.spec import load_sweep
+from mintactors.experiments.sweep.runner import sweep_into
+from mintactors.experiments.sweep.spec import CONFIRM_RUNS, Sweep, SweepTooLarge, load_sweep
 
-__all__ = ["add_commands", "add_executor_arguments", "cmd_sweep", "positive_int"]
+__all__ = [
+    "add_commands",
+    "add_executor_arguments",
+    "cmd_sweep",
+    "confirmed_sweep",
+    "positive_int",
+]
 
 
 def positive_int(text: str) -> int:
@@ -49,18 +57,42 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ask(question: str) -> bool:
+    """Ask on the terminal; anything but y/yes is no (as is end of input)."""
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def confirmed_sweep(path: str, assignments: Sequence[str], yes: bool) -> Sweep:
+    """Load a sweep; one of more than CONFIRM_RUNS runs needs ``yes`` or a "y" on the terminal.
+
+    Raises:
+        SweepTooLarge: too many runs and no confirmation (no terminal to ask on, or "no").
+        ConfigError: anything else wrong with the sweep.
+    """
+    if yes:
+        return load_sweep(path, assignments)
+    try:
+        return load_sweep(path, assignments, max_runs=CONFIRM_RUNS)
+    except SweepTooLarge as exc:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise
+        if not _ask(f"{path}: {exc.runs:,} runs; check and run them all? [y/N] "):
+            raise
+    return load_sweep(path, assignments)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the sweep and write ``DIR/sweep.csv``."""
-    sweep = load_sweep(args.config, list(args.set or []))
+    sweep = confirmed_sweep(args.config, list(args.set or []), args.yes)
     out = Path(args.out) if args.out else Path("out") / Path(args.config).stem
     started = time.perf_counter()
-    with make_executor(args.executor, args.jobs, args.scheduler) as executor:
-        table = run_sweep(
-            sweep, executor, runs_dir=out / "runs" if args.save_runs else None, label="sweep"
-        )
-        workers = executor.workers
-    path = out / "sweep.csv"
-    write_csv(path, table.columns, table.rows)
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    table, path = sweep_into(out, sweep, executor, save_runs=args.save_runs)
+    workers = executor.workers
     elapsed = time.perf_counter() - started
     print(
         f"{args.config}: {len(table.rows)} runs, {len(table.columns)} columns, "
@@ -80,5 +112,11 @@ def add_commands(subparsers: Any) -> None:
         "--save-runs",
         action="store_true",
         help="also keep each run's results.json (and trace) in DIR/runs/NNNN",
+    )
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help=f"run a sweep of more than {CONFIRM_RUNS:,} runs without asking",
     )
     parser.set_defaults(func=cmd_sweep)

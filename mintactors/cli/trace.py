@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -18,12 +19,15 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from mintactors.errors import MintactorsError
 from mintactors.experiments.run import atomic_outputs
 from mintactors.machine import Machine
 from mintactors.traces._diff import diff_traces, render_diff
 from mintactors.traces._events import (
     TABLE_HEADER,
     EventFilter,
+    check_actor,
+    check_kind,
     format_event,
     matching_lines,
     parse_time,
@@ -37,14 +41,42 @@ from mintactors.traces._summary import render_summary, summarise
 __all__ = ["add_commands", "pcap_during_run"]
 
 
+#: Warnings of the command under way, printed once it has succeeded.
+_WARNINGS: list[str] = []
+
+
 def _warn(message: str) -> None:
-    print(f"mintactors: warning: {message}", file=sys.stderr)
+    if message not in _WARNINGS:
+        _WARNINGS.append(message)
+
+
+def _warnings_after(command: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """Run a trace command; print its warnings after it, unless it failed.
+
+    A command that fails says why in one line; a warning about the same damaged
+    trace (a truncated last line, say) would only be a second line about it.
+    """
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        _WARNINGS.clear()
+        try:
+            code = command(args)
+        except BaseException:
+            _WARNINGS.clear()
+            raise
+        for message in _WARNINGS:
+            print(f"mintactors: warning: {message}", file=sys.stderr)
+        _WARNINGS.clear()
+        return code
+
+    return run
 
 
 @contextlib.contextmanager
 def _open(path: str) -> Iterator[TraceReader]:
     """Open a trace, with a progress bar on stderr when it is a terminal."""
-    with TraceReader(path, _warn) as reader:
+    with TraceReader(path, _warn) as reader, reader.blamed():
         if not sys.stderr.isatty():
             yield reader
             return
@@ -89,8 +121,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_filter(args: argparse.Namespace) -> None:
+    """Refuse a filter that can match nothing because it is mistyped or reversed."""
+    problems = [check_actor(a) for a in args.actor or ()]
+    problems += [check_kind(k) for k in args.kind or ()]
+    if args.start is not None and args.end is not None and args.start > args.end:
+        problems.append(f"--from {args.start} ns is after --to {args.end} ns")
+    if args.limit is not None and args.limit < 0:
+        problems.append(f"--limit must be at least 0, not {args.limit}")
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise MintactorsError(f"trace events: {problem}")
+
+
 def cmd_events(args: argparse.Namespace) -> int:
     """``trace events``: the events that pass the filter, as a table or JSON lines."""
+    _check_filter(args)
     keep = EventFilter(
         actors=frozenset(args.actor or ()),
         kinds=frozenset(args.kind or ()),
@@ -153,7 +199,7 @@ def _output_file(path: str, binary: bool) -> Iterator[IO[Any]]:
     target = Path(path)
     try:
         with atomic_outputs(None) as outputs:
-            raw = outputs.open_binary(target)
+            raw = outputs.open_binary(target, create_parent=True)
             if binary:
                 yield raw
             else:
@@ -237,6 +283,16 @@ def _time(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of lines (0, 1, ...), not {text!r}")
+    return value
+
+
 def _seq(text: str) -> int:
     try:
         value = int(text)
@@ -259,7 +315,7 @@ def add_commands(subparsers: Any) -> None:
     p = sub.add_parser("summary", help="what happened: packets, IPIs, handler runs, queues")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=cmd_summary)
+    p.set_defaults(func=_warnings_after(cmd_summary))
 
     p = sub.add_parser("events", help="the events that match a filter")
     p.add_argument("trace", help="trace.jsonl")
@@ -279,28 +335,28 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="print at most N events")
     p.add_argument("--header", action="store_true", help="include the trace_header line")
     p.add_argument("--json", action="store_true", help="print the matching lines as JSON lines")
-    p.set_defaults(func=cmd_events)
+    p.set_defaults(func=_warnings_after(cmd_events))
 
     p = sub.add_parser("packet", help="one packet's life, hop by hop")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("seq", type=_seq, help="the packet's sequence number")
     p.add_argument("--json", action="store_true", help="print the timeline as JSON")
-    p.set_defaults(func=cmd_packet)
+    p.set_defaults(func=_warnings_after(cmd_packet))
 
     p = sub.add_parser("diff", help="the first point where two traces diverge")
     p.add_argument("a", help="first trace.jsonl")
     p.add_argument("b", help="second trace.jsonl")
     p.add_argument(
-        "--context", type=int, default=3, metavar="N", help="lines of context (default 3)"
+        "--context", type=_count, default=3, metavar="N", help="lines of context (default 3)"
     )
-    p.set_defaults(func=cmd_diff)
+    p.set_defaults(func=_warnings_after(cmd_diff))
 
     export = sub.add_parser("export", help="write a trace for a standard viewer")
     formats = export.add_subparsers(dest="export_format", required=True)
     p = formats.add_parser("perfetto", help="Chrome trace-event JSON for ui.perfetto.dev")
     p.add_argument("trace", help="trace.jsonl")
     p.add_argument("-o", "--output", required=True, metavar="FILE.json", help="- for stdout")
-    p.set_defaults(func=cmd_export_perfetto)
+    p.set_defaults(func=_warnings_after(cmd_export_perfetto))
     p = formats.add_parser("pcap", help="frames as a nanosecond pcap (Wireshark, tshark)")
     p.add_argument("trace", help="trace.jsonl written with simulation.trace_frames = true")
     p.add_argument("-o", "--output", required=True, metavar="FILE.pcap", help="- for stdout")
@@ -310,4 +366,4 @@ def add_commands(subparsers: Any) -> None:
         default="delivered",
         help="delivered (default), generated, or both in time order",
     )
-    p.set_defaults(func=cmd_export_pcap)
+    p.set_defaults(func=_warnings_after(cmd_export_pcap))

@@ -85,6 +85,27 @@ def _check_source(config: Config, source: str) -> None:
         )
 
 
+def _check_refill(config: Config, source: str) -> None:
+    """A refill batch other than e1000's fits in the ring (one slot always stays empty).
+
+    e1000's own batch (``E1000_RX_BUFFER_WRITE`` = 16, the default) is a constant the
+    driver keeps whatever the ring's size: with a ring of 16 or fewer descriptors it
+    refills only at the end of each handler run, and so does the model (configs that
+    shrink the ring of one that lists every default keep working). A batch chosen in
+    the config that the ring cannot hold is a mistake, and is refused.
+    """
+    default = attrs.fields(DriverConfig).refill_batch.default
+    most = config.nic.ring_size - 1
+    if config.driver.refill_batch != default and config.driver.refill_batch > most:
+        raise ConfigError(
+            source,
+            "driver.refill_batch",
+            f"{config.driver.refill_batch} is larger than the ring can hold: with "
+            f"nic.ring_size = {config.nic.ring_size}, at most {most} "
+            "(one descriptor always stays empty)",
+        )
+
+
 def parse_config(
     raw: Mapping[str, Any],
     source: str,
@@ -107,6 +128,7 @@ def parse_config(
     content = driver_files.get(config.driver.kind) if driver_files else None
     config = attrs.evolve(config, driver=resolve_driver(config.driver, source, base_dir, content))
     _check_source(config, source)
+    _check_refill(config, source)
     generator = prepare_generator(config.generator, raw.get("generator"), source, base_dir)
     check_injections(
         config.inject,

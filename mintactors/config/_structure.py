@@ -14,6 +14,7 @@ further keys of the same table (:func:`structure_variant`).
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Integers in a config fit in 64 bits, signed or unsigned (the seed may use all 64;
+#: every other key documents a smaller bound).
+INT64_LIMIT = 1 << 63
 # Hooks for types the generic walk does not know (tagged unions, say).
 TypeHook = Callable[[Any, str, str], Any]
 _HOOKS: dict[Any, TypeHook] = {}
@@ -84,10 +88,17 @@ def _convert(value: Any, tp: Any, key: str, source: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong
+        if not -INT64_LIMIT <= value < 2 * INT64_LIMIT:
+            raise ConfigError(source, key, f"{value} does not fit in 64 bits")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong
+        if not math.isfinite(value):
+            # TOML has nan and inf; no number in a config means either.
+            raise ConfigError(source, key, f"must be a finite number, not {value}")
+        if isinstance(value, int) and not -INT64_LIMIT <= value < 2 * INT64_LIMIT:
+            raise ConfigError(source, key, f"{value} does not fit in 64 bits")
         return float(value)
     if tp is str or tp is bool:
         if not isinstance(value, tp):
@@ -221,4 +232,8 @@ def structure_variant(
             )
         elif key not in owners:
             raise unknown_key_error(source, f"{path}.{key}", key, sorted(common | own))
+        else:
+            # A default entry's key kept beside another entry is unused, but a value
+            # no entry could take (nan, a string for a number) is still a mistake.
+            structure({key: value}, registry[str(default)], source, path)
     return structure(mine, cls, source, path), structure(theirs, registry[name], source, path)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mintactors import tomlfile
 from mintactors.errors import ConfigError
 
 __all__ = ["apply_overrides", "read_toml"]
@@ -62,7 +63,7 @@ def read_toml(path: str | Path, assignments: Iterable[str] = ()) -> dict[str, An
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot be read: {exc}") from None
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"is not valid TOML: {exc}") from None
+        raw = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise ConfigError(source, exc.key, exc.problem) from None
     return apply_overrides(raw, assignments)

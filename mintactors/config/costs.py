@@ -10,6 +10,7 @@ import attrs
 from mintactors.config._structure import unknown_key_error
 from mintactors.costs import COST_FIELDS, CostProfile, load_profile
 from mintactors.errors import ConfigError
+from mintactors.fields import MAX_COST_NS
 
 __all__ = ["CostsConfig", "resolve_profile", "split_costs"]
 
@@ -38,9 +39,13 @@ def split_costs(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[
         if name not in COST_FIELDS:
             raise unknown_key_error(source, f"costs.{name}", name, ["profile", *COST_FIELDS])
         if name not in ("copy_points", "recv_copy_points") and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COST_NS
         ):
-            raise ConfigError(source, f"costs.{name}", f"must be an integer >= 0, not {value!r}")
+            raise ConfigError(
+                source,
+                f"costs.{name}",
+                f"must be an integer >= 0 (at most 2^30 = {MAX_COST_NS:,} ns), not {value!r}",
+            )
     rest = {k: v for k, v in costs.items() if k == "profile"}
     return {**raw, "costs": rest}, overrides
 
@@ -54,8 +59,16 @@ def resolve_profile(
         ConfigError: no such profile, or a profile or override that is not valid.
     """
     try:
-        return load_profile(costs.profile, overrides, base_dir)
+        # The profile alone first, so a fault in its file is blamed on the file.
+        load_profile(costs.profile, None, base_dir)
     except FileNotFoundError as exc:
         raise ConfigError(source, "costs.profile", str(exc)) from None
     except ValueError as exc:
-        raise ConfigError(source, "costs", str(exc)) from None
+        raise ConfigError(source, "costs.profile", str(exc)) from None
+    try:
+        return load_profile(costs.profile, overrides, base_dir)
+    except ValueError as exc:
+        # The profile was fine: an override is at fault, and the message starts with it.
+        problem = str(exc).split(": ", 1)[-1]
+        field = next((f for f in overrides if problem.startswith(f)), "")
+        raise ConfigError(source, f"costs.{field}" if field else "costs", problem) from None

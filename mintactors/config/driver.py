@@ -8,7 +8,7 @@ from typing import Literal
 import attrs
 
 from mintactors.errors import ConfigError
-from mintactors.fields import at_least, checked, internal
+from mintactors.fields import MAX_COST_NS, at_least, between, checked, duration_ns, internal
 from mintactors.kernel.drivers import SHELL_STEPS, DriverLoadError, DriverSource, load_driver
 
 __all__ = ["DriverConfig", "InjectConfig", "check_injections", "resolve_driver"]
@@ -23,7 +23,8 @@ class DriverConfig:
     """
 
     kind: str = "paper"
-    refill_batch: int = checked(16, at_least(1))
+    #: At most the ring's size less one (checked with ``[nic]``, in parse_config).
+    refill_batch: int = checked(16, between(1, 4096))
     source: DriverSource | None = internal()
 
     @property
@@ -54,9 +55,9 @@ class InjectConfig:
 
     step: str
     action: Literal["ipi", "packet"]
-    occurrence: int = checked(1, lambda v: None if v >= 1 else f"must be at least 1, not {v}")
-    delay_ns: int = checked(0, lambda v: None if v >= 0 else f"must be at least 0, not {v}")
-    core: int | None = None
+    occurrence: int = checked(1, at_least(1, at_most=1 << 31))
+    delay_ns: int = checked(0, duration_ns(0, MAX_COST_NS))
+    core: int | None = checked(None, lambda v: None if v is None else between(0, 63)(v))
 
 
 def check_injections(

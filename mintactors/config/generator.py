@@ -21,7 +21,17 @@ import attrs
 
 from mintactors.config._structure import field_names, register_hook, structure_variant
 from mintactors.errors import ConfigError
-from mintactors.fields import ParameterError, at_least, between, checked, internal
+from mintactors.fields import (
+    MAX_COUNT,
+    ParameterError,
+    at_least,
+    between,
+    checked,
+    duration_ns,
+    internal,
+    ipv4_address,
+    mac_address,
+)
 from mintactors.kernel.generator import BuildMode
 from mintactors.kernel.patterns import PATTERNS, FixedPattern, TimingPattern
 from mintactors.packets import MAX_FRAME_LEN, MIN_FRAME_LEN
@@ -33,14 +43,14 @@ __all__ = ["GeneratorConfig", "prepare_generator"]
 class GeneratorConfig:
     """The interrupt generator: how many packets, how large, when, which flow."""
 
-    count: int = checked(1000, at_least(0))
+    count: int = checked(1000, at_least(1, at_most=MAX_COUNT))
     size: int = checked(1514, between(MIN_FRAME_LEN, MAX_FRAME_LEN))
-    start_ns: int = checked(10_000, at_least(0))
+    start_ns: int = checked(10_000, duration_ns())
     flows: int = checked(1, between(1, 65535))
-    src_mac: str = "02:00:00:00:00:01"
-    dst_mac: str = "02:00:00:00:00:02"
-    src_ip: str = "10.0.0.1"
-    dst_ip: str = "10.0.0.2"
+    src_mac: str = checked("02:00:00:00:00:01", mac_address)
+    dst_mac: str = checked("02:00:00:00:00:02", mac_address)
+    src_ip: str = checked("10.0.0.1", ipv4_address)
+    dst_ip: str = checked("10.0.0.2", ipv4_address)
     src_port: int = checked(9, between(0, 65535))
     dst_port: int = checked(9, between(0, 65535))
     pattern: str = "fixed"

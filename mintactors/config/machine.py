@@ -9,7 +9,7 @@ import attrs
 from mintactors.config._structure import register_hook, structure
 from mintactors.distributions import Distribution, Exponential, Fixed, Normal, Uniform
 from mintactors.errors import ConfigError
-from mintactors.fields import at_least, between, checked
+from mintactors.fields import MAX_COST_NS, between, checked
 from mintactors.hardware.nic import NicLayout
 
 __all__ = [
@@ -21,16 +21,39 @@ __all__ = [
 ]
 
 
+#: Physical addresses are below 2^52 on x86-64 (MAXPHYADDR is at most 52; Intel SDM
+#: Vol. 3A, 4.1.4); a range that ends later cannot exist.
+PHYSICAL_LIMIT = 1 << 52
+#: Mint partitions memory in pages.
+PAGE = 4096
+
+
+def _page_aligned(v: int) -> str | None:
+    if v < 0:
+        return f"must be at least 0, not {v}"
+    if v % PAGE:
+        return f"{v:#x} is misaligned: it must be a multiple of 4096 (4 KiB pages)"
+    if v >= PHYSICAL_LIMIT:
+        return f"{v:#x} is past the 52-bit physical address space (2^52)"
+    return None
+
+
+def _page_multiple(v: int) -> str | None:
+    if v <= 0 or v % PAGE:
+        return f"must be a positive multiple of 4096 (4 KiB pages), not {v:#x}"
+    if v > PHYSICAL_LIMIT:
+        return f"{v:#x} is larger than the 52-bit physical address space (2^52)"
+    return None
+
+
 @attrs.frozen
 class NodeConfig:
     """One Mint OS node: its cores and its private physical memory range."""
 
-    id: int = checked(check=at_least(0))
+    id: int = checked(check=between(0, 1 << 31))
     cores: tuple[int, ...] = checked(check=lambda v: None if v else "needs at least one core")
-    memory_base: int = checked(check=at_least(0))
-    memory_size: int = checked(
-        check=lambda v: None if v > 0 and v % 4096 == 0 else "must be a positive multiple of 4096"
-    )
+    memory_base: int = checked(check=_page_aligned)
+    memory_size: int = checked(check=_page_multiple)
 
     @property
     def memory_end(self) -> int:
@@ -42,11 +65,8 @@ class NodeConfig:
 class SharedMemoryConfig:
     """The physical range every node can use; the NIC ring and buffers live here."""
 
-    base: int = checked(0x2000_0000, lambda v: None if v % 4096 == 0 else "must be 4 KiB aligned")
-    size: int = checked(
-        0x0800_0000,
-        lambda v: None if v > 0 and v % 4096 == 0 else "must be a positive multiple of 4096",
-    )
+    base: int = checked(0x2000_0000, _page_aligned)
+    size: int = checked(0x0800_0000, _page_multiple)
 
 
 def _default_nodes() -> tuple[NodeConfig, ...]:
@@ -63,8 +83,8 @@ class MachineConfig:
     cores: int = checked(2, between(1, 64))
     nodes: tuple[NodeConfig, ...] = attrs.field(factory=_default_nodes)
     shared: SharedMemoryConfig = attrs.field(factory=SharedMemoryConfig)
-    debug_node: int = checked(0, at_least(0))
-    target_node: int = checked(1, at_least(0))
+    debug_node: int = checked(0, between(0, 1 << 31))
+    target_node: int = checked(1, between(0, 1 << 31))
 
     def node(self, node_id: int) -> NodeConfig:
         """The node with ID ``node_id``."""
@@ -84,8 +104,10 @@ class MachineConfig:
 def _distribution(value: Any, key: str, source: str) -> Distribution:
     """An integer (a fixed delay) or a table ``{dist = "...", ...}``."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise ConfigError(source, key, f"a delay must be at least 0 ns, not {value}")
+        if not 0 <= value <= MAX_COST_NS:
+            raise ConfigError(
+                source, key, f"a delay must be between 0 and 2^30 ({MAX_COST_NS:,}) ns, not {value}"
+            )
         return Fixed(value)
     kinds: dict[str, type[Any]] = {
         "fixed": Fixed,
@@ -112,6 +134,9 @@ def _distribution(value: Any, key: str, source: str) -> Distribution:
 
 
 def _distribution_problem(dist: Distribution) -> str | None:
+    params = [v for v in attrs.astuple(dist) if isinstance(v, int | float)]
+    if any(v > MAX_COST_NS for v in params):
+        return f"a latency parameter must be at most 2^30 ({MAX_COST_NS:,}) ns"
     match dist:
         case Fixed(ns=ns) if ns < 0:
             return "ns must be at least 0"
@@ -168,6 +193,15 @@ def _check_memory(machine: MachineConfig, source: str) -> None:
     ]
     shared = machine.shared
     ranges.append(("machine.shared", shared.base, shared.base + shared.size))
+    for key, start, end in ranges:
+        if end > PHYSICAL_LIMIT:
+            size_key = "memory_size" if key != "machine.shared" else "size"
+            raise ConfigError(
+                source,
+                f"{key}.{size_key}",
+                f"memory {start:#x}..{end:#x} ends past the 52-bit physical address "
+                f"space ({PHYSICAL_LIMIT:#x})",
+            )
     for a in range(len(ranges)):
         for b in range(a + 1, len(ranges)):
             (ka, sa, ea), (kb, sb, eb) = ranges[a], ranges[b]

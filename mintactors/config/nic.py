@@ -7,7 +7,7 @@ from typing import Any, Literal
 import attrs
 
 from mintactors.config._structure import register_hook, structure_variant
-from mintactors.fields import at_least, checked, internal, one_of
+from mintactors.fields import MAX_COST_NS, checked, duration_ns, internal, one_of
 from mintactors.hardware.nic import VALID_BUFFER_SIZES
 from mintactors.sources import NIC_SOURCES, MintSource, NicSource
 
@@ -33,7 +33,7 @@ class NicConfig:
     ring_size: int = checked(256, _ring_size)
     buffer_size: int = checked(2048, one_of(VALID_BUFFER_SIZES))
     no_buffer: Literal["drop", "block"] = "drop"
-    block_poll_ns: int = checked(1000, at_least(1))
+    block_poll_ns: int = checked(1000, duration_ns(1, MAX_COST_NS))
     source: str = "mint"
     #: The chosen source with its keys.
     source_params: NicSource = internal(factory=MintSource, eq=True)

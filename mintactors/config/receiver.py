@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from mintactors.fields import at_least, checked
+from mintactors.fields import between, checked
 
 __all__ = ["AppConfig", "SocketConfig"]
 
@@ -13,7 +13,8 @@ __all__ = ["AppConfig", "SocketConfig"]
 class SocketConfig:
     """The receiving UDP socket."""
 
-    rcvbuf: int = checked(212992, at_least(1))
+    #: A socket option is an ``int`` in Linux.
+    rcvbuf: int = checked(212992, between(1, (1 << 31) - 1))
 
 
 @attrs.frozen

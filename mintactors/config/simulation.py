@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from mintactors.fields import at_least, checked
+from mintactors.fields import MAX_INSTANT_NS, between, checked, duration_ns
 from mintactors.runtime import policy_names
 
 __all__ = ["SimulationConfig"]
@@ -26,8 +26,10 @@ class SimulationConfig:
     ``mintactors trace export pcap`` can rebuild a capture from the trace alone.
     """
 
-    seed: int = checked(1, at_least(0))
-    until_ns: int | None = checked(None, lambda v: None if v is None or v > 0 else "must be > 0")
+    seed: int = checked(1, between(0, (1 << 64) - 1))
+    until_ns: int | None = checked(
+        None, lambda v: None if v is None else duration_ns(1, MAX_INSTANT_NS)(v)
+    )
     policy: str = checked("fifo", _policy)
     trace: Literal["off", "summary", "full"] = "summary"
     trace_frames: bool = False

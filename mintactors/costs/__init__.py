@@ -17,7 +17,6 @@ the skb (for sensitivity runs; see ``docs/paper.md``).
 from __future__ import annotations
 
 import bisect
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -25,22 +24,31 @@ from typing import Any
 
 import attrs
 
+from mintactors import tomlfile
+from mintactors.fields import MAX_COST_NS
+
 __all__ = ["COST_FIELDS", "CostProfile", "CopyCurve", "builtin_profiles", "load_profile"]
 
 
 CopyCurve = tuple[tuple[int, int], ...]
 
+_POINTS_SHAPE = "a list of [bytes, ns] pairs of integers, e.g. [[64, 12], [1514, 148]]"
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 def _checked_points(value: Any, name: str) -> CopyCurve:
-    try:
-        points = tuple((int(b), int(ns)) for b, ns in value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a list of [bytes, ns] pairs, e.g. [[1024, 63], [16384, 3552]], "
-            f"not {value!r}"
-        ) from None
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and _int(p[0]) and _int(p[1]) for p in value
+    ):
+        raise ValueError(f"{name} must be {_POINTS_SHAPE}, not {value!r}")
+    points = tuple((int(b), int(ns)) for b, ns in value)
     if not points:
         raise ValueError(f"{name} needs at least one (bytes, ns) point")
+    if any(b > 1 << 31 or ns > MAX_COST_NS for b, ns in points):
+        raise ValueError(f"{name} sizes must be at most 2^31 bytes and costs at most 2^30 ns")
     sizes = [b for b, _ in points]
     if sizes != sorted(set(sizes)) or sizes[0] <= 0:
         raise ValueError(f"{name} sizes must be positive and strictly increasing")
@@ -55,6 +63,10 @@ def _checked_points(value: Any, name: str) -> CopyCurve:
 _COUNTS = frozenset(
     ("sched_slice_ns", "netdev_budget", "netdev_budget_usecs", "netdev_max_backlog", "dev_weight")
 )
+#: The largest count a profile may give (packets, microseconds, queue slots): 2^20,
+#: far beyond any kernel's setting, and small enough that a budget in microseconds
+#: stays a cost (2^20 us is about 2^30 ns).
+MAX_COUNT_FIELD = 1 << 20
 
 
 def _points(value: Any) -> CopyCurve:
@@ -172,10 +184,21 @@ class CostProfile:
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(CostProfile):
             value = getattr(self, field.name)
-            if field.name.endswith("_ns") and (not isinstance(value, int) or value < 0):
-                raise ValueError(f"{field.name} must be a non-negative integer, not {value!r}")
-            if field.name in _COUNTS and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{field.name} must be a positive integer, not {value!r}")
+            if field.name.endswith("_ns") and (not _int(value) or not 0 <= value <= MAX_COST_NS):
+                raise ValueError(
+                    f"{field.name} must be an integer from 0 to 2^30 ({MAX_COST_NS:,}) ns, "
+                    f"not {value!r}"
+                )
+            most = MAX_COST_NS if field.name.endswith("_ns") else MAX_COUNT_FIELD
+            if field.name in _COUNTS and (not _int(value) or not 1 <= value <= most):
+                raise ValueError(
+                    f"{field.name} must be a positive integer (at most {most:,}), not {value!r}"
+                )
+        for name, kind in (("name", str), ("description", str)):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name} must be a string, not {getattr(self, name)!r}")
+        if not _int(self.version) or self.version < 0:
+            raise ValueError(f"version must be an integer >= 0, not {self.version!r}")
 
     def copy_ns(self, nbytes: int) -> int:
         """The memcpy cost of ``nbytes`` bytes on this machine."""
@@ -240,15 +263,24 @@ def load_profile(
     """
     text, where = _profile_text(name, relative_to)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{where}: not valid TOML: {exc}") from None
-    data = {**data.get("profile", {}), **data.get("costs", {})}
-    unknown = set(data) - {f.name for f in attrs.fields(CostProfile)}
+        parsed = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    tables = [parsed.get(t, {}) for t in ("profile", "costs")]
+    if not all(isinstance(t, dict) for t in tables):
+        raise ValueError(f"{where}: [profile] and [costs] must be tables")
+    data = {**tables[0], **tables[1]}
+    known = [f.name for f in attrs.fields(CostProfile)]
+    unknown = set(data) - set(known)
     if unknown:
         raise ValueError(f"{where}: unknown cost fields {sorted(unknown)}")
     data.update(overrides or {})
+    required = [f.name for f in attrs.fields(CostProfile) if f.default is attrs.NOTHING]
+    missing = [name for name in required if name not in data]
+    if missing:
+        what = "is empty" if not data else "lacks fields"
+        raise ValueError(f"{where}: {what}: a [profile] table needs {', '.join(missing)}")
     try:
         return CostProfile(**data)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None

@@ -3,12 +3,20 @@
 What user space can measure honestly is measured; the rest is copied from a base
 profile and the written profile's description says which is which:
 
-* **Memory copy** (``copy_points``): ``memcpy`` between two buffers (warm in the
-  cache as far as they fit), at sizes from 64 bytes to 1 MiB. Each figure is
-  the time of a batch of copies minus the same batch copying 0 bytes (the call's
-  own overhead), divided by the batch size, taking the fastest of several
-  batches. The curve is piecewise linear (:mod:`mintactors.costs`), so the
-  cache-size bends show up where they are.
+* **Memory copy** (``copy_points``): ``memcpy`` at sizes from 64 bytes to 1 MiB,
+  each copy from a different place in a buffer of random bytes into a different
+  destination slot, the slots spanning :data:`WORKING_SET` bytes (more than a
+  core's L1 cache), as a driver copies frames into different receive buffers:
+  a loop over one hot buffer would measure the L1 cache, not a frame's copy. Each
+  copy's destination is read back (so no copy is dead), and after the timing every
+  slot is compared with its source. Each figure is the time of a batch of copies
+  minus the same batch copying 0 bytes (the loop's own overhead), divided by the
+  batch size, taking the fastest of several batches. The curve is piecewise linear
+  (:mod:`mintactors.costs`), so the cache-size bends show up where they are.
+* **Plausibility**: a figure below :data:`MIN_COPY_NS` or faster than
+  :data:`MAX_COPY_GBPS` is not a copy a driver makes (it is timer noise, or a
+  copy that stayed in a cache), and :func:`host_profile_toml` refuses to write a
+  profile from it (:class:`ImplausibleMeasurement`).
 * **System call entry and exit** (``syscall_entry_ns``, ``syscall_exit_ns``): a
   ``getppid`` system call through ``syscall(2)``, minus a call to a libc function
   that does no system call, split evenly.
@@ -23,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import platform
+import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +43,12 @@ from mintactors.costs import CostProfile, load_profile
 
 __all__ = [
     "DEFAULT_SIZES",
+    "MAX_COPY_GBPS",
+    "MIN_COPY_NS",
+    "WORKING_SET",
     "HostMeasurement",
+    "ImplausibleMeasurement",
+    "check_plausible",
     "host_profile_toml",
     "measure_copy_ns",
     "measure_host",
@@ -44,6 +58,35 @@ __all__ = [
 #: Copy sizes measured by default, bytes: the paper's frame sizes and the cache bends.
 DEFAULT_SIZES = (64, 256, 1024, 1514, 2048, 4096, 8192, 12288, 16384, 32768, 65536, 262144, 1 << 20)
 SYS_GETPPID_X86_64 = 110
+#: Bytes the destination slots of one size span: beyond the L1 cache (and the L2 of
+#: the paper's era), as a ring's receive buffers are, so no copy lands on a line
+#: the previous copies left in L1.
+WORKING_SET = 1 << 20
+#: No memcpy call, however small, returns in less (a call, a branch, a store).
+MIN_COPY_NS = 2
+#: A bound on one core's copy bandwidth out of its caches into different buffers,
+#: GB/s (bytes per ns). A figure above it came from a copy that never left L1.
+MAX_COPY_GBPS = 100.0
+
+
+class ImplausibleMeasurement(ValueError):
+    """A measured copy is faster than any copy a driver could make; no profile is written."""
+
+
+def check_plausible(points: Sequence[tuple[int, int]]) -> None:
+    """Refuse copy figures that cannot be real.
+
+    Raises:
+        ImplausibleMeasurement: naming the first such (bytes, ns) point.
+    """
+    for size, ns in points:
+        if ns < MIN_COPY_NS or size / ns > MAX_COPY_GBPS:
+            raise ImplausibleMeasurement(
+                f"a {size}-byte copy measured at {ns} ns ({size / max(ns, 1):.1f} GB/s) is "
+                f"faster than any real one (at least {MIN_COPY_NS} ns, at most "
+                f"{MAX_COPY_GBPS:g} GB/s): the machine was too busy to measure, or the copy "
+                "stayed in a cache; measure again (more --repeat) on a quiet machine"
+            )
 
 
 @attrs.frozen
@@ -75,31 +118,68 @@ def _net_ns(
     return work_ns - base_ns
 
 
+def _copies(
+    source: memoryview, size: int, working_set: int, rng: random.Random
+) -> tuple[bytearray, list[tuple[memoryview, memoryview]]]:
+    """A destination of slots spanning ``working_set`` bytes, and (slot, source) pairs."""
+    slots = max(1, working_set // size)
+    target = bytearray(slots * size)
+    view = memoryview(target)
+    pairs = []
+    for i in range(slots):
+        start = rng.randrange(len(source) - size + 1)
+        pairs.append((view[i * size : (i + 1) * size], source[start : start + size]))
+    return target, pairs
+
+
 def measure_copy_ns(
-    sizes: Sequence[int] = DEFAULT_SIZES, repeat: int = 9, batch_bytes: int = 16 << 20
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    repeat: int = 9,
+    batch_bytes: int = 16 << 20,
+    working_set: int = WORKING_SET,
 ) -> tuple[tuple[int, int], ...]:
     """(bytes, ns) per copy size; made non-decreasing and at least 1 ns.
 
     A copy is a slice assignment between two memoryviews (CPython does it with one
-    ``memcpy``), which costs far less call overhead than ``ctypes.memmove``.
+    ``memcpy``), which costs far less call overhead than ``ctypes.memmove``. Copies
+    go from random places in a buffer of random bytes to successive slots spanning
+    ``working_set`` bytes; each copy's last byte is read back, and every slot is
+    checked against its source afterwards.
+
+    Raises:
+        ImplausibleMeasurement: a slot does not hold what was copied into it.
     """
+    rng = random.Random(0x5EED)  # the data varies; the measurement is repeatable
     largest = max(sizes)
-    source = memoryview(bytearray(b"\x5a" * largest))
-    target = memoryview(bytearray(largest))
+    source = memoryview(bytearray(rng.randbytes(2 * largest)))
     points: list[tuple[int, int]] = []
     floor = 1
     for size in sorted(sizes):
-        chunk = source[:size]
-        empty = source[:0]
-
-        def copy(chunk: memoryview = chunk, size: int = size) -> None:
-            target[:size] = chunk
-
-        def nothing(empty: memoryview = empty) -> None:
-            target[:0] = empty
-
+        _, pairs = _copies(source, size, working_set, rng)
         reps = max(100, min(50_000, batch_bytes // size))
-        ns = _net_ns(copy, nothing, reps, repeat)
+        cycle = (pairs * (reps // len(pairs) + 1))[:reps]
+        # Both loops read the slot's last byte back (the copy's result is used), so
+        # the loops differ only by the copy itself.
+        work = [(slot, chunk, slot[-1:]) for slot, chunk in cycle]
+        empty = [(slot[:0], chunk[:0], probe) for slot, chunk, probe in work]
+        sink = 0
+
+        def copy(items: list[tuple[memoryview, memoryview, memoryview]] = work) -> None:
+            nonlocal sink
+            for slot, chunk, probe in items:
+                slot[:] = chunk
+                sink ^= probe[0]
+
+        def nothing(items: list[tuple[memoryview, memoryview, memoryview]] = empty) -> None:
+            nonlocal sink
+            for slot, chunk, probe in items:
+                slot[:] = chunk
+                sink ^= probe[0]
+
+        ns = _net_ns(copy, nothing, 1, repeat) / reps
+        for slot, chunk in pairs[: len(cycle)]:
+            if slot != chunk:
+                raise ImplausibleMeasurement(f"a {size}-byte copy did not arrive intact")
         floor = max(floor, round(ns))  # noise must not make a bigger copy look cheaper
         points.append((size, floor))
     return tuple(points)
@@ -144,8 +224,10 @@ def host_profile_toml(
     """A profile TOML: the measured fields, every other field from profile ``base``.
 
     Raises:
+        ImplausibleMeasurement: a copy figure no real copy could have.
         ValueError: the result is not a valid profile.
     """
+    check_plausible(measured.copy_points)
     start = load_profile(base)
     fields: dict[str, Any] = {f.name: getattr(start, f.name) for f in attrs.fields(CostProfile)}
     measured_names = ["copy_points"]

@@ -46,7 +46,15 @@ from typing import ClassVar, Literal, Protocol, Self
 import attrs
 
 from mintactors.captures import Capture, CaptureError, read_capture
-from mintactors.fields import ParameterError, at_least, checked, internal, positive
+from mintactors.fields import (
+    MAX_COUNT,
+    MAX_INSTANT_NS,
+    ParameterError,
+    between,
+    checked,
+    duration_ns,
+    internal,
+)
 from mintactors.registry import Registry
 
 __all__ = [
@@ -259,7 +267,7 @@ class FixedPattern(_Generated):
     """Constant rate: a send every ``interval_ns``."""
 
     name: ClassVar[str] = "fixed"
-    interval_ns: int = checked(10_000, at_least(0))
+    interval_ns: int = checked(10_000, duration_ns())
 
     def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
         """``start, start + T, ...``"""
@@ -282,10 +290,16 @@ class ListPattern(_Generated):
         """The list must be given, nonnegative and nondecreasing."""
         if not self.instants_ns:
             raise ParameterError("instants_ns", 'is required with pattern "list"')
+        if len(self.instants_ns) > MAX_COUNT:
+            raise ParameterError("instants_ns", f"lists more than {MAX_COUNT} instants")
         try:
             listed_instants(self.instants_ns)
         except ValueError as exc:
             raise ParameterError("instants_ns", str(exc)) from None
+        if self.instants_ns[-1] > MAX_INSTANT_NS:
+            raise ParameterError(
+                "instants_ns", f"instant {self.instants_ns[-1]} ns is after 2^62 ns"
+            )
         return self
 
     def available(self) -> int | None:
@@ -307,8 +321,8 @@ class JitterPattern(_Generated):
     """The fixed grid, each instant moved by a seeded offset."""
 
     name: ClassVar[str] = "jitter"
-    interval_ns: int = checked(10_000, at_least(0))
-    jitter_ns: int = checked(0, at_least(0))
+    interval_ns: int = checked(10_000, duration_ns())
+    jitter_ns: int = checked(0, duration_ns())
     jitter_dist: Literal["uniform", "normal"] = "uniform"
 
     def instants(self, start_ns: int, rng: RandomSource) -> Iterator[int]:
@@ -326,7 +340,8 @@ class PoissonPattern(_Generated):
     """A Poisson process of ``rate_pps`` packets per second."""
 
     name: ClassVar[str] = "poisson"
-    rate_pps: float = checked(0.0, at_least(0))
+    #: Between 0.1 (a mean gap of 10 s) and 1e9 (one packet per ns) packets per second.
+    rate_pps: float = checked(0.0, between(0.1, 1e9))
 
     def prepare(self, base_dir: Path | None) -> Self:
         """The rate must be positive."""
@@ -349,9 +364,9 @@ class BurstPattern(_Generated):
     """``burst_size`` packets ``burst_gap_ns`` apart, every ``burst_period_ns``."""
 
     name: ClassVar[str] = "burst"
-    burst_size: int = checked(1, at_least(1))
-    burst_period_ns: int = checked(0, at_least(0))
-    burst_gap_ns: int = checked(0, at_least(0))
+    burst_size: int = checked(1, between(1, MAX_COUNT))
+    burst_period_ns: int = checked(0, duration_ns())
+    burst_gap_ns: int = checked(0, duration_ns())
 
     def prepare(self, base_dir: Path | None) -> Self:
         """A burst needs a period and must fit in it."""
@@ -384,7 +399,8 @@ class CapturePattern:
 
     name: ClassVar[str] = "capture"
     capture: str = ""
-    time_scale: float = checked(1.0, positive)
+    #: Between a millionth and a million times the capture's own pace.
+    time_scale: float = checked(1.0, between(1e-6, 1e6))
     #: The capture file's contents, once :meth:`prepare` has read it.
     recording: Capture | None = internal()
 
@@ -399,6 +415,13 @@ class CapturePattern:
             recording = read_capture(path)
         except CaptureError as exc:
             raise ParameterError("capture", f"{path}: {exc}") from None
+        stamps = recording.timestamps_ns
+        if not stamps:
+            raise ParameterError("capture", f"{path}: the capture holds no frames")
+        if (max(stamps) - stamps[0]) * self.time_scale > MAX_INSTANT_NS:
+            raise ParameterError(
+                "time_scale", f"replays {path} over more than 2^62 ns of virtual time"
+            )
         return attrs.evolve(self, recording=recording)
 
     def _recording(self) -> Capture:

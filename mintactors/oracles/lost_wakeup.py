@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from mintactors.fields import checked
+from mintactors.fields import checked, duration_ns
 from mintactors.oracles._base import ORACLES, Violation
 from mintactors.packets import MIN_FRAME_LEN, parse_pktgen_header
 
@@ -117,9 +117,7 @@ class LostWakeup:
     )
 
     #: How long a frame may wait in the ring with nothing coming for it.
-    stranded_bound_ns: int = checked(
-        10_000, lambda v: None if v >= 1 else f"must be at least 1 ns, not {v}"
-    )
+    stranded_bound_ns: int = checked(10_000, duration_ns(1))
 
     def watch(self, machine: Machine, found: list[Violation]) -> _LostWakeupWatch:
         """Watch the driver, the target core and APIC, the ring and the source."""

@@ -14,7 +14,7 @@ from typing import ClassVar
 import attrs
 
 from mintactors import names
-from mintactors.fields import at_least, between, checked
+from mintactors.fields import MAX_COST_NS, between, checked, duration_ns
 from mintactors.hardware.e1000 import E1000Receiver, dma_time
 from mintactors.hardware.ethernet import LinkPartner
 from mintactors.messages import FrameArrived
@@ -90,7 +90,7 @@ class E1000Source:
     dma_mb_s: int = checked(1064, between(1, 1_000_000))
     # 4000 interrupts/s: where InterruptThrottleRate = 3 settles for bulk traffic.
     itr: int = checked(976, between(0, 65535))
-    interrupt_latency_ns: int = checked(500, at_least(0))
+    interrupt_latency_ns: int = checked(500, duration_ns(0, MAX_COST_NS))
 
     def describe(self) -> str:
         """``e1000 at L Mb/s, ITR i``."""

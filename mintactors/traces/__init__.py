@@ -7,11 +7,17 @@ described in ``docs/trace-format.md``.
 """
 
 from mintactors.traces._diff import TraceDiff, diff_traces, render_diff
-from mintactors.traces._events import EventFilter, format_event, matching_lines, parse_time
+from mintactors.traces._events import (
+    EventFilter,
+    field_text,
+    format_event,
+    matching_lines,
+    parse_time,
+)
 from mintactors.traces._packet import Hop, PacketTimeline, packet_timeline, render_timeline
 from mintactors.traces._pcap import FRAME_CHOICES, PcapRecorder, export_pcap
 from mintactors.traces._perfetto import PerfettoStats, export_perfetto, us_from_ns
-from mintactors.traces._reader import TraceError, TraceReader
+from mintactors.traces._reader import TraceError, TraceReader, flatten
 from mintactors.traces._summary import TraceSummary, render_summary, summarise
 
 __all__ = [
@@ -28,6 +34,8 @@ __all__ = [
     "diff_traces",
     "export_pcap",
     "export_perfetto",
+    "field_text",
+    "flatten",
     "format_event",
     "matching_lines",
     "packet_timeline",

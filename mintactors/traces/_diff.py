@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from mintactors.traces._events import field_text
 from mintactors.traces._reader import Line, TraceReader, flatten
 
 __all__ = ["ABSENT", "TraceDiff", "diff_traces", "render_diff"]
@@ -107,7 +108,9 @@ def _short(text: str, width: int = 160) -> str:
     return f"{text[:width]}... ({len(text) - width} more characters)"
 
 
-def _value(value: Any) -> str:
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _short(field_text(key, value), 80)  # vectors and addresses in hex
     return _short(repr(value), 80)
 
 
@@ -121,7 +124,10 @@ def render_diff(diff: TraceDiff, name_a: str, name_b: str) -> str:
     out: list[str] = []
     if diff.header:
         out.append(f"headers differ in {len(diff.header)} field(s):")
-        out += [f"  {key}: {_value(va)} (A) vs {_value(vb)} (B)" for key, va, vb in diff.header]
+        out += [
+            f"  {key}: {_value(key, va)} (A) vs {_value(key, vb)} (B)"
+            for key, va, vb in diff.header
+        ]
     else:
         out.append("headers are equal")
     if diff.line is None:
@@ -140,7 +146,10 @@ def render_diff(diff: TraceDiff, name_a: str, name_b: str) -> str:
         out.append("  B has no more lines (it ends here)")
     if diff.fields:
         out.append("  fields that differ:")
-        out += [f"    {key}: {_value(va)} (A) vs {_value(vb)} (B)" for key, va, vb in diff.fields]
+        out += [
+            f"    {key}: {_value(key, va)} (A) vs {_value(key, vb)} (B)"
+            for key, va, vb in diff.fields
+        ]
     for tag, rest in (("A", diff.a[1:]), ("B", diff.b[1:])):
         if rest:
             out.append(f"  then in {tag}:")

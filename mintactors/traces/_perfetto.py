@@ -398,7 +398,12 @@ class _Exporter:
     def _end_interrupt(self, core: str, irq: _Interrupt, t: int, extra: dict[str, Any]) -> None:
         if self.by_handler.get(irq.handler) is irq:
             del self.by_handler[irq.handler]
-        args = {"vector": irq.vector, "handler": irq.handler, "ipi_of_packet": irq.for_seq, **extra}
+        args = {
+            "vector": f"{irq.vector:#x}",  # as every tool writes a vector
+            "handler": irq.handler,
+            "ipi_of_packet": irq.for_seq,
+            **extra,
+        }
         self.slice(core, f"IRQ {irq.vector:#x} -> {irq.handler}", irq.taken, t, args)
         marks = [irq.taken, irq.entered, irq.exited, t]
         names = ("interrupt entry", f"{irq.handler} handler", "iret")

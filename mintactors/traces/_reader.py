@@ -4,7 +4,11 @@ Every tool reads through :class:`TraceReader`, so they all hold memory independe
 of the trace's length and treat damage the same way:
 
 * a line that is not a JSON object with an integer ``t_ns`` and string ``actor`` and
-  ``kind`` is an error naming the file and line number (:class:`TraceError`);
+  ``kind`` is an error naming the file and line number (:class:`TraceError`), as is
+  a line whose ``t_ns`` is before the line above it (a trace is in time order, and
+  every tool relies on it);
+* line ends may be ``\n`` or ``\r\n`` (a trace that went through a Windows
+  editor or ``git`` with ``autocrlf``);
 * the last line, if it does not parse and has no final newline, is what a killed
   run leaves behind (the sink writes through a large buffer): it is reported as a
   warning and everything before it is used;
@@ -13,6 +17,7 @@ of the trace's length and treat damage the same way:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +46,8 @@ class TraceError(MintactorsError):
 
 
 _DECODER = json.JSONDecoder()
+#: What a tool raises when a field has a type or value it does not expect.
+_DATA_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 
 def _decode(raw: bytes) -> dict[str, Any] | str:
@@ -114,6 +121,26 @@ class TraceReader:
         """Close the file."""
         self._file.close()
 
+    @contextlib.contextmanager
+    def blamed(self) -> Iterator[None]:
+        """Turn a tool's failure on a line's contents into a :class:`TraceError` for that line.
+
+        Every line is checked for ``t_ns``, ``actor`` and ``kind``; the other fields
+        are each tool's to read. A field of the wrong type (an edited trace: a
+        ``seq`` that is a string, a missing ``vector``) makes a tool fail where it
+        reads it, on the line it was reading: that line is named.
+        """
+        try:
+            yield
+        except _DATA_ERRORS as exc:
+            line = self.lines_read or None
+            raise TraceError(
+                self.path,
+                line,
+                f"a field this tool reads is missing or of the wrong type "
+                f"({type(exc).__name__}: {exc}); was the trace edited?",
+            ) from None
+
     @property
     def size(self) -> int:
         """The file's size in bytes."""
@@ -136,7 +163,7 @@ class TraceReader:
             raise TraceError(self.path, None, "empty file: not a mintactors trace")
         if not raw.endswith(b"\n"):
             raise TraceError(self.path, 1, "the header line is incomplete (the run was killed?)")
-        self.header_line = raw.rstrip(b"\n")
+        self.header_line = raw.rstrip(b"\r\n")
         event = _decode(self.header_line)
         if isinstance(event, str):
             raise TraceError(self.path, 1, f"not a mintactors trace: {event}")
@@ -186,7 +213,7 @@ class TraceReader:
             )
 
     def _check(self, number: int, raw: bytes, *, last: bool) -> Line:
-        body = raw.rstrip(b"\n")
+        body = raw.rstrip(b"\r\n")
         event = _decode(body)
         if isinstance(event, str):
             if last and not raw.endswith(b"\n"):
@@ -199,6 +226,13 @@ class TraceReader:
             raise TraceError(self.path, number, f"malformed line: {event}")
         if self.run_end is not None:
             raise TraceError(self.path, number, "a line after run_end")
+        if event["t_ns"] < self.last_t_ns:
+            raise TraceError(
+                self.path,
+                number,
+                f"t_ns goes backwards: {event['t_ns']} after {self.last_t_ns} on line "
+                f"{self.lines_read} (a trace is in time order; was it edited or reordered?)",
+            )
         self.lines_read = number
         self.last_t_ns = event["t_ns"]
         if event["kind"] == "run_end":

@@ -35,7 +35,7 @@ from mintactors.errors import ConfigError
         (
             {"pattern": "capture", "capture": "x.pcap", "time_scale": 0},
             "generator.time_scale",
-            "greater than 0",
+            "between 1e-06",
         ),
     ],
 )

@@ -11,12 +11,22 @@ the lowest-numbered run that violates an oracle (every run before it has
 passed), so the answer does not depend on how many workers there are or which
 finished first. That run is then recorded again with a full trace, which is what
 ``mintactors replay`` reproduces.
+
+The output directory belongs to the exploration while it runs (locked against a
+second command); the failing run goes to ``seed-<S>`` in it, and the ``seed-*``
+directories an earlier exploration recorded there are removed, so the directory
+never shows a failure this exploration did not find. The worker processes are a
+:class:`~mintactors.experiments.sweep.executors.WorkerPool`: they end with the
+command, however it ends, and the runs still going once the answer is known are
+stopped rather than waited for.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +36,8 @@ import attrs
 from mintactors.config import Config, load_config
 from mintactors.distributions import Exponential, Fixed, Normal, Uniform
 from mintactors.errors import ConfigError
-from mintactors.experiments.run import record_run
+from mintactors.experiments.run import RUN_OUTPUTS, claimed_directory, prune_outputs, record_run
+from mintactors.experiments.sweep.executors import WorkerPool
 from mintactors.oracles import Violation
 
 __all__ = [
@@ -169,7 +180,7 @@ def _explore_parallel(
     pending: dict[concurrent.futures.Future[RunVerdict], int] = {}
     next_run = 0
     window = 2 * jobs
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+    with WorkerPool(jobs) as pool:
         while True:
             while (
                 next_run < len(plan)
@@ -192,8 +203,8 @@ def _explore_parallel(
                 if verdict.violation is not None and (failing is None or verdict.run < failing):
                     failing = verdict.run
             if failing is not None and all(r in done for r in range(failing)):
-                for future in pending:
-                    future.cancel()
+                # The answer is known: later runs are of no use, stop them now.
+                pool.close(abort=bool(pending))
                 break
     last = failing if failing is not None else len(plan) - 1
     return [done[r] for r in range(last + 1)]
@@ -220,18 +231,40 @@ def explore(
     """
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda verdict: None)
-    if jobs == 1 or len(plan) <= 1:
-        verdicts = _explore_inline(path, base, plan, report)
-    else:
-        verdicts = _explore_parallel(path, base, plan, jobs, report)
-    failing = next((v for v in verdicts if v.violation is not None), None)
-    recorded = None
-    if failing is not None and out_dir is not None:
-        variation = plan[failing.run]
-        config = load_config(path, [*base, *variation.assignments, 'simulation.trace="full"'])
-        recorded = out_dir / f"seed-{failing.seed}"
-        record_run(config, recorded)
+    with claimed_directory(out_dir) if out_dir is not None else contextlib.nullcontext():
+        if jobs == 1 or len(plan) <= 1:
+            verdicts = _explore_inline(path, base, plan, report)
+        else:
+            verdicts = _explore_parallel(path, base, plan, jobs, report)
+        failing = next((v for v in verdicts if v.violation is not None), None)
+        recorded = None
+        if failing is not None and out_dir is not None:
+            variation = plan[failing.run]
+            config = load_config(path, [*base, *variation.assignments, 'simulation.trace="full"'])
+            recorded = out_dir / f"seed-{failing.seed}"
+            record_run(config, recorded)
+        if out_dir is not None:
+            written = [recorded.name] if recorded is not None else []
+            prune_outputs(out_dir, recorded_runs(out_dir), written)
     return ExploreOutcome(tuple(verdicts), failing, recorded)
+
+
+_SEED_DIR = re.compile(r"seed-\d+")
+
+
+def recorded_runs(out_dir: Path) -> list[str]:
+    """The ``seed-<S>`` directories an exploration recorded in ``out_dir``, by name."""
+    try:
+        entries = sorted(out_dir.iterdir())
+    except OSError:
+        return []
+    return [
+        entry.name
+        for entry in entries
+        if _SEED_DIR.fullmatch(entry.name)
+        and entry.is_dir()
+        and any((entry / name).exists() for name in RUN_OUTPUTS)
+    ]
 
 
 def verdict_summary(verdict: RunVerdict) -> dict[str, Any]:

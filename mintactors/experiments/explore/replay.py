@@ -34,6 +34,7 @@ from mintactors.config import Config, parse_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.run import record_run
 from mintactors.kernel.drivers import DRIVERS
+from mintactors.traces import flatten
 
 __all__ = [
     "Divergence",
@@ -54,11 +55,16 @@ class UntrustedDriver(ConfigError):
 
 @attrs.frozen
 class Divergence:
-    """The first line where two traces differ (1-based); ``None`` past a trace's end."""
+    """The first line where two traces differ (1-based); ``None`` past a trace's end.
+
+    ``header_fields`` names the fields that differ when the first line (the header)
+    does, as dotted paths (``seed``, ``config.generator.count``).
+    """
 
     line: int
     recorded: str | None
     replayed: str | None
+    header_fields: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -90,7 +96,7 @@ def read_header(path: Path) -> dict[str, Any]:
         raise ConfigError(source, "", f"cannot be read: {exc.strerror or exc}") from None
     try:
         header = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(
             source, "", "is not a mintactors trace (first line is not JSON)"
         ) from None
@@ -99,7 +105,23 @@ def read_header(path: Path) -> dict[str, Any]:
     for key in ("config", "config_source"):
         if key not in header:
             raise ConfigError(source, key, "is missing from the trace header; cannot replay")
+    if not isinstance(header["config"], dict) or not isinstance(header["config_source"], str):
+        raise ConfigError(
+            source, "config", "in the trace header is not a config table; cannot replay"
+        )
+    files = header.get("replay_files", [])
+    if not isinstance(files, list) or not all(_file_record(r) for r in files):
+        raise ConfigError(source, "replay_files", "in the trace header is malformed; cannot replay")
     return header
+
+
+def _file_record(record: Any) -> bool:
+    """Whether ``record`` has the shape of a ``replay_files`` entry."""
+    return (
+        isinstance(record, dict)
+        and all(isinstance(record.get(k), str) for k in ("path", "sha256", "key"))
+        and isinstance(record.get("content_b64", ""), str | None)
+    )
 
 
 def _leading_parents(path: str) -> int:
@@ -139,8 +161,27 @@ def _restore_files(header: dict[str, Any], root: Path, source: str) -> Path:
 
 
 def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as stream:
-        yield from stream
+    # Line ends are not the run's: a trace whose lines end in CRLF replays the same.
+    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        for line in stream:
+            yield line.rstrip("\r\n")
+
+
+def _header_fields(recorded: str, replayed: str) -> tuple[str, ...]:
+    """The dotted header fields whose values differ (empty if either is not JSON)."""
+    try:
+        old, new = json.loads(recorded), json.loads(replayed)
+    except json.JSONDecodeError:
+        return ()
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return ()
+    left, right = dict(flatten(old)), dict(flatten(new))
+    missing = object()
+    return tuple(
+        key
+        for key in sorted(left.keys() | right.keys())
+        if left.get(key, missing) != right.get(key, missing)
+    )
 
 
 def _first_divergence(old: Path, new: Path) -> tuple[int, Divergence | None]:
@@ -152,7 +193,8 @@ def _first_divergence(old: Path, new: Path) -> tuple[int, Divergence | None]:
             return count, None
         count += 1
         if a != b:
-            return count, Divergence(count, a.rstrip("\n") if a else a, b.rstrip("\n") if b else b)
+            fields = _header_fields(a, b) if count == 1 and a and b else ()
+            return count, Divergence(count, a, b, fields)
 
 
 def _recorded_kind(header: dict[str, Any]) -> str:
@@ -263,12 +305,22 @@ def replay_config(
 
     Raises:
         UntrustedDriver: the trace names driver code that is not allowed to run.
-        ConfigError: files unavailable, or a config this version refuses.
+        ConfigError: files unavailable, or a config this version refuses (naming the
+            trace, not the config file it was recorded from, which is not read).
     """
     source = str(header["config_source"])
     driver_files = _driver_files(header, str(trace), trust, driver_file)
     base_dir = _restore_files(header, root, str(trace))
-    return parse_config(header["config"], source, base_dir, driver_files=driver_files)
+    try:
+        return parse_config(header["config"], source, base_dir, driver_files=driver_files)
+    except ConfigError as exc:
+        where = f"config.{exc.key}" if exc.key else "config"
+        raise ConfigError(
+            str(trace),
+            where,
+            f"the config embedded in the trace header (recorded from {source}) is not "
+            f"valid: {exc.problem}",
+        ) from None
 
 
 def replay_trace(

@@ -48,8 +48,9 @@ from mintactors.experiments.paper.data import (
     paper_size,
 )
 from mintactors.experiments.run import RunOutcome
+from mintactors.experiments.sweep.columns import Scalar
 from mintactors.experiments.sweep.executors import Executor
-from mintactors.experiments.sweep.runner import Scalar, run_sweep
+from mintactors.experiments.sweep.runner import run_sweep
 from mintactors.experiments.sweep.spec import parse_sweep
 from mintactors.kernel.generator import SEND_NS_KEPT
 from mintactors.sources import MintTraffic

@@ -23,22 +23,14 @@ row of a run whose costs were changed from the fitted profile (a sensitivity run
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display, and the same pixels everywhere
-
-from matplotlib import pyplot as plt
 
 from mintactors.experiments.paper.data import implied_packet_ns
 from mintactors.experiments.paper.fig9 import Fig9Point, Fig9Summary
 from mintactors.experiments.paper.measure import Table1Row, Table2Row
+from mintactors.experiments.run import atomic_outputs
 from mintactors.experiments.sweep.runner import write_csv
 
 __all__ = [
@@ -77,8 +69,10 @@ FIG9_SUMMARY_COLUMNS = (
 _LABELS = {"1.5": "1.5 KB (MTU)", "8": "8 KB (jumbo)", "16": "16 KB (receive buffer)"}
 
 
-def write_table1(out: Path, rows: Sequence[Table1Row]) -> Path:
-    """``out/table1.csv``."""
+def write_table1(
+    out: Path, rows: Sequence[Table1Row], outputs: atomic_outputs | None = None
+) -> Path:
+    """``out/table1.csv`` (with ``outputs``: committed with the other files there)."""
     path = out / "table1.csv"
     write_csv(
         path,
@@ -93,12 +87,15 @@ def write_table1(out: Path, rows: Sequence[Table1Row]) -> Path:
             }
             for r in rows
         ],
+        outputs=outputs,
     )
     return path
 
 
-def write_table2(out: Path, rows: Sequence[Table2Row]) -> Path:
-    """``out/table2.csv``."""
+def write_table2(
+    out: Path, rows: Sequence[Table2Row], outputs: atomic_outputs | None = None
+) -> Path:
+    """``out/table2.csv`` (with ``outputs``: committed with the other files there)."""
     path = out / "table2.csv"
     write_csv(
         path,
@@ -114,11 +111,24 @@ def write_table2(out: Path, rows: Sequence[Table2Row]) -> Path:
             }
             for r in rows
         ],
+        outputs=outputs,
     )
     return path
 
 
-def _plot(path: Path, points: Sequence[Fig9Point], summaries: Sequence[Fig9Summary]) -> None:
+def _plot(
+    path: Path,
+    points: Sequence[Fig9Point],
+    summaries: Sequence[Fig9Summary],
+    outputs: atomic_outputs | None,
+) -> None:
+    # matplotlib is loaded here, not with the module: it is a second of start-up
+    # that every other command would pay (and Ctrl-C during it) for no plot.
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")  # files only: no display, and the same pixels everywhere
+    from matplotlib import pyplot as plt  # noqa: PLC0415
+
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for n, summary in enumerate(summaries):
         kb = summary.size_kb
@@ -149,28 +159,32 @@ def _plot(path: Path, points: Sequence[Fig9Point], summaries: Sequence[Fig9Summa
     image = io.BytesIO()
     fig.savefig(image, format="png", metadata={"Software": None})
     plt.close(fig)
-    _write_bytes(path, image.getvalue())
+    _write_bytes(path, image.getvalue(), outputs)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` under a temporary name, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def _write_bytes(path: Path, data: bytes, outputs: atomic_outputs | None) -> None:
+    """Write ``data`` to ``path`` under a temporary name, renamed into place on success.
+
+    Raises:
+        OutputError: the file cannot be written (nothing is left behind).
+    """
+    if outputs is not None:
+        outputs.open_binary(path).write(data)
+        return
+    with atomic_outputs(path.parent) as own:
+        own.open_binary(path).write(data)
 
 
 def write_fig9(
-    out: Path, points: Sequence[Fig9Point], summaries: Sequence[Fig9Summary]
+    out: Path,
+    points: Sequence[Fig9Point],
+    summaries: Sequence[Fig9Summary],
+    outputs: atomic_outputs | None = None,
 ) -> tuple[Path, Path, Path]:
-    """``out/fig9.csv``, ``out/fig9_summary.csv`` and ``out/fig9.png``."""
+    """``out/fig9.csv``, ``out/fig9_summary.csv`` and ``out/fig9.png``.
+
+    With ``outputs`` they are committed, or not, with the other files of that block.
+    """
     csv_path = out / "fig9.csv"
     write_csv(
         csv_path,
@@ -187,6 +201,7 @@ def write_fig9(
             }
             for p in points
         ],
+        outputs=outputs,
     )
     summary_path = out / "fig9_summary.csv"
     write_csv(
@@ -204,9 +219,10 @@ def write_fig9(
             }
             for s in summaries
         ],
+        outputs=outputs,
     )
     png_path = out / "fig9.png"
-    _plot(png_path, points, summaries)
+    _plot(png_path, points, summaries, outputs)
     return csv_path, summary_path, png_path
 
 

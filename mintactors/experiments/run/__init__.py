@@ -4,13 +4,21 @@ Sweeps, the paper's experiments and exploration all build on this.
 """
 
 from mintactors.experiments.run._pipeline import (
+    RUN_OUTPUTS,
     RecordedRun,
+    RunInterrupted,
     RunOutcome,
     config_echo,
     record_run,
     run_config,
 )
-from mintactors.experiments.run.outputs import atomic_outputs, write_json
+from mintactors.experiments.run.outputs import (
+    OutputError,
+    atomic_outputs,
+    claimed_directory,
+    prune_outputs,
+    write_json,
+)
 from mintactors.experiments.run.results import (
     Accounting,
     AccountingError,
@@ -28,15 +36,20 @@ __all__ = [
     "AccountingError",
     "IpiCounts",
     "LatencySummary",
+    "OutputError",
     "ProfileId",
+    "RUN_OUTPUTS",
     "RecordedRun",
     "RunEnd",
+    "RunInterrupted",
     "RunOutcome",
     "RunResults",
     "account",
     "atomic_outputs",
+    "claimed_directory",
     "collect_results",
     "config_echo",
+    "prune_outputs",
     "record_run",
     "run_config",
     "write_json",

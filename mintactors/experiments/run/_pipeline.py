@@ -6,11 +6,25 @@ component crash or an accounting failure is an error and no output is written;
 for :func:`record_run` (exploration, replay) it is a finding, reported as a
 violation of the pseudo-oracle ``crash`` or of ``conservation``, and the trace is
 kept, since that is exactly the run someone wants to read.
+
+Either way, an interruption (Ctrl-C, or SIGTERM where the command line handles it)
+ends the run as :class:`RunInterrupted` with the virtual time reached, and a failure
+to write an output as :class:`~mintactors.experiments.run.outputs.OutputError`;
+neither leaves a file behind.
+
+An interruption is never let loose inside Trio: raised wherever the signal lands,
+it can corrupt Trio's own bookkeeping (a ``TrioInternalError``). While the
+simulation runs, SIGINT and SIGTERM only note the signal
+(:class:`_DeferredInterrupts`); the run's progress hook, called between deliveries
+(every 4096), raises :class:`RunInterrupted` there, where an actor raising is the
+ordinary way a run stops.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +33,102 @@ import attrs
 
 from mintactors.config import Config
 from mintactors.errors import ActorCrashed
-from mintactors.experiments.run.outputs import atomic_outputs, write_json
+from mintactors.experiments.run.outputs import OutputError, atomic_outputs, write_json
 from mintactors.experiments.run.results import AccountingError, RunResults, collect_results
 from mintactors.machine import Machine, build_machine
 from mintactors.oracles import OracleMonitor, Violation
 from mintactors.runtime import RunResult
 
-__all__ = ["RecordedRun", "RunOutcome", "config_echo", "record_run", "run_config"]
+__all__ = [
+    "RUN_OUTPUTS",
+    "RecordedRun",
+    "RunInterrupted",
+    "RunOutcome",
+    "config_echo",
+    "record_run",
+    "run_config",
+]
+
+#: The files a run writes into its directory; a rerun removes those it did not write.
+RUN_OUTPUTS = ("results.json", "trace.jsonl")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by an interruption; nothing was written.
+
+    A ``KeyboardInterrupt``, so that everything that cleans up after Ctrl-C (output
+    files, worker pools) does so for it too.
+
+    Attributes:
+        t_ns: the virtual time the run had reached.
+    """
+
+    def __init__(self, t_ns: int, signum: int = signal.SIGINT) -> None:
+        super().__init__(t_ns)
+        self.t_ns = t_ns
+        self.signum = signum
+
+
+class _DeferredInterrupts:
+    """While the simulation runs, SIGINT and SIGTERM are noted, not raised.
+
+    Only signals with a Python handler are deferred (Python's Ctrl-C handler, the
+    command line's SIGTERM handler): an ignored SIGINT stays ignored and a default
+    SIGTERM still ends the process, as they would without a run. Only the main
+    thread can install handlers; elsewhere nothing is deferred.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def __enter__(self) -> _DeferredInterrupts:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(signum)
+                if callable(previous):
+                    self._previous[signum] = previous
+                    signal.signal(signum, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def check(self, t_ns: int) -> None:
+        """Raise :class:`RunInterrupted` if a signal came."""
+        if self.signum is not None:
+            raise RunInterrupted(t_ns, self.signum)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or (from Trio's nursery) groups, a KeyboardInterrupt.
+
+    Trio raises the interrupt in whichever task was running, so it can arrive grouped
+    with the errors it caused in the others: the interrupt is the cause of them all.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt) is not None
+
+
+def _output_failure(exc: BaseException) -> OutputError | None:
+    """The output write failure ``exc`` is, or holds (directly or as a crash's cause)."""
+    if isinstance(exc, OutputError):
+        return exc
+    if isinstance(exc, ActorCrashed) and isinstance(exc.cause, OutputError):
+        return exc.cause
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _output_failure(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def config_echo(config: Config) -> dict[str, Any]:
@@ -72,6 +175,40 @@ Progress = Callable[[Machine, int], None]
 ExtraOutputs = Callable[[atomic_outputs, Machine], None]
 
 
+def _simulate(machine: Machine, monitor: OracleMonitor, progress: Progress | None) -> RunResult:
+    """Run the machine's simulation; interruptions and output failures come out as ours.
+
+    Raises:
+        RunInterrupted: Ctrl-C or SIGTERM (handled between deliveries).
+        OutputError: the trace or a pcap could not be written.
+        ActorCrashed: a component failed.
+    """
+    deferred = _DeferredInterrupts()
+
+    def hook(t_ns: int) -> None:
+        deferred.check(t_ns)
+        if progress is not None:
+            progress(machine, t_ns)
+
+    until = machine.config.simulation.until_ns
+    try:
+        with deferred:
+            run = machine.simulation.run_sync(until_ns=until, progress=hook, stop_when=monitor)
+        deferred.check(machine.simulation.now_ns)  # a signal in the last deliveries
+    except RunInterrupted:
+        raise
+    except BaseException as exc:
+        if _interrupted(exc):
+            signum = deferred.signum or signal.SIGINT
+            raise RunInterrupted(machine.simulation.now_ns, signum) from None
+        failed = _output_failure(exc)
+        if failed is not None:
+            # The trace (or a pcap) could not be written: not the model's failure.
+            raise failed from None
+        raise
+    return run
+
+
 def _execute(
     config: Config,
     out_dir: Path | None,
@@ -84,7 +221,7 @@ def _execute(
     fingerprint: bool = False,
 ) -> tuple[RecordedRun, dict[str, Path]]:
     paths: dict[str, Path] = {}
-    with atomic_outputs(out_dir) as outputs:
+    with atomic_outputs(out_dir, owned=RUN_OUTPUTS, lock=True) as outputs:
         stream = None
         if out_dir is not None and config.simulation.trace != "off":
             stream = outputs.open("trace.jsonl")
@@ -96,11 +233,8 @@ def _execute(
         monitor = OracleMonitor(
             machine, config.oracles.entries, stop_on_violation=stop_on_violation
         )
-        hook = (lambda t: progress(machine, t)) if progress is not None else None
         try:
-            run = machine.simulation.run_sync(
-                until_ns=config.simulation.until_ns, progress=hook, stop_when=monitor
-            )
+            run = _simulate(machine, monitor, progress)
         except ActorCrashed as exc:
             if strict:
                 raise

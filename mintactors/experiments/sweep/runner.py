@@ -11,30 +11,49 @@ values already say what differs).
 
 Rows are put back in run order whatever order the runs finish in, and values are
 written with ``repr``-exact floats, so the same sweep gives the same CSV file byte
-for byte, serially or in parallel.
+for byte, serially or in parallel. A drop counter a run never counted
+(``dropped.<reason>`` appears in a run's results only once it drops a packet for
+that reason) is written as 0, not left empty.
+
+:func:`sweep_into` writes a sweep into a directory it owns: ``sweep.csv`` and, with
+``save_runs``, each run's files in ``runs/NNNN``. The runs are written into a
+staging directory that replaces ``runs/`` only when the whole sweep succeeded, so
+an interrupted or failed sweep leaves the previous outputs as they were and no
+partial ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import io
 import json
-import sys
-from collections.abc import Callable, Mapping, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
-from tqdm import tqdm
 
 from mintactors.config import parse_config
 from mintactors.errors import MintactorsError, SimulationError
-from mintactors.experiments.run import RunOutcome, atomic_outputs, run_config
+from mintactors.experiments.progress import Progress
+from mintactors.experiments.run import (
+    OutputError,
+    RunOutcome,
+    atomic_outputs,
+    claimed_directory,
+    run_config,
+)
+from mintactors.experiments.sweep.columns import COUNTER_PREFIXES, Scalar, flatten_results
 from mintactors.experiments.sweep.executors import Executor
 from mintactors.experiments.sweep.spec import Overrides, Sweep, point_raw
 
 __all__ = [
+    "SWEEP_OUTPUTS",
     "Measure",
     "SweepRunFailed",
     "SweepTable",
@@ -44,10 +63,13 @@ __all__ = [
     "format_value",
     "run_sweep",
     "run_task",
+    "sweep_into",
     "write_csv",
 ]
 
-Scalar = int | float | str | bool | None
+#: What a sweep owns in its output directory; a rerun removes what it did not write.
+SWEEP_OUTPUTS = ("sweep.csv", "runs")
+
 #: Extra figures computed in the worker from a finished run (must be picklable:
 #: a module-level function).
 Measure = Callable[[RunOutcome], Mapping[str, Scalar]]
@@ -72,11 +94,16 @@ class SweepTask:
 
 @attrs.frozen
 class TaskOutcome:
-    """A worker's answer: the run's flat row, or what went wrong."""
+    """A worker's answer: the run's flat row, or what went wrong.
+
+    ``output_path`` is set when what went wrong is an output that could not be
+    written (then ``error`` is the system's reason): not a failure of the run.
+    """
 
     index: int
     row: dict[str, Scalar] | None
     error: str | None = None
+    output_path: str | None = None
 
 
 @attrs.frozen
@@ -91,24 +118,6 @@ class SweepTable:
         return [row.get(name) for row in self.rows]
 
 
-def flatten_results(results: Mapping[str, Any], prefix: str = "") -> dict[str, Scalar]:
-    """The scalar fields of a results record, nested tables as dotted names.
-
-    Lists (the config's node list, say) are not scalars and are left out, as is the
-    top-level ``config`` echo.
-    """
-    out: dict[str, Scalar] = {}
-    for key, value in results.items():
-        if not prefix and key == "config":
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten_results(value, name + "."))
-        elif isinstance(value, int | float | str | bool) or value is None:
-            out[name] = value
-    return out
-
-
 def run_task(task: SweepTask) -> TaskOutcome:
     """Run one sweep task (in a worker process, or here)."""
     try:
@@ -120,6 +129,8 @@ def run_task(task: SweepTask) -> TaskOutcome:
         row = flatten_results(outcome.results.to_json())
         if task.measure is not None:
             row.update(task.measure(outcome))
+    except OutputError as exc:
+        return TaskOutcome(task.index, None, exc.reason, exc.path)
     except MintactorsError as exc:
         # Exceptions with custom constructors do not survive pickling; send the text.
         return TaskOutcome(task.index, None, f"{type(exc).__name__}: {exc}")
@@ -178,10 +189,11 @@ def run_sweep(
         )
         for p in sweep.points
     ]
-    show = sys.stderr.isatty() if progress is None else progress
     results: dict[int, dict[str, Scalar]] = {}
-    with tqdm(total=len(tasks), unit="run", desc=label, disable=not show, leave=False) as bar:
+    with Progress(label, len(tasks), "runs", enabled=progress) as bar:
         for outcome in executor.map_unordered(run_task, tasks):
+            if outcome.output_path is not None:
+                raise OutputError(outcome.output_path, outcome.error or "cannot be written")
             if outcome.row is None:
                 values = sweep.points[outcome.index].values()
                 shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
@@ -189,7 +201,7 @@ def run_sweep(
                     f"{sweep.source}: sweep run {outcome.index} ({shown}) failed: {outcome.error}"
                 )
             results[outcome.index] = outcome.row
-            bar.update(1)
+            bar.update(len(results))
     result_names: list[str] = []
     seen: set[str] = set()
     for index in range(len(tasks)):  # first-appearance order, in run order: deterministic
@@ -199,19 +211,123 @@ def run_sweep(
                 result_names.append(name)
     result_names = [n for n in _select(result_names, sweep.columns) if n not in sweep.keys]
     columns = ("run", *sweep.keys, *result_names)
+    counters = {n for n in result_names if n.startswith(COUNTER_PREFIXES)}
     rows = tuple(
-        {"run": p.index, **p.values(), **{n: results[p.index].get(n) for n in result_names}}
+        {
+            "run": p.index,
+            **p.values(),
+            **{n: results[p.index].get(n, 0 if n in counters else None) for n in result_names},
+        }
         for p in sweep.points
     )
     return SweepTable(columns, rows)
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write ``rows`` to ``path`` as CSV, atomically (all or nothing)."""
+@contextlib.contextmanager
+def _staged_runs(out: Path, save: bool) -> Iterator[Path | None]:
+    """A fresh directory for the runs' files, removed unless :func:`_publish_runs` took it."""
+    if not save:
+        yield None
+        return
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".runs.", suffix=".partial", dir=out))
+    except OSError as exc:
+        raise OutputError(out / "runs", exc) from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish_runs(out: Path, staging: Path) -> None:
+    """Put the staged runs in place of ``out/runs`` (the old ones go only once it is done)."""
+    target = out / "runs"
+    old = None
+    try:
+        if target.exists() or target.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=".runs.", suffix=".old", dir=out))
+            target.replace(old / "runs")
+        staging.replace(target)
+    except OSError as exc:
+        raise OutputError(target, exc) from None
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def sweep_into(
+    out: Path,
+    sweep: Sweep,
+    executor: Executor,
+    *,
+    save_runs: bool = False,
+    label: str = "sweep",
+) -> tuple[SweepTable, Path]:
+    """Run ``sweep`` and write ``out/sweep.csv`` (and ``out/runs/NNNN`` with ``save_runs``).
+
+    The directory is locked for the sweep's duration and created if need be (and
+    removed again if the sweep fails and it was created for it). Nothing is written
+    under a final name unless every run succeeded; on success the outputs of an
+    earlier sweep there that this one did not write (``runs/`` after a sweep without
+    ``save_runs``) are removed. ``executor`` is entered here, inside the claim on
+    the directory, so that its workers are gone before a failed sweep's partial
+    files are removed.
+
+    Returns:
+        The table and the CSV's path.
+
+    Raises:
+        OutputError: the directory or a file cannot be written.
+        SweepRunFailed: a run failed.
+    """
+    path = out / "sweep.csv"
+    with claimed_directory(out), _staged_runs(out, save_runs) as staging, executor:
+        table = run_sweep(sweep, executor, runs_dir=staging, label=label)
+        write_csv(path, table.columns, table.rows, owned=SWEEP_OUTPUTS, keep=("runs",) * save_runs)
+        if staging is not None:
+            os.chmod(staging, 0o777 & ~_umask())
+            _publish_runs(out, staging)
+    return table, path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_csv(
+    path: Path,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    owned: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    outputs: atomic_outputs | None = None,
+) -> None:
+    """Write ``rows`` to ``path`` as CSV, atomically (all or nothing).
+
+    Args:
+        path: the CSV file.
+        columns: the header, in order.
+        rows: one mapping per row.
+        owned: outputs in the CSV's directory the caller owns; those neither
+            written here nor in ``keep`` are removed once the CSV is in place.
+        keep: owned outputs the caller writes itself.
+        outputs: open the file here instead (it is then committed, or not, with
+            the other files of that block, which must be ``path``'s directory's).
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([format_value(row.get(c)) for c in columns])
-    with atomic_outputs(path.parent) as outputs:
+    if outputs is not None:
         outputs.open(path.name).write(buffer.getvalue())
+        return
+    owned = [name for name in owned if name not in keep]
+    with atomic_outputs(path.parent, owned=owned) as own:
+        own.open(path.name).write(buffer.getvalue())

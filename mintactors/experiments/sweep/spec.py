@@ -24,14 +24,19 @@ every grid point: runs outer, grid inner. A key may be swept by one of them only
 
 Every run's config is built and checked before anything runs, so a bad value is
 reported as a :class:`~mintactors.errors.ConfigError` naming the file and the sweep
-key that produced it, and no run starts.
+key that produced it, and no run starts. So is a sweep whose runs set no key at
+all (an empty run is the base config: useful beside others, pointless alone), a
+``columns`` pattern that selects no result field, and a
+sweep of more runs than the caller allows (:class:`SweepTooLarge`: the command line
+asks before it starts more than :data:`CONFIRM_RUNS` runs).
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +45,17 @@ import attrs
 from mintactors.config import Config, apply_overrides, parse_config, read_toml, unknown_key_error
 from mintactors.errors import ConfigError
 from mintactors.experiments.run import RunResults
+from mintactors.experiments.sweep.columns import check_columns
 
 __all__ = [
+    "CONFIRM_RUNS",
     "SWEEP_KEYS",
     "Sweep",
     "SweepPoint",
+    "SweepTooLarge",
     "load_sweep",
     "parse_sweep",
+    "point_config",
     "point_raw",
     "set_path",
 ]
@@ -55,6 +64,26 @@ __all__ = [
 SWEEP_KEYS = ("columns", "grid", "runs")
 
 Overrides = tuple[tuple[str, Any], ...]
+
+#: Sweeps of more runs than this need the user's confirmation (``--yes``).
+CONFIRM_RUNS = 10_000
+
+
+class SweepTooLarge(ConfigError):
+    """A sweep has more runs than the caller allowed; nothing was checked or run.
+
+    Attributes:
+        runs: how many runs the sweep has.
+    """
+
+    def __init__(self, source: str, runs: int, limit: int) -> None:
+        super().__init__(
+            source,
+            "sweep",
+            f"has {runs:,} runs, more than {limit:,}: confirm with --yes to run them all",
+        )
+        self.runs = runs
+
 
 #: Result fields that were renamed or split, with what replaced each and why.
 RENAMED_RESULTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -217,8 +246,12 @@ def _expand(
     return points
 
 
-def _check_point(sweep: Sweep, point: SweepPoint) -> Config:
-    """Build one run's config, blaming the sweep key when its value is the problem."""
+def point_config(sweep: Sweep, point: SweepPoint) -> Config:
+    """Build one run's config, blaming the sweep key when its value is the problem.
+
+    Raises:
+        ConfigError: naming the sweep key (and run) responsible.
+    """
     raw = point_raw(sweep.raw, point.overrides)
     base_dir = Path(sweep.base_dir) if sweep.base_dir is not None else None
     try:
@@ -238,14 +271,28 @@ def _check_point(sweep: Sweep, point: SweepPoint) -> Config:
         ) from None
 
 
-def parse_sweep(raw: Mapping[str, Any], source: str, base_dir: Path | None = None) -> Sweep:
+def parse_sweep(
+    raw: Mapping[str, Any],
+    source: str,
+    base_dir: Path | None = None,
+    *,
+    max_runs: int | None = None,
+) -> Sweep:
     """Check a config table with a ``[sweep]`` table and expand it into runs.
 
     Every run's config is built and checked here.
 
+    Args:
+        raw: the parsed TOML.
+        source: the file it came from (for messages).
+        base_dir: where relative paths in the config are resolved.
+        max_runs: refuse a sweep of more runs than this, before checking them.
+
     Raises:
-        ConfigError: no ``[sweep]`` table, a malformed one, or a run whose config is
-            not valid (naming the sweep key responsible).
+        SweepTooLarge: more than ``max_runs`` runs.
+        ConfigError: no ``[sweep]`` table, a malformed one, a run that sets nothing,
+            a ``columns`` pattern that selects nothing, or a run whose config is not
+            valid (naming the sweep key responsible).
     """
     if "sweep" not in raw:
         raise ConfigError(source, "sweep", "is missing: a sweep config needs a [sweep] table")
@@ -259,6 +306,15 @@ def parse_sweep(raw: Mapping[str, Any], source: str, base_dir: Path | None = Non
         raise ConfigError(source, "sweep", "needs a grid, a list of runs, or both")
     axes = _grid(spec["grid"], source) if "grid" in spec else []
     runs = _runs(spec["runs"], source) if "runs" in spec else [[]]
+    if not axes and not any(runs):
+        # An empty run is the base config, which is worth having beside others;
+        # a sweep of nothing else is the base config again and again.
+        raise ConfigError(
+            source,
+            "sweep.runs",
+            "no run sets a key, so every run would be the base config; give a run a "
+            'key to set, e.g. { "generator.size" = 1514 }',
+        )
     grid_keys = {k for k, _ in axes}
     keys: list[str] = []
     for r, run in enumerate(runs):
@@ -276,6 +332,9 @@ def parse_sweep(raw: Mapping[str, Any], source: str, base_dir: Path | None = Non
             if key not in keys:
                 keys.append(key)
     keys += [k for k, _ in axes]
+    count = len(runs) * math.prod(len(values) for _, values in axes)
+    if max_runs is not None and count > max_runs:
+        raise SweepTooLarge(source, count, max_runs)
     columns = _columns(spec["columns"], source) if "columns" in spec else ()
     base = {k: v for k, v in raw.items() if k != "sweep"}
     sweep = Sweep(
@@ -287,14 +346,26 @@ def parse_sweep(raw: Mapping[str, Any], source: str, base_dir: Path | None = Non
         columns=columns,
     )
     for point in sweep.points:
-        _check_point(sweep, point)
+        point_config(sweep, point)
+    if columns:
+        check_columns(columns, _configs(sweep), source)
     return sweep
 
 
-def load_sweep(path: str | Path, assignments: Sequence[str] = ()) -> Sweep:
+def _configs(sweep: Sweep) -> Iterator[Config]:
+    for point in sweep.points:
+        yield point_config(sweep, point)
+
+
+def load_sweep(
+    path: str | Path, assignments: Sequence[str] = (), *, max_runs: int | None = None
+) -> Sweep:
     """Read the sweep config at ``path``; ``assignments`` (``--set``) change the base.
 
     Raises:
+        SweepTooLarge: more than ``max_runs`` runs.
         ConfigError: an unreadable file, bad TOML, or any problem :func:`parse_sweep` finds.
     """
-    return parse_sweep(read_toml(path, assignments), str(path), Path(path).parent)
+    return parse_sweep(
+        read_toml(path, assignments), str(path), Path(path).parent, max_runs=max_runs
+    )

@@ -116,7 +116,7 @@ def test_explore_prints_a_replay_command_that_runs_the_users_file(
     args = ["explore", str(REGRESSION), "--runs", "1", "--jobs", "1", "--out", str(tmp_path)]
     assert main(args) == 1
     printed = capsys.readouterr().out
-    command = printed.split("reproduce it:\n", 1)[1].splitlines()[0].split()
+    command = printed.split("To reproduce it, run:\n", 1)[1].splitlines()[0].split()
     assert command[:2] == ["mintactors", "replay"]
     assert command[3:] == ["--driver", str(SCENARIOS / "drivers" / "my_rx.py")]
     assert main(command[1:]) == 0

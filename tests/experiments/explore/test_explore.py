@@ -106,7 +106,7 @@ def test_explore_command_exits_0_when_every_run_passes(capsys: pytest.CaptureFix
     sets = [arg for a in pinned('driver.kind="napi"') for arg in ("--set", a)]
     status = main(["explore", LOST_WAKEUP, "--runs", "5", "--jobs", "1", "--policy", "pct", *sets])
     assert status == 0
-    assert "all 5 runs passed every oracle" in capsys.readouterr().out
+    assert "All 5 runs passed every oracle" in capsys.readouterr().out
 
 
 def test_a_bad_jitter_spec_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:

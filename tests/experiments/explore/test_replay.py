@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +130,67 @@ def test_replay_in_another_interpreter_with_another_hash_seed_is_identical(tmp_p
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "byte-identical" in done.stdout
+
+
+def _edit_header(trace: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    lines = trace.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    edit(header)
+    lines[0] = json.dumps(header, sort_keys=True, separators=(",", ":")) + "\n"
+    trace.write_text("".join(lines))
+
+
+def test_a_diverging_header_names_the_fields_that_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header field changed after the run (the trace edited): replay names it."""
+    trace = record(SCENARIOS / "driver-paper.toml", tmp_path / "run", "generator.count=5")
+
+    def edit(header: dict[str, Any]) -> None:
+        header["mintactors_version"] = "0.0.0-edited"
+
+    _edit_header(trace, edit)
+    assert main(["replay", str(trace), "--out", str(tmp_path / "again")]) == 1
+    out = capsys.readouterr().out
+    assert "replay DIVERGED at line 1" in out
+    assert "header fields that differ: mintactors_version" in out
+
+
+def test_an_invalid_embedded_config_is_blamed_on_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config in the header that does not check is the trace's fault, not the config file's."""
+    trace = record(SCENARIOS / "driver-paper.toml", tmp_path / "run", "generator.count=5")
+
+    def edit(header: dict[str, Any]) -> None:
+        header["config"]["generator"]["count"] = 0
+
+    _edit_header(trace, edit)
+    assert main(["replay", str(trace)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"mintactors: error: {trace}: config.generator.count: ")
+    assert "driver-paper.toml" in err  # where it was recorded from, as information
+    assert "must be at least 1" in err
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda h: h.update(config=[1, 2]),
+        lambda h: h.update(config_source=7),
+        lambda h: h.update(replay_files=[{"path": 3}]),
+        lambda h: h.update(replay_files="x"),
+    ],
+    ids=["config-not-table", "source-not-text", "file-record", "files-not-list"],
+)
+def test_a_malformed_header_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Callable[[dict[str, Any]], None]
+) -> None:
+    """Header fields of the wrong shape: exit 2 naming the trace and the field."""
+    trace = record(SCENARIOS / "driver-paper.toml", tmp_path / "run", "generator.count=5")
+    _edit_header(trace, edit)
+    assert main(["replay", str(trace)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{trace}: " in err

@@ -27,9 +27,18 @@ grid = { "generator.interval_ns" = [1000, 5000] }
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    """A two-worker Dask cluster of separate processes on this machine."""
+    """A two-worker Dask cluster of separate processes on this machine.
+
+    Every port is the system's choice (``0``): a fixed one (the dashboard's 8787 by
+    default) fails when another test or program on a busy machine holds it.
+    """
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        scheduler_port=0,
+        dashboard_address=":0",
+        worker_dashboard_address=":0",
     ) as cluster:
         yield cluster.scheduler_address
 

@@ -1,0 +1,28 @@
+"""Test-wide settings: the hypothesis profiles.
+
+``ci`` (the default) keeps property tests fast and repeatable: no per-example
+deadline (a shared, busy machine makes timings flaky), the usual 100 examples
+unless a test asks for more, and a derandomised search, so a CI run cannot fail
+on an example no earlier run tried. ``attack`` searches for real: random, and ten
+times the examples (``MINTACTORS_HYPOTHESIS=attack python -m pytest tests/fuzz``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "attack",
+    deadline=None,
+    max_examples=1000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("MINTACTORS_HYPOTHESIS", "ci"))
