@@ -412,7 +412,7 @@ class Simulation:
                 message = entry[4]
                 self._now = now
                 if fingerprint is not None:
-                    fingerprint.add(name, message)
+                    fingerprint.add(name, message, entry[5])
                 if trace_deliveries:
                     trace.delivery(now, name, message, entry[5])
                 try:

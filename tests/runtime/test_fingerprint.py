@@ -80,18 +80,26 @@ def test_timings_that_keep_the_order_keep_the_fingerprint() -> None:
 
 def test_swapping_two_deliveries_changes_the_fingerprint() -> None:
     """Any change of order changes the hash, even between the same two deliveries."""
-    a, b, c = ("driver", "InterruptEntry"), ("app", "TaskDone"), ("socket", "Recv")
+    a = ("driver", "InterruptEntry", "apic1")
+    b = ("app", "TaskDone", "cpu1")
+    c = ("socket", "Recv", "app")
     assert fingerprint_of([a, b, c]) != fingerprint_of([b, a, c])
     assert fingerprint_of([a, b, c]) != fingerprint_of([a, c, b])
     assert fingerprint_of([a, b]) != fingerprint_of([a, b, b])
 
 
+def test_the_sender_is_part_of_the_schedule() -> None:
+    """The same kind reaching the same actor from another sender is another schedule."""
+    ring = [("memory", "MemoryWrite", "ring"), ("memory", "MemoryWrite", "driver")]
+    assert fingerprint_of(ring) != fingerprint_of(ring[::-1])
+
+
 def test_fingerprint_is_recomputed_from_a_full_trace() -> None:
-    """The fingerprint folds exactly the (actor, kind) of each delivery line, in order."""
+    """The fingerprint folds exactly the (actor, kind, src) of each delivery line, in order."""
     out = io.StringIO()
     result = tied_run("random", 5, trace=out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    deliveries = [(e["actor"], e["kind"]) for e in lines if "src" in e]
+    deliveries = [(e["actor"], e["kind"], e["src"]) for e in lines if "src" in e]
     assert len(deliveries) == result.delivered
     assert fingerprint_of(deliveries) == result.fingerprint
 
