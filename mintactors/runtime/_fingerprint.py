@@ -54,7 +54,7 @@ class ScheduleFingerprint:
         True
     """
 
-    __slots__ = ("_words", "_state", "deliveries")
+    __slots__ = ("_state", "_words", "deliveries")
 
     def __init__(self) -> None:
         self._words: dict[tuple[str, type, str], int] = {}
