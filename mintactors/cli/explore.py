@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -24,25 +23,32 @@ from pathlib import Path
 from typing import Any
 
 from mintactors.cli._common import add_config_arguments
+from mintactors.cli.sweep import add_executor_arguments
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
+from mintactors.experiments.explore.coverage import PctBound
 from mintactors.experiments.explore.explore import (
+    ExploreOutcome,
     RunVerdict,
+    Variation,
     explore,
     jitter_assignment,
     variations,
 )
 from mintactors.experiments.explore.replay import replay_trace
 from mintactors.experiments.progress import Progress
+from mintactors.experiments.sweep.executors import Executor, make_executor
 from mintactors.oracles import ORACLES, Violation
 from mintactors.runtime import policy_names
 from mintactors.traces import field_text
 
-__all__ = ["add_commands", "cmd_explore", "cmd_replay", "trace_window"]
+__all__ = ["add_commands", "cmd_explore", "cmd_replay", "coverage_lines", "trace_window"]
 
 #: Notes shown before and after the violation in the trace window, by default.
 WINDOW_BEFORE = 24
 WINDOW_AFTER = 8
+#: With --until-distinct N and no --runs, at most this many runs per schedule asked for.
+RUNS_PER_DISTINCT = 10
 
 
 def _format_line(event: dict[str, Any]) -> str:
@@ -84,25 +90,11 @@ def trace_window(
     return [*earlier, marker, *later]
 
 
-def _cores() -> int:
-    """Cores this process may run on (all of them where affinity is unknown)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def _jobs(value: str) -> int:
-    jobs = int(value)
-    if jobs < 1:
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
-    return jobs
-
-
-def _runs(value: str) -> int:
-    runs = int(value)
-    if runs < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return runs
+    return number
 
 
 def _window(value: str) -> int:
@@ -115,55 +107,180 @@ def _window(value: str) -> int:
     return lines
 
 
-def cmd_explore(args: argparse.Namespace) -> int:
-    """``mintactors explore``: seeded variations until the first oracle violation."""
-    base = list(args.set or [])
-    config = load_config(args.config, base)
+def _plan_size(args: argparse.Namespace) -> int:
+    """The runs the plan holds: ``--runs``, or the cap ``--until-distinct`` implies."""
+    if args.runs is not None:
+        return int(args.runs)
+    if args.until_distinct is None:
+        raise ConfigError("--runs", "", "is needed (or --until-distinct N)")
+    return int(args.until_distinct) * RUNS_PER_DISTINCT
+
+
+def _pct_overrides(args: argparse.Namespace) -> list[str]:
+    extra = []
+    if args.pct_depth is not None:
+        extra.append(f"simulation.pct_depth={args.pct_depth}")
+    if args.pct_steps is not None:
+        extra.append(f"simulation.pct_steps={args.pct_steps}")
+    if extra and args.policy != "pct":
+        raise ConfigError("--pct-depth/--pct-steps", "", "tune the pct policy: add --policy pct")
+    return extra
+
+
+def _where(executor: Executor, args: argparse.Namespace) -> str:
+    if args.executor == "dask":
+        threads = executor.workers
+        plural = "s" * (threads != 1)
+        return f"on the Dask cluster at {args.scheduler} ({threads} worker thread{plural})"
+    jobs = executor.workers
+    return f"{jobs} worker process{'es' if jobs > 1 else ''}"
+
+
+def coverage_lines(outcome: ExploreOutcome, until_distinct: int | None) -> list[str]:
+    """What the runs covered: distinct schedules, the stop, and PCT's bound."""
+    coverage = outcome.coverage
+    runs, distinct = coverage.runs, coverage.distinct
+    lines = [
+        f"Schedules: {runs} run{'s' * (runs != 1)} tried {distinct} distinct "
+        f"schedule{'s' * (distinct != 1)}; {coverage.repeats} repeated one already seen."
+    ]
+    if until_distinct is not None:
+        if outcome.stopped == "distinct":
+            lines.append(
+                f"Reached the {until_distinct} distinct schedules asked for at run {runs - 1}."
+            )
+        elif outcome.stopped == "plan":
+            lines.append(
+                f"Stopped at the cap of {runs} runs with {distinct} of the {until_distinct} "
+                "distinct schedules asked for."
+            )
+        else:
+            lines.append(
+                f"Stopped at the violation with {distinct} of the {until_distinct} "
+                "distinct schedules asked for."
+            )
+    bound = outcome.pct
+    if bound is not None:
+        lines.extend(_pct_lines(bound))
+    return lines
+
+
+def _pct_lines(bound: PctBound) -> list[str]:
+    d, n, k, most = bound.depth, bound.threads, bound.steps, bound.most_decisions
+    if n == 0:
+        return ["PCT: no run met a tie, so there was one order to take and every run took it."]
+    if most < k:
+        fit = (
+            f"the runs made at most {most}, so change points past {most} never fired: "
+            f"--pct-steps {max(most, d - 1)} fits k to these runs"
+        )
+    elif most > k:
+        fit = (
+            f"the runs made up to {most}, so the bound covers bugs whose ordering points "
+            f"lie in the first {k}: --pct-steps {most} covers them all"
+        )
+    else:
+        fit = "as many as the longest run made"
+    return [
+        f"PCT, depth d = {d}: n = {n} (the most sending actors that met in ties in one run), "
+        f"k = {k} (the tie decisions its change points fall among; {fit}).",
+        f"One run finds a bug of depth {d} with probability at least 1/(n k^(d-1)) = "
+        f"{bound.per_run:.3g}; {bound.runs} run{'s' * (bound.runs != 1)} find it with "
+        f"probability at least {bound.found:.3g}.",
+    ]
+
+
+def _plan(args: argparse.Namespace, config: Config) -> tuple[list[Variation], int]:
+    """The runs to make, and the first seed."""
+    runs = _plan_size(args)
     first_seed = args.seed if args.seed is not None else config.simulation.seed
-    if not 0 <= first_seed <= (1 << 64) - args.runs:
+    if not 0 <= first_seed <= (1 << 64) - runs:
         raise ConfigError(
             "--seed",
             str(first_seed),
-            f"the {args.runs} runs take seeds {first_seed}..{first_seed + args.runs - 1}, "
+            f"the {runs} runs take seeds {first_seed}..{first_seed + runs - 1}, "
             "and a seed is from 0 to 2^64 - 1",
         )
     jitter = jitter_assignment(config, args.jitter) if args.jitter is not None else None
-    plan = variations(args.runs, first_seed, args.policy, jitter)
-    out = Path(args.out) if args.out else Path("out") / "explore" / Path(args.config).stem
-    jitter_text = f", IPI latency jitter {args.jitter} ns" if args.jitter else ""
-    jobs = args.jobs
-    print(
-        f"explore {args.config}: {args.runs} runs from seed {first_seed}, "
-        f"policy {args.policy}{jitter_text}, {jobs} worker process{'es' if jobs > 1 else ''}",
-        flush=True,
-    )
+    return variations(runs, first_seed, args.policy, jitter, _pct_overrides(args)), first_seed
+
+
+def _explore_with_progress(
+    args: argparse.Namespace, plan: list[Variation], executor: Executor, out: Path
+) -> tuple[ExploreOutcome, float]:
+    """Explore with a progress bar; the outcome and the seconds it took."""
     failures = 0
     finished = 0
+    schedules: set[str] = set()  # only its size is shown
 
-    with Progress("explore", args.runs, "runs") as bar:
+    with Progress("explore", len(plan), "runs") as bar:
 
         def progress(verdict: RunVerdict) -> None:
             nonlocal failures, finished
             failures += verdict.violation is not None
             finished += 1
-            bar.update(finished, f"violations {failures}")
+            schedules.add(verdict.fingerprint)
+            bar.update(finished, f"violations {failures}, schedules {len(schedules)}")
 
         started = time.monotonic()
-        outcome = explore(args.config, base, plan, jobs=jobs, out_dir=out, progress=progress)
-    elapsed = time.monotonic() - started
+        outcome = explore(
+            args.config,
+            list(args.set or []),
+            plan,
+            executor=executor,
+            out_dir=out,
+            progress=progress,
+            until_distinct=args.until_distinct,
+        )
+    return outcome, time.monotonic() - started
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``mintactors explore``: seeded variations until the first oracle violation."""
+    config = load_config(args.config, list(args.set or []))
+    plan, first_seed = _plan(args, config)
+    out = Path(args.out) if args.out else Path("out") / "explore" / Path(args.config).stem
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    until = args.until_distinct
+    runs = len(plan)
+    how_many = f"{runs} runs"
+    if until is not None:
+        how_many = f"until {until} distinct schedules (at most {runs} runs)"
+    jitter_text = f", IPI latency jitter {args.jitter} ns" if args.jitter else ""
+    print(
+        f"explore {args.config}: {how_many} from seed {first_seed}, "
+        f"policy {args.policy}{jitter_text}, {_where(executor, args)}",
+        flush=True,
+    )
+    outcome, elapsed = _explore_with_progress(args, plan, executor, out)
     if args.verbose:
         for verdict in outcome.verdicts:
             status = "ok" if verdict.violation is None else f"VIOLATION {verdict.violation.oracle}"
-            print(f"  run {verdict.run:>4}  seed {verdict.seed:>6}  {status}")
-    failing = outcome.failing
+            print(
+                f"  run {verdict.run:>4}  seed {verdict.seed:>6}  "
+                f"schedule {verdict.fingerprint}  {status}"
+            )
+    for line in coverage_lines(outcome, until):
+        print(line)
     made = len(outcome.verdicts)
-    timing = f"mintactors: explored {made} run{'s' * (made != 1)} in {elapsed:.1f} s."
-    if failing is None or failing.violation is None:
+    rate = f" ({made / elapsed:.1f} runs/s)" if elapsed > 0 else ""
+    timing = f"mintactors: explored {made} run{'s' * (made != 1)} in {elapsed:.1f} s{rate}."
+    if outcome.failing is None:
         print(f"All {made} runs passed every oracle ({', '.join(ORACLES)}).")
         print(timing, file=sys.stderr)
         return 0
-    violation = failing.violation
+    _print_violation(outcome, args.window, config)
+    print(timing, file=sys.stderr)
+    return 1
+
+
+def _print_violation(outcome: ExploreOutcome, window: int, config: Config) -> None:
+    """The failing run: its violation, the trace window, the command that replays it."""
+    failing = outcome.failing
+    assert failing is not None
+    assert failing.violation is not None
     assert outcome.recorded is not None
+    violation = failing.violation
     trace = outcome.recorded / "trace.jsonl"
     print(
         f"run {failing.run} (seed {failing.seed}) violated {violation.oracle}, "
@@ -173,7 +290,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     print(f"  began at t = {violation.t_ns} ns")
     print()
     print(f"trace window (component notes; the full trace is {trace}):")
-    for line in trace_window(trace, violation, args.window, WINDOW_AFTER):
+    for line in trace_window(trace, violation, window, WINDOW_AFTER):
         print(f"  {line}")
     print()
     print("To reproduce it, run:")
@@ -182,8 +299,6 @@ def cmd_explore(args: argparse.Namespace) -> int:
         f"That reruns run {failing.run} (seed {failing.seed}) from its trace and checks that "
         "the new trace is the same, byte for byte."
     )
-    print(timing, file=sys.stderr)
-    return 1
 
 
 def _driver_option(config: Config) -> str:
@@ -229,13 +344,35 @@ def add_commands(subparsers: Any) -> None:
     )
     add_config_arguments(explore_parser)
     explore_parser.add_argument(
-        "--runs", type=_runs, required=True, help="how many variations to run"
+        "--runs",
+        type=_positive,
+        help="how many variations to run (at most, with --until-distinct)",
+    )
+    explore_parser.add_argument(
+        "--until-distinct",
+        type=_positive,
+        metavar="N",
+        help="stop once the runs have tried N distinct schedules (or at --runs; "
+        f"without --runs at {RUNS_PER_DISTINCT} N runs)",
     )
     explore_parser.add_argument(
         "--policy",
         default="random",
         choices=policy_names(),
         help="tie-break policy of every run (default: random)",
+    )
+    explore_parser.add_argument(
+        "--pct-depth",
+        type=_positive,
+        metavar="D",
+        help="with --policy pct: the bug depth d it aims at (simulation.pct_depth; default 3)",
+    )
+    explore_parser.add_argument(
+        "--pct-steps",
+        type=_positive,
+        metavar="K",
+        help="with --policy pct: the tie decisions k its change points fall among "
+        "(simulation.pct_steps; default 2000)",
     )
     explore_parser.add_argument(
         "--jitter",
@@ -245,14 +382,10 @@ def add_commands(subparsers: Any) -> None:
     explore_parser.add_argument(
         "--seed", type=int, help="seed of the first run (default: the config's simulation.seed)"
     )
+    add_executor_arguments(explore_parser)
     explore_parser.add_argument(
-        "--jobs",
-        type=_jobs,
-        default=_cores(),
-        help="worker processes (default: one per core)",
-    )
-    explore_parser.add_argument(
-        "--out", help="where the failing run is recorded (default: out/explore/<config name>)"
+        "--out",
+        help="where runs.csv and the failing run go (default: out/explore/<config name>)",
     )
     explore_parser.add_argument(
         "--window",
@@ -262,7 +395,10 @@ def add_commands(subparsers: Any) -> None:
         help=f"trace notes shown before the violation (default {WINDOW_BEFORE})",
     )
     explore_parser.add_argument(
-        "-v", "--verbose", action="store_true", help="list every run's verdict, in seed order"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list each run's verdict and schedule, in seed order",
     )
     explore_parser.set_defaults(func=cmd_explore)
 

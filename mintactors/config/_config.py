@@ -106,6 +106,18 @@ def _check_refill(config: Config, source: str) -> None:
         )
 
 
+def _check_pct(config: Config, source: str) -> None:
+    """PCT's ``d - 1`` change points are distinct decisions among ``1..k``."""
+    simulation = config.simulation
+    if simulation.pct_steps < simulation.pct_depth - 1:
+        raise ConfigError(
+            source,
+            "simulation.pct_steps",
+            f"{simulation.pct_steps} is fewer than the {simulation.pct_depth - 1} change "
+            f"points simulation.pct_depth = {simulation.pct_depth} needs (pct_depth - 1)",
+        )
+
+
 def parse_config(
     raw: Mapping[str, Any],
     source: str,
@@ -129,6 +141,7 @@ def parse_config(
     config = attrs.evolve(config, driver=resolve_driver(config.driver, source, base_dir, content))
     _check_source(config, source)
     _check_refill(config, source)
+    _check_pct(config, source)
     generator = prepare_generator(config.generator, raw.get("generator"), source, base_dir)
     check_injections(
         config.inject,

@@ -6,8 +6,8 @@ from typing import Literal
 
 import attrs
 
-from mintactors.fields import MAX_INSTANT_NS, between, checked, duration_ns
-from mintactors.runtime import policy_names
+from mintactors.fields import MAX_INSTANT_NS, at_least, between, checked, duration_ns
+from mintactors.runtime import PCT_DEPTH, PCT_STEPS, policy_names
 
 __all__ = ["SimulationConfig"]
 
@@ -24,6 +24,10 @@ class SimulationConfig:
     ``trace_frames`` puts every generated and received frame's bytes in the trace
     (``PacketGenerated`` and ``PacketReceived`` notes, ``full`` level), so
     ``mintactors trace export pcap`` can rebuild a capture from the trace alone.
+
+    ``pct_depth`` (``d``) and ``pct_steps`` (``k``) tune the ``pct`` policy: its
+    ``d - 1`` change points fall among tie decisions ``1..k``
+    (:class:`~mintactors.runtime.PctPolicy`). Other policies ignore them.
     """
 
     seed: int = checked(1, between(0, (1 << 64) - 1))
@@ -33,3 +37,5 @@ class SimulationConfig:
     policy: str = checked("fifo", _policy)
     trace: Literal["off", "summary", "full"] = "summary"
     trace_frames: bool = False
+    pct_depth: int = checked(PCT_DEPTH, between(1, 64))
+    pct_steps: int = checked(PCT_STEPS, at_least(1, at_most=1 << 40))

@@ -41,7 +41,7 @@ from mintactors.machine._traffic import (
     replay_files,
 )
 from mintactors.messages import Start
-from mintactors.runtime import Simulation, TraceLevel, TraceSink, rng_stream
+from mintactors.runtime import PctPolicy, Simulation, TraceLevel, TraceSink, rng_stream
 from mintactors.sources import InstalledSource, MintTraffic, SourceWiring
 
 __all__ = ["Machine", "build_machine"]
@@ -106,9 +106,15 @@ def _simulation(
         "profile": f"{profile.name} v{profile.version}",
         "replay_files": replay_files(config),
     }
+    simulation = config.simulation
+    policy: str | PctPolicy = simulation.policy
+    if policy == "pct":
+        # The registry's pct has the default d and k; the config may tune both.
+        tie_break = rng_stream(simulation.seed, "scheduler.tie-break")
+        policy = PctPolicy(tie_break, simulation.pct_depth, simulation.pct_steps)
     return Simulation(
-        seed=config.simulation.seed,
-        policy=config.simulation.policy,
+        seed=simulation.seed,
+        policy=policy,
         trace=sink,
         metadata={**header, **(metadata or {})},
         fingerprint=fingerprint,

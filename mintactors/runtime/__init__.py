@@ -14,7 +14,7 @@ from mintactors.effects import (
     TraceLevel,
 )
 from mintactors.runtime._fingerprint import ScheduleFingerprint, fingerprint_of
-from mintactors.runtime._pct import PctPolicy
+from mintactors.runtime._pct import PCT_DEPTH, PCT_STEPS, PctPolicy
 from mintactors.runtime._policies import (
     FifoPolicy,
     PendingDelivery,
@@ -38,6 +38,8 @@ __all__ = [
     "EventQueue",
     "FifoPolicy",
     "Note",
+    "PCT_DEPTH",
+    "PCT_STEPS",
     "PctPolicy",
     "PendingDelivery",
     "RandomPolicy",

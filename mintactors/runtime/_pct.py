@@ -14,8 +14,10 @@ same priority (the runtime's ties), so:
   tie is between what different actors did, e.g. the ring engine's descriptor
   write and the driver's read of the same descriptor, both arriving at memory;
 * a *step* is one tie decision, so ``k`` is the number of tie decisions a run is
-  expected to make (:data:`PCT_STEPS`; change points past the end of a shorter run
-  never fire, which leaves a run with fewer effective change points);
+  expected to make (:data:`PCT_STEPS` unless the config's ``simulation.pct_steps``
+  says otherwise); change points past the end of a shorter run never fire, which
+  leaves a run with fewer effective change points, so ``k`` is best set near the
+  number of decisions the runs make (``explore`` reports it);
 * priorities are drawn when a source first appears in a tie, above ``d``; the
   ``i``-th change point demotes the source that would win to ``d - i``, below
   every initial priority and every earlier demotion;
@@ -63,6 +65,11 @@ class PctPolicy:
     def name(self) -> str:
         """The policy's name, as written in configs and trace headers."""
         return "pct"
+
+    @property
+    def threads(self) -> int:
+        """``n`` so far: the sending actors that have met in a tie (each has a priority)."""
+        return len(self.priorities)
 
     def _priority(self, source: str) -> float:
         priority = self.priorities.get(source)

@@ -1,8 +1,15 @@
 """Where a sweep's runs execute: this process, local worker processes, or a Dask cluster.
 
-An executor takes a list of independent tasks and a picklable function, and yields
+An executor takes independent tasks and a picklable function, and yields
 ``fn(task)`` for every task in whatever order they finish. Callers put results back
 in task order themselves, so the outcome never depends on the executor.
+
+Tasks may come from a lazy iterable with a ``window``: the executor then keeps at
+most that many tasks out at once and asks for the next only after handing a result
+back, so a caller that learns it needs no more tasks (an exploration that found its
+answer) simply stops yielding them. Closing the result iterator early cancels the
+tasks still out: queued ones never start, and running ones are stopped (local
+worker processes are ended; Dask futures are cancelled).
 
 * :class:`LocalExecutor` with ``jobs == 1`` runs tasks one after another in this
   process (no pickling; easiest to debug). With more jobs it keeps a
@@ -27,13 +34,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import itertools
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -49,6 +57,7 @@ from mintactors.errors import MintactorsError
 
 __all__ = [
     "DaskExecutor",
+    "CONNECT_TIMEOUT_S",
     "EXECUTOR_NAMES",
     "Executor",
     "ExecutorError",
@@ -69,6 +78,8 @@ TERMINATE_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 EXECUTOR_NAMES = ("local", "dask")
+#: Seconds a Dask client waits for the scheduler to answer before giving up.
+CONNECT_TIMEOUT_S = 10.0
 
 
 class ExecutorError(MintactorsError):
@@ -88,8 +99,15 @@ class Executor(Protocol):
 
     workers: int
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        """``fn(task)`` for every task, in completion order."""
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T], *, window: int | None = None
+    ) -> Iterator[R]:
+        """``fn(task)`` for every task, in completion order.
+
+        With ``window``, at most that many tasks are out at once, and the next task
+        is taken from ``tasks`` only after a result has been handed back. Closing
+        the iterator early cancels the tasks still out.
+        """
         ...
 
     def __enter__(self) -> Executor: ...
@@ -267,22 +285,36 @@ class LocalExecutor:
             self._pool = WorkerPool(self.workers)
         return self._pool
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        """``fn(task)`` for each task, as the tasks finish."""
-        if self.workers == 1 or len(tasks) <= 1:
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T], *, window: int | None = None
+    ) -> Iterator[R]:
+        """``fn(task)`` for each task, as the tasks finish (see :class:`Executor`)."""
+        if self.workers == 1 or (isinstance(tasks, list | tuple) and len(tasks) <= 1):
             for task in tasks:
                 yield fn(task)
             return
         pool = self._ensure_pool()
-        pending: set[Future[R]] = {pool.submit(fn, task) for task in tasks}
+        source = iter(tasks)
+        pending: set[Future[R]] = set()
+
+        def refill() -> None:
+            room = None if window is None else max(0, window - len(pending))
+            for task in itertools.islice(source, room):
+                pending.add(pool.submit(fn, task))
+
         try:
+            refill()
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
+                    refill()
         finally:
-            for future in pending:
-                future.cancel()
+            running = [f for f in pending if not f.cancel() and not f.done()]
+            if running:
+                # Nobody will read these results: end the workers rather than wait.
+                pool.close(abort=True)
+                self._pool = None
 
 
 class DaskExecutor:
@@ -292,7 +324,8 @@ class DaskExecutor:
         ExecutorError: Dask is not installed, or no scheduler answers within ``timeout_s``.
     """
 
-    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, address: str, timeout_s: float | None = None) -> None:
+        timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
         try:
             # An optional extra: imported only when this executor is chosen.
             distributed: Any = importlib.import_module("distributed")
@@ -319,16 +352,33 @@ class DaskExecutor:
     ) -> None:
         self._client.close()
 
-    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        """``fn(task)`` for each task, as the cluster finishes them."""
-        # pure=False: two equal tasks are still two runs, never one cached result.
-        futures = [self._client.submit(fn, task, pure=False) for task in tasks]
+    def map_unordered(
+        self, fn: Callable[[T], R], tasks: Iterable[T], *, window: int | None = None
+    ) -> Iterator[R]:
+        """``fn(task)`` for each task, as the cluster finishes them (see :class:`Executor`)."""
+        source = iter(tasks)
+        pending: set[Any] = set()
+        finished = self._distributed.as_completed()
+
+        def refill() -> None:
+            room = None if window is None else max(0, window - len(pending))
+            for task in itertools.islice(source, room):
+                # pure=False: two equal tasks are still two runs, never one cached result.
+                future = self._client.submit(fn, task, pure=False)
+                pending.add(future)
+                finished.add(future)
+
         try:
-            for future in self._distributed.as_completed(futures):
+            refill()
+            for future in finished:
+                pending.discard(future)
                 yield future.result()
+                refill()
         finally:
-            for future in futures:
-                future.cancel()
+            if pending:
+                # Queued tasks are dropped; a task already running on a worker runs
+                # to its end there (Dask cannot stop it), and its result is discarded.
+                self._client.cancel(list(pending))
 
 
 def make_executor(name: str, jobs: int | None = None, scheduler: str | None = None) -> Executor:
