@@ -112,7 +112,7 @@ def _plan_size(args: argparse.Namespace) -> int:
     if args.runs is not None:
         return int(args.runs)
     if args.until_distinct is None:
-        raise ConfigError("--runs", "", "is needed (or --until-distinct N)")
+        raise ConfigError("explore", "", "--runs N is needed (or --until-distinct N)")
     return int(args.until_distinct) * RUNS_PER_DISTINCT
 
 
@@ -123,7 +123,9 @@ def _pct_overrides(args: argparse.Namespace) -> list[str]:
     if args.pct_steps is not None:
         extra.append(f"simulation.pct_steps={args.pct_steps}")
     if extra and args.policy != "pct":
-        raise ConfigError("--pct-depth/--pct-steps", "", "tune the pct policy: add --policy pct")
+        raise ConfigError(
+            "explore", "", "--pct-depth and --pct-steps tune the pct policy: add --policy pct"
+        )
     return extra
 
 
@@ -202,7 +204,10 @@ def _plan(args: argparse.Namespace, config: Config) -> tuple[list[Variation], in
             "and a seed is from 0 to 2^64 - 1",
         )
     jitter = jitter_assignment(config, args.jitter) if args.jitter is not None else None
-    return variations(runs, first_seed, args.policy, jitter, _pct_overrides(args)), first_seed
+    plan = variations(runs, first_seed, args.policy, jitter, _pct_overrides(args))
+    # The overrides every run shares (policy, PCT tuning) are checked before any run.
+    load_config(args.config, [*(args.set or []), *plan[0].assignments])
+    return plan, first_seed
 
 
 def _explore_with_progress(

@@ -66,7 +66,8 @@ def pct_bound(depth: int, threads: int, steps: int, most_decisions: int, runs: i
     """
     per_run = 1.0 if threads == 0 else 1.0 / (threads * float(steps) ** (depth - 1))
     # 1 - (1 - p)^R without the rounding of 1 - p to 1 for tiny p.
-    found = 1.0 if per_run >= 1.0 else -math.expm1(runs * math.log1p(-per_run))
+    # (Never below p itself, which rounding could otherwise leave it a hair under.)
+    found = 1.0 if per_run >= 1.0 else max(per_run, -math.expm1(runs * math.log1p(-per_run)))
     return PctBound(depth, threads, steps, most_decisions, runs, per_run, found)
 
 

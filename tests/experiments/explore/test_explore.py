@@ -131,3 +131,67 @@ def test_tie_break_exploration_finds_a_race_that_fifo_never_shows(tmp_path: Path
         assert outcome.failing is not None, policy
         assert outcome.failing.violation is not None
         assert outcome.failing.violation.oracle == "lost_wakeup"
+
+
+TIE = str(ROOT / "configs" / "scenarios" / "lost-wakeup-tie.toml")
+
+
+def test_explore_reports_the_schedules_it_tried_and_the_pct_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report counts distinct and repeated schedules and gives PCT's d, n, k and bound."""
+    args = ["explore", TIE, "--runs", "6", "--jobs", "1", "--policy", "pct", "--out", str(tmp_path)]
+    status = main([*args, "--set", 'driver.kind="napi"', "--pct-steps", "20"])
+    printed = capsys.readouterr().out.splitlines()
+    assert status == 0
+    schedules = next(line for line in printed if line.startswith("Schedules:"))
+    distinct = len(
+        {row.split(",")[2] for row in (tmp_path / "runs.csv").read_text().splitlines()[1:]}
+    )
+    assert schedules == (
+        f"Schedules: 6 runs tried {distinct} distinct schedules; {6 - distinct} repeated one "
+        "already seen."
+    )
+    pct = next(line for line in printed if line.startswith("PCT, depth d = 3: n = "))
+    assert "k = 20 (" in pct
+    bound = next(line for line in printed if line.startswith("One run finds a bug of depth 3"))
+    assert "1/(n k^(d-1)) = " in bound
+    assert "6 runs find it with probability at least " in bound
+    assert (
+        printed[-1]
+        == "All 6 runs passed every oracle (conservation, intact_once, flow_order, lost_wakeup)."
+    )
+
+
+def test_until_distinct_without_runs_is_capped_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fifo has one schedule: asking for two stops at the cap of 10 runs per schedule asked."""
+    args = ["explore", TIE, "--until-distinct", "2", "--policy", "fifo", "--jobs", "1"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "until 2 distinct schedules (at most 20 runs)" in printed
+    assert "Stopped at the cap of 20 runs with 1 of the 2 distinct schedules asked for." in printed
+    assert len((tmp_path / "runs.csv").read_text().splitlines()) == 21
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ([], "--runs"),
+        (["--runs", "2", "--pct-steps", "10"], "add --policy pct"),
+        (["--runs", "2", "--policy", "pct", "--pct-depth", "5", "--pct-steps", "3"], "pct_steps"),
+        (["--runs", "2", "--executor", "dask"], "--scheduler"),
+    ],
+)
+def test_bad_explore_options_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    """No run count, pct tuning without pct, too few steps, dask without a scheduler."""
+    out = tmp_path / "out"
+    assert main(["explore", TIE, "--jobs", "1", "--out", str(out), *extra]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert words in line
+    assert captured.out == ""
+    assert not out.exists()

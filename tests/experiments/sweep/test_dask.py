@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from distributed import LocalCluster
 
 from mintactors.cli import main
 from mintactors.experiments.sweep.executors import DaskExecutor, ExecutorError
@@ -25,30 +23,14 @@ grid = { "generator.interval_ns" = [1000, 5000] }
 """
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A two-worker Dask cluster of separate processes on this machine.
-
-    Every port is the system's choice (``0``): a fixed one (the dashboard's 8787 by
-    default) fails when another test or program on a busy machine holds it.
-    """
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        scheduler_port=0,
-        dashboard_address=":0",
-        worker_dashboard_address=":0",
-    ) as cluster:
-        yield cluster.scheduler_address
-
-
-def test_a_sweep_on_a_dask_cluster_writes_the_local_csv(tmp_path: Path, scheduler: str) -> None:
+def test_a_sweep_on_a_dask_cluster_writes_the_local_csv(
+    tmp_path: Path, dask_scheduler: str
+) -> None:
     """The same sweep run on a LocalCluster and in-process yields byte-identical CSVs."""
     config = tmp_path / "sweep.toml"
     config.write_text(SWEEP)
     dask_out, local_out = tmp_path / "dask", tmp_path / "local"
-    args = ["sweep", str(config), "--executor", "dask", "--scheduler", scheduler]
+    args = ["sweep", str(config), "--executor", "dask", "--scheduler", dask_scheduler]
     assert main([*args, "--out", str(dask_out)]) == 0
     assert main(["sweep", str(config), "-j", "1", "--out", str(local_out)]) == 0
     csv = (dask_out / "sweep.csv").read_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def sleep_then(seconds: float, fail: bool = False, note: str | None = None) -> i
     return os.getpid()
 
 
-def _task(task: tuple[float, bool, str]) -> int:
+def _task(task: tuple[float, bool, str | None]) -> int:
     return sleep_then(*task)
 
 
@@ -85,3 +86,35 @@ def test_a_successful_pool_waits_for_its_work() -> None:
     with WorkerPool(2) as pool:
         futures = [pool.submit(sleep_then, 0.05) for _ in range(4)]
     assert all(f.done() and not f.cancelled() for f in futures)
+
+
+def test_a_window_takes_tasks_only_as_results_come_back() -> None:
+    """With a window of 2, the third task is taken only once a result has been handed back."""
+    pulled: list[int] = []
+
+    def tasks() -> Iterator[tuple[float, bool, str | None]]:
+        for i in range(6):
+            pulled.append(i)
+            yield (0.0, False, None)
+
+    with LocalExecutor(2) as executor:
+        results = executor.map_unordered(_task, tasks(), window=2)
+        next(results)
+        assert len(pulled) == 2
+        assert len(list(results)) == 5
+    assert pulled == list(range(6))
+
+
+def test_closing_the_results_early_ends_the_runs_still_out(tmp_path: Path) -> None:
+    """An exploration that knows its answer closes the results: running workers end at once."""
+    note = str(tmp_path)
+    tasks = [(0.0, False, None), (60.0, False, note), (60.0, False, note)]
+    with LocalExecutor(2) as executor:
+        results = executor.map_unordered(_task, tasks, window=3)
+        next(results)
+        assert wait_until(lambda: len(list(tmp_path.iterdir())) >= 1, timeout=30)
+        workers = [int(p.name) for p in tmp_path.iterdir()]
+        closed = time.monotonic()
+        results.close()  # type: ignore[attr-defined]
+        assert wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=CLEANUP_S)
+        assert time.monotonic() - closed < CLEANUP_S
