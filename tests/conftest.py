@@ -1,4 +1,4 @@
-"""Test-wide settings: the hypothesis profiles.
+"""Test-wide settings: the hypothesis profiles, and a Dask cluster for the tests that use one.
 
 ``ci`` (the default) keeps property tests fast and repeatable: no per-example
 deadline (a shared, busy machine makes timings flaky), the usual 100 examples
@@ -10,7 +10,9 @@ times the examples (``MINTACTORS_HYPOTHESIS=attack python -m pytest tests/fuzz``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,3 +28,24 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("MINTACTORS_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a two-worker Dask cluster of separate processes on this machine.
+
+    Every port is the system's choice (``0``) and the dashboards are off: a fixed
+    port (the dashboard's 8787 by default) fails when another test or program on a
+    busy machine holds it. Shared by the sweep, explore and interruption tests.
+    """
+    from distributed import LocalCluster  # noqa: PLC0415 (only the tests that ask pay for it)
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        scheduler_port=0,
+        dashboard_address=None,
+        worker_dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address

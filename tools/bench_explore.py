@@ -1,6 +1,7 @@
 """How many runs explore needs to find the lost wakeup, and how long exploring takes.
 
     python tools/bench_explore.py [--repeats 5] [--starts 20]
+    python tools/bench_explore.py --throughput [--runs 100] [--repeats 3]
 
 1. Runs to find: explore configs/scenarios/driver-lost-wakeup.toml from first seeds
    1, 101, 201, ... (``--starts`` of them), policy random, and count the runs up to
@@ -9,6 +10,13 @@
    runs (every run passes, so all 100 are made), with 1 and 2 worker processes,
    and the lost-wakeup scenario from seed 1 until found; each ``--repeats`` times,
    reported as the median (the machine is noisy).
+3. ``--throughput`` (instead of 1 and 2): runs per second of exploring the scenario
+   with the ``napi`` driver (every run passes, so all ``--runs`` are made), policy
+   random, with 1 local worker (this process), 2 local worker processes, and a
+   ``distributed.LocalCluster`` of 2 worker processes (1 thread each) started once
+   beforehand; the timing includes starting the local pool and connecting to the
+   cluster. The three are interleaved within each repeat, so a burst of load on a
+   shared machine falls on all of them; each is reported as the median.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mintactors.experiments.explore.explore import explore, variations
+from mintactors.experiments.sweep.executors import DaskExecutor, Executor, LocalExecutor
 
 SCENARIO = str(Path(__file__).resolve().parent.parent / "configs/scenarios/driver-lost-wakeup.toml")
 
@@ -34,11 +44,52 @@ def timed(base: list[str], runs: int, jobs: int) -> float:
     return time.perf_counter() - started
 
 
+def runs_per_second(make: Callable[[], Executor], runs: int) -> float:
+    plan = variations(runs, 1, "random")
+    started = time.perf_counter()
+    outcome = explore(SCENARIO, ['driver.kind="napi"'], plan, executor=make())
+    elapsed = time.perf_counter() - started
+    assert outcome.failing is None
+    assert len(outcome.verdicts) == runs
+    return runs / elapsed
+
+
+def throughput(runs: int, repeats: int) -> None:
+    from distributed import LocalCluster  # noqa: PLC0415 (only this measurement needs it)
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        scheduler_port=0,
+        dashboard_address=None,
+    ) as cluster:
+        address = cluster.scheduler_address
+        setups: dict[str, Callable[[], Executor]] = {
+            "local, 1 worker": lambda: LocalExecutor(1),
+            "local, 2 workers": lambda: LocalExecutor(2),
+            "LocalCluster, 2 workers": lambda: DaskExecutor(address),
+        }
+        rates: dict[str, list[float]] = {label: [] for label in setups}
+        for _ in range(repeats):
+            for label, make in setups.items():
+                rates[label].append(runs_per_second(make, runs))
+    print(f"explore {Path(SCENARIO).name} with driver napi, {runs} runs, policy random:")
+    for label, values in rates.items():
+        shown = ", ".join(f"{v:.1f}" for v in values)
+        print(f"  {label:<24} median {statistics.median(values):6.1f} runs/s  ({shown})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--starts", type=int, default=20)
+    parser.add_argument("--throughput", action="store_true", help="runs/s: local and Dask")
+    parser.add_argument("--runs", type=int, default=100, help="runs per --throughput timing")
     args = parser.parse_args()
+    if args.throughput:
+        throughput(args.runs, args.repeats)
+        return
     needed = [runs_to_find(1 + 100 * k) for k in range(args.starts)]
     found = [n for n in needed if n is not None]
     print(f"runs to find the lost wakeup, from {args.starts} first seeds: {needed}")

@@ -140,3 +140,33 @@ def test_a_signal_during_explore_stops_every_worker(
     assert remaining == []
     assert elapsed < CLEANUP_S
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("signum", "status", "verb"), SIGNALS)
+def test_a_signal_during_explore_on_dask_cancels_and_exits(
+    tmp_path: Path, signum: int, status: int, verb: str, dask_scheduler: str
+) -> None:
+    """explore on a cluster: the same line and status, promptly, nothing written.
+
+    The cluster's workers are not the command's; its runs on them are cancelled
+    (each run here is short, so the shared test cluster is soon free again).
+    """
+    out = tmp_path / "explore"
+    args = ["explore", QUICKSTART, "--runs", "20", "--out", str(out)]
+    dask = ["--executor", "dask", "--scheduler", dask_scheduler]
+    process = start(
+        [*args, *dask, "--set", "generator.count=5000"], MINTACTORS_PROGRESS_SECONDS="0.05"
+    )
+    try:
+        # A progress line: connected, and runs handed to the cluster.
+        read_stderr_until(process, "mintactors: explore:")
+        elapsed, _, stderr = signal_and_wait(process, signum)
+        remaining = living(process.pid)
+    finally:
+        stop(process)
+    assert process.returncode == status
+    lines = [line for line in stderr.splitlines() if not line.startswith("mintactors: explore:")]
+    assert lines == [f"mintactors: {verb}; no outputs written"]
+    assert remaining == []
+    assert elapsed < CLEANUP_S
+    assert not out.exists()
