@@ -20,6 +20,7 @@ from mintactors.effects import Component
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.frames import FrameSource
 from mintactors.registry import Registry
 
@@ -59,6 +60,9 @@ class SourceWiring:
         driver_masks: the driver masks its interrupt through IMS.
         trace_frames: put frame bytes in ``PacketGenerated`` notes.
         packet_injections: an ``[[inject]]`` entry may ask for a packet.
+        store_buffers: each core's store buffer, by core number (memory model
+            ``tso``; empty under ``sc``). Software of a source running on a core
+            stores through that core's buffer.
     """
 
     add: Callable[[str, Component], None]
@@ -78,6 +82,7 @@ class SourceWiring:
     driver_masks: bool
     trace_frames: bool
     packet_injections: bool
+    store_buffers: tuple[StoreBuffer, ...] = ()
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ from typing import ClassVar
 import attrs
 
 from mintactors import names
+from mintactors.fields import checked, one_of
 from mintactors.histogram import Histogram
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
@@ -80,11 +81,19 @@ class MintTraffic:
 @NIC_SOURCES.register("mint")
 @attrs.frozen
 class MintSource:
-    """The debug-support mechanism fills the ring (the paper's environment)."""
+    """The debug-support mechanism fills the ring (the paper's environment).
+
+    ``mechanism_barrier``: ``"smp_mb"`` (default) puts a full barrier between the
+    mechanism's posting of a frame (DD) and its load of IMS; ``"none"`` leaves it
+    out, the mechanism's half of the store-buffering bug (memory model ``tso``;
+    docs/debugging.md). Under ``sc`` the barrier changes nothing.
+    """
 
     name: ClassVar[str] = "mint"
     emulates_ims: ClassVar[bool] = True
     device_dma: ClassVar[bool] = False
+
+    mechanism_barrier: str = checked("smp_mb", one_of(("smp_mb", "none")))
 
     def describe(self) -> str:
         """``debug-support mechanism``."""
@@ -115,6 +124,10 @@ class MintSource:
             icr_write_ns=profile.icr_write_ns,
             syscall_exit_ns=profile.syscall_exit_ns,
             mask_registers=masks,
+            store_buffer=(
+                wiring.store_buffers[wiring.debug_core] if wiring.store_buffers else None
+            ),
+            barrier=self.mechanism_barrier == "smp_mb",
         )
         generator = Generator(
             name=names.GENERATOR,

@@ -21,6 +21,14 @@ unmasking the driver reads the descriptor at ``next_to_clean`` once more
 (``rechecked``); with DD set it masks and schedules itself again.
 :class:`LostWakeupDriver` leaves the re-check out: a frame written between the
 poll's last look at the ring and the unmask waits for the next IPI, or forever.
+
+Barrier: "store IMS, then load DD" on this core against the mechanism's "store
+DD, then load IMS" on the other is the store-buffering pattern; on x86 a load may
+pass an older store to another location (SDM Vol. 3A 8.2.3.4), so without a full
+barrier on both sides both loads can see the old values and the frame is lost
+(domain.md 7). :class:`NapiDriver` puts ``smp_mb()`` between the unmask and the
+re-check; :class:`NapiNoMbDriver` leaves it out, a bug only the ``tso`` memory
+model can show.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from mintactors.kernel.drivers.ops import Code
 from mintactors.kernel.drivers.paper import CLEAN_STEPS
 from mintactors.notes import NoteKind
 
-__all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver"]
+__all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver", "NapiNoMbDriver"]
 
 NAPI_STEPS = ("masked", *CLEAN_STEPS, "poll_completed", "irq_enabled", "rechecked")
 
@@ -47,6 +55,8 @@ class NapiDriver(RxDriver):
     masks_interrupts: ClassVar[bool] = True
     napi: ClassVar[bool] = True
     recheck_after_unmask: ClassVar[bool] = True
+    #: ``smp_mb()`` between the unmask and the re-check's load.
+    barrier_before_recheck: ClassVar[bool] = True
 
     def configure(self, ctx: DriverContext) -> Code[None]:
         """``e1000_configure_rx``, then enable the receive interrupt."""
@@ -89,9 +99,13 @@ class NapiDriver(RxDriver):
     def recheck(self, ctx: DriverContext) -> Code[None]:
         """Look at the ring once more after unmasking; take the poll back if a frame is there.
 
-        The unmask is written before this read, so either the read sees the frame
-        or the mechanism sees the interrupt unmasked and sends an IPI.
+        The unmask is written before this read, and ``smp_mb()`` keeps the read
+        from passing it (a load may pass an older store on x86), so either the
+        read sees the frame or the mechanism, whose own barrier orders its DD
+        store before its IMS load, sees the interrupt unmasked and sends an IPI.
         """
+        if self.barrier_before_recheck:
+            yield from ctx.smp_mb()
         desc = yield from ctx.read_desc(self.next_to_clean)
         yield from ctx.step("rechecked")
         if not desc.done:
@@ -101,6 +115,20 @@ class NapiDriver(RxDriver):
             yield from self.mask(ctx)
             yield from ctx.napi_schedule()
             yield from ctx.cpu(ctx.costs.eoi_ns + ctx.costs.descriptor_ns)
+
+
+class NapiNoMbDriver(NapiDriver):
+    """Deliberately buggy NAPI: re-checks the ring after unmasking, with no full barrier.
+
+    Correct under sequential consistency. On x86 the re-check's load of DD can
+    complete while the IMS store still sits in the core's store buffer; if the
+    mechanism's load of IMS meanwhile does the same with its DD store, neither
+    side sees the other's store: the driver misses the frame and the mechanism,
+    seeing the interrupt masked, sends no IPI (memory model ``tso``).
+    """
+
+    name: ClassVar[str] = "napi-no-mb"
+    barrier_before_recheck: ClassVar[bool] = False
 
 
 class LostWakeupDriver(NapiDriver):

@@ -25,6 +25,13 @@ stores at one instant are one message.
 In ``softirq`` the code runs with interrupts on: any effect could be delayed by an
 interrupt, so every effect is issued only at a materialized instant, after the core
 has given the code its CPU time (``RunTask``/``TaskDone``).
+
+Memory model. Under ``sc`` (no store buffer) the stores of one instant are one
+posted write, and a load overlays this core's own stores of its instant. Under
+``tso`` every store enters the core's :class:`StoreBuffer` and drains later; a load
+forwards from it; a full barrier (``mb``, ``smp_mb``), an ``xchg`` and, if so
+configured, a ``readl`` first wait until the buffer has drained, then apply at that
+instant whatever the scheduler has not yet delivered (docs/model.md).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from mintactors.errors import MintactorsError, UnexpectedMessage
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
 from mintactors.hardware.registers import REGISTERS
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.drivers.base import RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
 from mintactors.kernel.drivers.ops import (
@@ -61,6 +69,7 @@ from mintactors.kernel.drivers.ops import (
     Store,
     Trace,
     Writel,
+    Xchg,
 )
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.socket import skb_truesize
@@ -86,6 +95,10 @@ SHELL_STEPS = ("entered", "before_eoi", "returned", "poll_started")
 
 #: Called at every step with (step, occurrence, t_ns); returns the injection's effects.
 StepHook = Callable[[str, int, int], Sequence[Effect]]
+
+#: Barriers that wait for the store buffer to drain (``mfence`` and a locked add);
+#: the others are compiler barriers on x86, or fences TSO's order already implies.
+_DRAINING = frozenset({BarrierKind.MB, BarrierKind.SMP_MB})
 
 #: The labels of the CPU time the shell asks the core for.
 NET_RX = "net_rx"
@@ -129,7 +142,7 @@ class DriverStatistics:
 class _Run:
     """One piece of code being run: the generator, its accumulated time, its stores."""
 
-    __slots__ = ("acc", "batch", "batch_acc", "gen", "kind", "pending", "taken")
+    __slots__ = ("acc", "batch", "batch_acc", "fence_from", "gen", "kind", "pending", "taken")
 
     def __init__(self, kind: _Kind, gen: Code[Any]) -> None:
         self.kind = kind
@@ -139,6 +152,7 @@ class _Run:
         self.batch: list[tuple[int, bytes]] = []
         self.batch_acc = 0
         self.taken = 0  # frames taken in this handler run or poll
+        self.fence_from = 0  # the instant the code reached its fence (tso)
 
 
 class DriverShell:
@@ -157,6 +171,8 @@ class DriverShell:
         copy_ns: the memcpy cost by length (the skb copy).
         step_hook: fires injections at steps.
         trace_level: notes above it are never built.
+        store_buffer: the core's store buffer (memory model ``tso``); None: ``sc``.
+        uc_load_drains: under ``tso``, a ``readl`` first waits for the buffer to drain.
     """
 
     def __init__(
@@ -174,6 +190,8 @@ class DriverShell:
         copy_ns: Callable[[int], int],
         step_hook: Injector | None = None,
         trace_level: TraceLevel = TraceLevel.FULL,
+        store_buffer: StoreBuffer | None = None,
+        uc_load_drains: bool = False,
     ) -> None:
         self.name = name
         self.driver = driver
@@ -188,6 +206,8 @@ class DriverShell:
         self.step_hook = step_hook
         self.injected_steps = step_hook.steps if step_hook is not None else frozenset()
         self.full = trace_level >= TraceLevel.FULL
+        self.store_buffer = store_buffer
+        self.uc_load_drains = uc_load_drains
         self.ctx = DriverContext(layout, costs)
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
         self.step_counts: dict[str, int] = {}
@@ -329,6 +349,7 @@ class DriverShell:
         out: list[Effect] = [] if effects is None else effects
         gen = run.gen
         softirq = run.kind is _Kind.SOFTIRQ
+        buffer = self.store_buffer
         while True:
             try:
                 op = gen.send(value)
@@ -351,9 +372,17 @@ class DriverShell:
                 value = None
                 continue
             if kind is Barrier:
-                run.acc += self._barrier_ns(op.kind)  # type: ignore[attr-defined]
-                value = None
+                if buffer is None or op.kind not in _DRAINING:  # type: ignore[attr-defined]
+                    run.acc += self._barrier_ns(op.kind)  # type: ignore[attr-defined]
+                    value = None
+                    continue
+                waits = self._drain_first(run, buffer, now_ns)
+                if run.acc and (waits or softirq):
+                    return self._wait(run, op, now_ns, out)
+                value = self._perform_now(run, op, now_ns, out)
                 continue
+            if buffer is not None and (kind is Xchg or (kind is Readl and self.uc_load_drains)):
+                self._drain_first(run, buffer, now_ns)
             if self._must_wait(run, op, softirq) and run.acc:
                 return self._wait(run, op, now_ns, out)
             value = self._perform_now(run, op, now_ns, out)
@@ -361,7 +390,7 @@ class DriverShell:
     def _must_wait(self, run: _Run, op: Op, softirq: bool) -> bool:
         """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
         kind = type(op)
-        if kind is Load or kind is Readl or kind is AllocSkb:
+        if kind is Load or kind is Readl or kind is AllocSkb or kind is Xchg:
             return True
         if kind is Step:
             return softirq and op.name in self.injected_steps  # type: ignore[attr-defined]
@@ -393,9 +422,17 @@ class DriverShell:
                 return data
             case Readl(reg=reg):
                 self._flush(run, now_ns, out)
+                if self.uc_load_drains and self.store_buffer is not None:
+                    self._drain_now(run, self.store_buffer, now_ns, out, "readl")
                 value = self._readl(reg, now_ns + run.acc)
                 run.acc += self.costs.load_ns
                 return value
+            case Xchg(addr=addr, data=data):
+                return self._xchg(run, addr, data, now_ns, out)
+            case Barrier(kind=barrier) if self.store_buffer is not None:
+                self._drain_now(run, self.store_buffer, now_ns, out, barrier.value)
+                run.acc += self._barrier_ns(barrier)
+                return None
             case AllocSkb(addr=addr, length=length):
                 self._flush(run, now_ns, out)
                 data = self._load(addr, length, now_ns + run.acc)
@@ -482,6 +519,13 @@ class DriverShell:
         else:
             addr, data = op.addr, op.data
             self._note_returned(run, addr, data, out)
+        buffer = self.store_buffer
+        if buffer is not None:
+            # A full buffer stalls the store: the code spends the wait.
+            entered, effects = buffer.store(addr, data, now_ns + run.acc, now_ns, self.name)
+            out += effects
+            run.acc = entered - now_ns
+            return
         if run.batch and run.batch_acc != run.acc:
             self._flush(run, now_ns, out)
         if not run.batch:
@@ -512,6 +556,8 @@ class DriverShell:
             raise DriverCrash(
                 f"the driver read {length} bytes at {addr:#x}, which node {self.node} may not touch"
             )
+        if self.store_buffer is not None:
+            return self.store_buffer.forward(addr, length, data, at)
         recent = self._recent = [entry for entry in self._recent if entry[0] >= at]
         if recent:
             buffer = bytearray(data)
@@ -531,10 +577,52 @@ class DriverShell:
             ) from None
 
     def _readl(self, reg: str, at: int) -> int:
-        value = self.memory.read_register(self.node, self._register(reg), at, clear=reg == "ICR")
+        addr = self._register(reg)
+        value = self.memory.read_register(self.node, addr, at, clear=reg == "ICR")
         if value is None:
             raise DriverCrash(f"the driver cannot read register {reg} as node {self.node}")
+        if self.store_buffer is not None:  # not reordered with an older store to it (SDM 8.2.2)
+            raw = self.store_buffer.forward(addr, 4, u32(value), at)
+            value = int.from_bytes(raw, "little")
         return value
+
+    # -- the memory model's waits (tso) ---------------------------------------------------
+
+    def _drain_first(self, run: _Run, buffer: StoreBuffer, now_ns: int) -> bool:
+        """Move the code's time on to when its core's buffer has drained; True if it waits.
+
+        An ``mfence``, a locked instruction or a draining ``readl`` cannot complete
+        while a store made before it is still buffered (SDM Vol. 3A 8.2.5, 11.10).
+        """
+        at = now_ns + run.acc
+        run.fence_from = at
+        if not buffer.holds(at):
+            return False
+        run.acc = buffer.drained_by(at) - now_ns
+        return True
+
+    def _drain_now(
+        self, run: _Run, buffer: StoreBuffer, now_ns: int, out: list[Effect], why: str
+    ) -> None:
+        """At the fence's instant: apply what is due and not yet delivered, then note it."""
+        at = now_ns + run.acc
+        out += self.memory.drain(buffer, at)
+        out += buffer.fenced(self.name, why, run.fence_from, at, now_ns)
+
+    def _xchg(self, run: _Run, addr: int, data: bytes, now_ns: int, out: list[Effect]) -> bytes:
+        """A locked swap: after the drain, read and write memory in one delivery (tso)."""
+        self._flush(run, now_ns, out)
+        at = now_ns + run.acc
+        buffer = self.store_buffer
+        if buffer is not None:
+            self._drain_now(run, buffer, now_ns, out, "xchg")
+        old = self._load(addr, len(data), at)
+        if buffer is None:  # sc: a load and a store at one instant, as every access is
+            self._store(run, Store(addr, data), now_ns, out)
+        else:  # the locked store is not buffered
+            out += self.memory.store_now(self.node, addr, data, at)
+        run.acc += self.costs.mb_ns + self.costs.load_ns
+        return old
 
     def _barrier_ns(self, kind: BarrierKind) -> int:
         costs = self.costs
