@@ -255,13 +255,15 @@ class StoreBuffer:
             self._forced += len(taken)
         if not self.full or not taken:
             return []
-        left = sum(1 for entry in self.entries if entry.enter_ns <= now_ns)
+        # As the capacity rule counts them: entries made by now and not due yet
+        # (one due now but not yet delivered has left the buffer at this instant).
+        left = sum(1 for entry in self.entries if entry.enter_ns <= now_ns < entry.due_ns)
         notes: list[Effect] = []
-        for i, entry in enumerate(taken):
+        for entry in taken:
             fields = {
                 "addr": entry.addr,
                 "length": len(entry.data),
-                "occupancy": left + len(taken) - 1 - i,
+                "occupancy": left,
                 "by_fence": forced,
             }
             notes.append(Note(NoteKind.STORE_DRAINED, fields, actor=self.core))

@@ -93,6 +93,12 @@ def test_check_validates_without_running(capsys: pytest.CaptureFixture[str]) -> 
         (["run", QUICKSTART, "--set", "generator.cuont=3"], "did you mean 'count'"),
         (["run", QUICKSTART, "--set", "nic.ring_size=12"], "nic.ring_size"),
         (["check", QUICKSTART, "--set", "novalue"], "--set: novalue"),
+        (["run", QUICKSTART, "--set", 'memory.model="arm"'], "memory.model"),
+        (["run", QUICKSTART, "--set", "memory.store_buffer_entries=0"], "store_buffer_entries"),
+        (
+            ["run", QUICKSTART, "--set", 'memory.drain_delay={dist="uniform",low_ns=9,high_ns=2}'],
+            "memory.drain_delay",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
