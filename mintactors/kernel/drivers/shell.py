@@ -339,6 +339,12 @@ class DriverShell:
         op, run.pending = run.pending, None
         assert op is not None
         effects: list[Effect] = []
+        buffer = self.store_buffer
+        if buffer is not None and self._drains(op) and buffer.drained_by(now_ns) > now_ns:
+            # Stores made while the fence waited (by an interrupt's handler, say)
+            # are before it too: it waits for them as well.
+            run.acc = buffer.drained_by(now_ns) - now_ns
+            return self._wait(run, op, now_ns, effects)
         value = self._perform_now(run, op, now_ns, effects)
         return self._run(run, now_ns, value, effects)
 
@@ -381,7 +387,7 @@ class DriverShell:
                     return self._wait(run, op, now_ns, out)
                 value = self._perform_now(run, op, now_ns, out)
                 continue
-            if buffer is not None and (kind is Xchg or (kind is Readl and self.uc_load_drains)):
+            if buffer is not None and self._drains(op):
                 self._drain_first(run, buffer, now_ns)
             if self._must_wait(run, op, softirq) and run.acc:
                 return self._wait(run, op, now_ns, out)
@@ -587,6 +593,13 @@ class DriverShell:
         return value
 
     # -- the memory model's waits (tso) ---------------------------------------------------
+
+    def _drains(self, op: Op) -> bool:
+        """Whether ``op`` waits for the store buffer to drain (tso)."""
+        kind = type(op)
+        if kind is Barrier:
+            return op.kind in _DRAINING  # type: ignore[attr-defined]
+        return kind is Xchg or (kind is Readl and self.uc_load_drains)
 
     def _drain_first(self, run: _Run, buffer: StoreBuffer, now_ns: int) -> bool:
         """Move the code's time on to when its core's buffer has drained; True if it waits.
