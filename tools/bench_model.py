@@ -82,6 +82,8 @@ def mintactors_run(packets: int, size: int, sets: tuple[str, ...] = ()) -> dict[
     outcome = run_config(config)
     seconds = time.process_time() - start
     results = outcome.results
+    if not isinstance(results, dict):  # a RunResults record (a dict in older commits)
+        results = results.to_json()
     if results["delivered"] != packets:
         raise SystemExit(f"only {results['delivered']} of {packets} packets delivered")
     handoffs = results.get("handoffs")
