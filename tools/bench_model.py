@@ -81,9 +81,8 @@ def mintactors_run(packets: int, size: int, sets: tuple[str, ...] = ()) -> dict[
     start = time.process_time()
     outcome = run_config(config)
     seconds = time.process_time() - start
-    results = outcome.results
-    if not isinstance(results, dict):  # a RunResults record (a dict in older commits)
-        results = results.to_json()
+    record: Any = outcome.results  # a RunResults record; a dict in older commits
+    results: dict[str, Any] = record if isinstance(record, dict) else record.to_json()
     if results["delivered"] != packets:
         raise SystemExit(f"only {results['delivered']} of {packets} packets delivered")
     handoffs = results.get("handoffs")
