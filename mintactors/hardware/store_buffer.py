@@ -9,8 +9,8 @@ mechanism, which are that core's CPU stores in the Mint environment).
 
 * A store *enters* the buffer at the instant the code makes it. If the buffer
   already holds ``capacity`` entries not yet drained then, the store stalls until
-  the oldest of them drains (the core cannot retire it; SDM 11.10: stores are
-  buffered, and a full buffer holds up the next one).
+  the oldest of them drains: a store needs an entry of its own (56 on Skylake,
+  Intel's Optimization Reference Manual), and the code cannot go on without it.
 * Each entry *drains* to memory ``drain_ns()`` after it entered (a draw from the
   core's seeded stream), but never before the entry ahead of it: the buffer
   drains in program order (SDM 8.2.2, "writes are not reordered with other
