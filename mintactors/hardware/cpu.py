@@ -18,6 +18,11 @@ Taking an interrupt costs ``irq_entry_ns`` before the handler's first instructio
 again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
 (SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
 
+Under the ``tso`` memory model the core's store buffer drains before the handler
+starts and before ``iret`` completes: the SDM drains it "when an exception or
+interrupt is generated" and when a serializing instruction (``iret``) executes
+(Vol. 3A 11.10, 8.3). Either waits at least until the last buffered store is due.
+
 The core and its local APIC are one chip: the APIC raises INTR by calling
 :meth:`CpuCore.intr`, and the core acknowledges and writes EOI by calling the APIC
 (see :mod:`mintactors.hardware.apic`).
@@ -48,6 +53,7 @@ import attrs
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     CoreInput,
     CoreStep,
@@ -114,6 +120,7 @@ class CpuCore:
         irq_entry_ns: cost from acknowledge to the handler's first step.
         irq_exit_ns: cost of ``iret`` until IF=1.
         sched_slice_ns: how long a thread keeps the CPU while another waits.
+        store_buffer: the core's store buffer (memory model ``tso``); None: ``sc``.
     """
 
     def __init__(
@@ -126,6 +133,7 @@ class CpuCore:
         irq_entry_ns: int,
         irq_exit_ns: int,
         sched_slice_ns: int = DEFAULT_SCHED_SLICE_NS,
+        store_buffer: StoreBuffer | None = None,
     ) -> None:
         self.core_id = core_id
         self.name = name
@@ -135,6 +143,7 @@ class CpuCore:
         self.irq_entry_ns = irq_entry_ns
         self.irq_exit_ns = irq_exit_ns
         self.sched_slice_ns = sched_slice_ns
+        self.store_buffer = store_buffer
         self.interrupts_enabled = True
         self.in_handler: int | None = None  # vector being handled
         self._returning = False  # the handler's iret is under way
@@ -198,7 +207,8 @@ class CpuCore:
                 if message.softirq is not None:
                     self._enqueue(message.softirq, message, now_ns)
                 self._returning = True
-                return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
+                exit_ns, drained = self._drained(self.irq_exit_ns, "iret", now_ns)
+                return (*drained, SetTimer("iret", exit_ns, CoreStep(CoreStepKind.IRET_DONE)))
             case CoreStep():
                 return self._timer(message, now_ns)
             case RunTask():
@@ -300,11 +310,22 @@ class CpuCore:
         self._handler_started = now_ns
         self._interrupts += 1
         entry = InterruptEntry(vector, self.core_id)
+        entry_ns, drained = self._drained(self.irq_entry_ns, "interrupt", now_ns)
+        effects += drained
         effects += [
-            Send(handler, entry, self.irq_entry_ns, actor=self.name),
+            Send(handler, entry, entry_ns, actor=self.name),
             Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}, actor=self.name),
         ]
         return effects
+
+    def _drained(self, cost_ns: int, why: str, now_ns: int) -> tuple[int, list[Effect]]:
+        """``cost_ns``, or longer if the store buffer has not drained by then (tso)."""
+        buffer = self.store_buffer
+        if buffer is None or not buffer.holds(now_ns):
+            return cost_ns, []
+        until = buffer.drained_by(now_ns)
+        # Notes written during the APIC's delivery must name this core (see intr).
+        return max(cost_ns, until - now_ns), buffer.fenced(self.name, why, now_ns, until, now_ns)
 
     def _after_iret(self, now_ns: int) -> Sequence[Effect]:
         self._handler_ns += now_ns - self._handler_started

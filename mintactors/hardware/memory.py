@@ -26,6 +26,12 @@ Mint doorbell is an IPI, an edge sent per frame, and does not; with
 :meth:`PhysicalMemory.reassert_on_unmask` the register block tells the emulated
 NIC's owner (:class:`LatchedCauseUnmasked`) so that it can raise it, as the device
 would.
+
+Under the ``tso`` memory model a core's stores reach memory from its store buffer
+(:mod:`mintactors.hardware.store_buffer`): a :class:`DrainStores` message applies
+the buffer's oldest entries, and a fence applies what is due at its instant
+itself (:meth:`PhysicalMemory.drain`). Each drained store is checked and applied
+exactly as a posted one.
 """
 
 from __future__ import annotations
@@ -36,9 +42,10 @@ from collections.abc import Sequence
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import unexpected
+from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.hardware.registers import REGISTERS
-from mintactors.messages import LatchedCauseUnmasked, MemoryInput, MemoryWrite
+from mintactors.hardware.store_buffer import StoreBuffer
+from mintactors.messages import DrainStores, LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
 __all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
@@ -122,6 +129,12 @@ class PhysicalMemory:
         #: Who raises the interrupt when IMS enables a latched cause (None: nobody).
         self.unmask_listener: str | None = None
         self._reads = self._writes = self._bytes_read = self._bytes_written = 0
+        #: The cores' store buffers by core name (memory model ``tso`` only).
+        self.store_buffers: dict[str, StoreBuffer] = {}
+
+    def attach(self, buffer: StoreBuffer) -> None:
+        """Take the drains of ``buffer`` (one core's store buffer)."""
+        self.store_buffers[buffer.core] = buffer
 
     def reassert_on_unmask(self, actor: str) -> None:
         """Tell ``actor`` when a write to IMS enables a cause already latched in ICR.
@@ -183,19 +196,39 @@ class PhysicalMemory:
     # -- the component ---------------------------------------------------------------
 
     def handle(self, message: MemoryInput, now_ns: int) -> Sequence[Effect]:
-        """Apply one posted write (a sequence of stores, in order).
+        """Apply one posted write (a sequence of stores, in order), or a store-buffer drain.
 
         A store outside what the node may touch is not an error: it is refused and
         recorded, as the hardware would.
 
         Raises:
-            UnexpectedMessage: a message that is not a write.
+            UnexpectedMessage: a drain for a core with no store buffer here, or a
+                message memory does not take.
         """
         match message:
-            case MemoryWrite():
-                return self._write(message, now_ns)
+            case MemoryWrite(node=node, writes=writes):
+                return self._write(node, writes, now_ns)
+            case DrainStores(core=core, upto=upto):
+                buffer = self.store_buffers.get(core)
+                if buffer is None:
+                    raise UnexpectedMessage("PhysicalMemory", message, "no such store buffer")
+                return self.drain(buffer, now_ns, upto)
             case _:
                 raise unexpected("PhysicalMemory", message)
+
+    def drain(self, buffer: StoreBuffer, now_ns: int, upto: int | None = None) -> list[Effect]:
+        """Apply ``buffer``'s entries through ``upto``, or (a fence: None) all due by now."""
+        taken = buffer.take(upto, now_ns)
+        if not taken:
+            return []
+        node = buffer.node
+        effects = self._write(node, tuple((entry.addr, entry.data) for entry in taken), now_ns)
+        effects += buffer.drained(taken, now_ns, forced=upto is None)
+        return effects
+
+    def store_now(self, node: int, addr: int, data: bytes, now_ns: int) -> list[Effect]:
+        """A store that reaches memory at once, in the storer's own delivery (a locked write)."""
+        return self._write(node, ((addr, data),), now_ns)
 
     # -- loads: by the loading core, at the instant of its load --------------------------
 
@@ -227,13 +260,13 @@ class PhysicalMemory:
 
     # -- stores --------------------------------------------------------------------------
 
-    def _write(self, message: MemoryWrite, now_ns: int) -> Sequence[Effect]:
+    def _write(self, node: int, writes: tuple[tuple[int, bytes], ...], now_ns: int) -> list[Effect]:
         effects: list[Effect] = []
         registers = self.registers
-        for addr, data in message.writes:
+        for addr, data in writes:
             length = len(data)
-            if not self.allowed(message.node, addr, length):
-                effects += self._refuse(message, addr, length, now_ns)
+            if not self.allowed(node, addr, length):
+                effects += self._refuse(node, addr, length, now_ns)
                 continue
             if registers is not None and length == 4 and addr in registers:
                 effects += self._write_register(registers[addr], data)
@@ -257,10 +290,7 @@ class PhysicalMemory:
             return ()
         return (Send(self.unmask_listener, LatchedCauseUnmasked(latched)),)
 
-    def _refuse(
-        self, message: MemoryWrite, addr: int, length: int, now_ns: int
-    ) -> Sequence[Effect]:
-        node = message.node
+    def _refuse(self, node: int, addr: int, length: int, now_ns: int) -> Sequence[Effect]:
         self.violations.append(AccessViolation(now_ns, node, addr, length, "write"))
         return [
             Note(

@@ -27,6 +27,16 @@ one posted write that lands at the end, in that order, so no reader ever sees DD
 before the data. At that same instant the frame is done: the engine counts it,
 answers the producer and starts the next. ``busy`` goes to ``waiting`` instead when
 the ring is full under ``block``.
+
+Memory model ``tso``: when the ring is filled by the debug core's CPU (the Mint
+mechanism's memcpy), its stores are that core's, so they go through its store
+buffer (``store_buffer``) in the same order, each entering at the end of the copy
+and write-back and draining later, oldest first; its loads forward from that
+buffer. A real NIC's DMA is coherent and bypasses every store buffer (no
+``store_buffer``: one posted write, as under ``sc``). The copy, one ``rep movs``,
+is one entry: the stores of a string operation may reach memory out of order
+among themselves, but not around the stores before and after it (SDM Vol. 3A
+8.2.4).
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ from mintactors.hardware.nic import (
     RxDescriptor,
 )
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
@@ -115,6 +126,8 @@ class RxRing:
         block_poll_ns: under ``block``, how often RDT is re-read.
         latch_cause: set RXT0 in ICR with each write-back (for drivers that mask
             their interrupt and read ICR).
+        store_buffer: the store buffer of the core whose CPU fills the ring
+            (memory model ``tso``, Mint source); None: the writes are posted.
     """
 
     def __init__(
@@ -130,6 +143,7 @@ class RxRing:
         no_buffer: str = "drop",
         block_poll_ns: int = 1000,
         latch_cause: bool = False,
+        store_buffer: StoreBuffer | None = None,
     ) -> None:
         if no_buffer not in NO_BUFFER_POLICIES:
             raise ValueError(f"no-buffer policy {no_buffer!r}: allowed {NO_BUFFER_POLICIES}")
@@ -143,6 +157,7 @@ class RxRing:
         self.no_buffer = no_buffer
         self.block_poll_ns = block_poll_ns
         self.latch_cause = latch_cause
+        self.store_buffer = store_buffer
         self.rdh = 0
         self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
@@ -219,6 +234,8 @@ class RxRing:
             raise IllegalValue(
                 "RxRing", self.current, f"node {self.node} may not read {addr:#x} (+{length})"
             )
+        if self.store_buffer is not None:
+            return self.store_buffer.forward(addr, length, data, now_ns)
         return data
 
     def _try_post(self, now_ns: int) -> Sequence[Effect]:
@@ -237,7 +254,7 @@ class RxRing:
         ]
         return (
             Note(NoteKind.LOADED, {"addr": layout.register("RDT"), "length": 4, "rdt": rdt}),
-            *self._post(frame, descriptors),
+            *self._post(frame, descriptors, now_ns),
         )
 
     def _no_buffer(self, now_ns: int) -> Sequence[Effect]:
@@ -260,8 +277,14 @@ class RxRing:
         effects += self._begin(now_ns)
         return effects
 
-    def _post(self, frame: PostFrame, descriptors: list[RxDescriptor]) -> Sequence[Effect]:
-        """The whole frame as one posted write that lands when the write-back is done."""
+    def _post(
+        self, frame: PostFrame, descriptors: list[RxDescriptor], now_ns: int
+    ) -> Sequence[Effect]:
+        """The whole frame as one posted write that lands when the write-back is done.
+
+        Through a store buffer: the same stores, in the same order, entering it then
+        (a full buffer holds the write-back up until an entry drains).
+        """
         layout = self.layout
         data = frame.frame
         size = layout.buffer_size
@@ -288,6 +311,16 @@ class RxRing:
         self._first, self._count = first, count
         self.state = RingState.BUSY
         fields = {"seq": frame.seq, "desc": first, "length": len(data)}
+        buffer = self.store_buffer
+        if buffer is not None:
+            effects: list[Effect] = [Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied)]
+            at = now_ns + done
+            for addr, stored_bytes in writes:
+                at, stored = buffer.store(addr, stored_bytes, at, now_ns, self.name)
+                effects += stored
+            done = at - now_ns
+            effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))
+            return effects
         return (
             Send(self.memory_actor, MemoryWrite(self.node, tuple(writes)), done),
             Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),

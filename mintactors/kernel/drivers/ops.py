@@ -37,6 +37,7 @@ __all__ = [
     "Sync",
     "Trace",
     "Writel",
+    "Xchg",
 ]
 
 T = TypeVar("T")
@@ -98,6 +99,20 @@ class Writel(Op):
     def __init__(self, reg: str, value: int) -> None:
         self.reg = reg
         self.value = value
+
+
+class Xchg(Op):
+    """Atomically swap ``data`` into shared memory at ``addr`` (answered with the old bytes).
+
+    A locked read-modify-write (``xchg``): on x86 it drains the core's store buffer
+    first and its store is not buffered (SDM Vol. 3A 8.1.2, 8.2.5).
+    """
+
+    __slots__ = ("addr", "data")
+
+    def __init__(self, addr: int, data: bytes) -> None:
+        self.addr = addr
+        self.data = data
 
 
 class BarrierKind(Enum):
