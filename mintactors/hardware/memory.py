@@ -38,10 +38,17 @@ import attrs
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import unexpected
 from mintactors.hardware.registers import REGISTERS
+from mintactors.hardware.snapshots import CAUSE_BITS, RegisterSnapshot, bit_names
 from mintactors.messages import LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
-__all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
+__all__ = [
+    "AccessViolation",
+    "MemoryRegion",
+    "MemorySnapshot",
+    "MemoryStatistics",
+    "PhysicalMemory",
+]
 
 PAGE_SIZE = 4096
 
@@ -84,6 +91,23 @@ class MemoryStatistics:
     pages_touched: int
 
 
+@attrs.frozen
+class MemorySnapshot:
+    """Physical memory: its Mint partitions, what has been touched, refused accesses.
+
+    Attributes:
+        regions: each range and the OS nodes that may use it.
+        pages_touched: 4 KiB pages written at least once.
+        violations: every refused access so far, in order.
+        registers: the emulated register block (None: the memory has none).
+    """
+
+    regions: tuple[MemoryRegion, ...]
+    pages_touched: int
+    violations: tuple[AccessViolation, ...]
+    registers: RegisterSnapshot | None
+
+
 class PhysicalMemory:
     """The machine's physical memory as a pure component.
 
@@ -111,6 +135,7 @@ class PhysicalMemory:
         self.violations: list[AccessViolation] = []
         #: Write address of IMS, IMC, ICS -> (the register it changes, set or clear).
         self.registers: dict[int, tuple[int, str]] | None = None
+        self.registers_base = registers_base
         if registers_base is not None:
             ims, icr = registers_base + REGISTERS["IMS"], registers_base + REGISTERS["ICR"]
             self.registers = {
@@ -168,6 +193,42 @@ class PhysicalMemory:
             stored[offset : offset + take] = view[:take]
             view = view[take:]
             addr += take
+
+    def register_value(self, name: str) -> int:
+        """A 32-bit register of the emulated block, with no check and no cost.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        return int.from_bytes(self.peek(self.registers_base + REGISTERS[name], 4), "little")
+
+    def snapshot(self) -> MemorySnapshot:
+        """Regions, pages touched, refusals and the decoded register block (for inspection)."""
+        registers = None
+        if self.registers_base is not None:
+            value = self.register_value
+            ims, icr = value("IMS"), value("ICR")
+            registers = RegisterSnapshot(
+                base=self.registers_base,
+                ims=ims,
+                ims_causes=bit_names(ims, CAUSE_BITS),
+                icr=icr,
+                icr_causes=bit_names(icr, CAUSE_BITS),
+                rctl=value("RCTL"),
+                rdbal=value("RDBAL"),
+                rdbah=value("RDBAH"),
+                rdlen=value("RDLEN"),
+                rdh=value("RDH"),
+                rdt=value("RDT"),
+            )
+        return MemorySnapshot(
+            regions=self.regions,
+            pages_touched=len(self._pages),
+            violations=tuple(self.violations),
+            registers=registers,
+        )
 
     def statistics(self) -> MemoryStatistics:
         """The counters so far."""

@@ -52,6 +52,12 @@ from mintactors.hardware.nic import (
     RxDescriptor,
 )
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.snapshots import (
+    STATUS_BITS,
+    DescriptorSnapshot,
+    RingSnapshot,
+    bit_names,
+)
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
@@ -149,6 +155,9 @@ class RxRing:
         self.current: PostFrame | None = None
         self._first = self._count = 0  # the current frame's first descriptor, and how many
         self._waiting_since_begin = False
+        #: When each descriptor was last written back (instrumentation: inspection
+        #: and the lost-wakeup oracle date a stranded frame by it).
+        self.written_ns: list[int | None] = [None] * layout.ring_size
         self._posted = self._used = self._spanning = 0
         self._rnbc = self._mpc = self._polls = self._null = 0
 
@@ -168,6 +177,58 @@ class RxRing:
     def frames_posted(self) -> int:
         """Frames whose descriptors have been written back with DD (cheap; for monitors)."""
         return self._posted
+
+    def snapshot(
+        self, *, next_to_clean: int | None = None, next_to_use: int | None = None
+    ) -> RingSnapshot:
+        """The ring as it is in memory now, every descriptor decoded (for inspection).
+
+        The driver's ``next_to_clean`` and ``next_to_use`` are not the ring's to know;
+        a caller who knows them passes them in, to be shown beside RDH and RDT.
+        """
+        layout = self.layout
+        memory = self.memory
+        size = layout.ring_size
+        rdh = memory.register_value("RDH") % size
+        rdt = memory.register_value("RDT") % size
+        owned = (rdt - rdh) % size  # hardware owns RDH .. RDT-1
+        raw = memory.peek(layout.ring_base, layout.ring_bytes)
+        descriptors = []
+        done = 0
+        for index in range(size):
+            offset = index * DESCRIPTOR_LEN
+            desc = RxDescriptor.unpack(raw[offset : offset + DESCRIPTOR_LEN])
+            done += desc.done
+            descriptors.append(
+                DescriptorSnapshot(
+                    index=index,
+                    addr=layout.ring_base + offset,
+                    buffer_addr=desc.buffer_addr,
+                    length=desc.length,
+                    status=desc.status,
+                    flags=bit_names(desc.status, STATUS_BITS),
+                    errors=desc.errors,
+                    owner="hardware" if (index - rdh) % size < owned else "driver",
+                    written_ns=self.written_ns[index],
+                )
+            )
+        return RingSnapshot(
+            size=size,
+            buffer_size=layout.buffer_size,
+            base=layout.ring_base,
+            rdh=rdh,
+            rdt=rdt,
+            engine_rdh=self.rdh,
+            state=self.state.value,
+            posting=self.current.seq if self.current is not None else None,
+            queued=tuple(frame.seq for frame in self.pending),
+            next_to_clean=next_to_clean,
+            next_to_use=next_to_use,
+            done=done,
+            rnbc=self._rnbc,
+            mpc=self._mpc,
+            descriptors=tuple(descriptors),
+        )
 
     @property
     def frames_held(self) -> int:
@@ -299,6 +360,9 @@ class RxRing:
         frame, self.current = self.current, None
         assert frame is not None
         first, count = self._first, self._count
+        size = self.layout.ring_size
+        for i in range(count):
+            self.written_ns[(first + i) % size] = now_ns
         self._posted += 1
         self._used += count
         self._spanning += count > 1

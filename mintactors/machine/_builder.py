@@ -27,6 +27,7 @@ from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
+from mintactors.machine._snapshot import MachineSnapshot, snapshot_machine
 from mintactors.machine._traffic import (
     TrafficPlan,
     build_injector,
@@ -56,6 +57,10 @@ class Machine:
     socket: UdpSocket
     app: ReceivingApp
     injector: Injector | None = None
+
+    def snapshot(self) -> MachineSnapshot:
+        """Every component's state and the messages in flight, now (between deliveries)."""
+        return snapshot_machine(self)
 
     @property
     def target_core(self) -> int:
