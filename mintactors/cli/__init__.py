@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 the simulation itself failed (a component crashed, or
 packet accounting did not add up); 2 bad input (a missing or malformed file, a bad
-key or value, a bad option).
+key or value, a bad option); 3 (``inspect``) a re-execution diverged from the
+recorded trace.
 
 Each subcommand lives in its own module with an ``add_commands(subparsers)``; this
 module only puts them together and turns errors into messages and exit codes.
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from mintactors._version import __version__
-from mintactors.cli import explore, paper, run, sweep, trace
+from mintactors.cli import explore, inspect, paper, run, sweep, trace
 from mintactors.cli._common import Parser, add_config_arguments, load_from_args
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.plots import commands as plot
@@ -24,7 +25,7 @@ from mintactors.plots import commands as plot
 __all__ = ["add_config_arguments", "build_parser", "load_from_args", "main"]
 
 #: The modules that add subcommands, in the order ``--help`` lists them.
-_COMMANDS = (run, trace, sweep, paper, explore, plot)
+_COMMANDS = (run, trace, sweep, paper, explore, inspect, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,9 @@ from tqdm import tqdm
 from mintactors.cli._common import add_config_arguments, load_from_args
 from mintactors.cli.trace import pcap_during_run
 from mintactors.config import Config, describe_config
-from mintactors.experiments.run import RunResults, run_config
+from mintactors.errors import ConfigError
+from mintactors.experiments.inspect import CHECKPOINT_DIR, CheckpointWriter
+from mintactors.experiments.run import ObserverFactory, RunResults, atomic_outputs, run_config
 from mintactors.machine import Machine
 
 __all__ = ["add_commands", "cmd_check", "cmd_run", "summary_table"]
@@ -86,11 +88,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = None
     if args.pcap:
         extra = pcap_during_run(Path(args.pcap), args.pcap_frames)
-    outcome = run_config(config, out, progress=_progress_bar(config), extra_outputs=extra)
+    writers: list[CheckpointWriter] = []
+    observer = _checkpoints(config, out, args.checkpoints, writers)
+    outcome = run_config(
+        config, out, progress=_progress_bar(config), extra_outputs=extra, observer=observer
+    )
     print(summary_table(outcome.results))
     paths = [str(p) for p in outcome.paths.values()] + ([args.pcap] if args.pcap else [])
+    if writers:
+        paths.append(f"{out / CHECKPOINT_DIR} ({len(writers[0].taken)} checkpoints)")
     print("outputs: " + ", ".join(paths))
     return 0
+
+
+def _checkpoints(
+    config: Config, out: Path, every: int | None, writers: list[CheckpointWriter]
+) -> ObserverFactory | None:
+    """``--checkpoints N``: a checkpoint writer, or None; ``writers`` gets the writer made."""
+    if every is None:
+        return None
+    if config.simulation.trace == "off":
+        raise ConfigError(
+            "--checkpoints",
+            str(every),
+            "needs a trace to belong to (simulation.trace summary or full, not off)",
+        )
+
+    def make(outputs: atomic_outputs) -> CheckpointWriter:
+        writer = CheckpointWriter(out / CHECKPOINT_DIR, every, outputs)
+        writers.append(writer)
+        return writer
+
+    return make
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of deliveries, at least 1")
+    return value
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -114,6 +153,12 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument("--until", type=int, metavar="NS", help="stop at this virtual time")
     run.add_argument(
         "--pcap", metavar="FILE", help="also write the frames as a nanosecond pcap (virtual time)"
+    )
+    run.add_argument(
+        "--checkpoints",
+        type=_positive,
+        metavar="N",
+        help="save the machine about every N deliveries, so inspect seeks faster",
     )
     run.add_argument(
         "--pcap-frames",

@@ -187,33 +187,16 @@ class RxRing:
         a caller who knows them passes them in, to be shown beside RDH and RDT.
         """
         layout = self.layout
-        memory = self.memory
-        size = layout.ring_size
-        rdh = memory.register_value("RDH") % size
-        rdt = memory.register_value("RDT") % size
-        owned = (rdt - rdh) % size  # hardware owns RDH .. RDT-1
-        raw = memory.peek(layout.ring_base, layout.ring_bytes)
-        descriptors = []
-        done = 0
-        for index in range(size):
-            offset = index * DESCRIPTOR_LEN
-            desc = RxDescriptor.unpack(raw[offset : offset + DESCRIPTOR_LEN])
-            done += desc.done
-            descriptors.append(
-                DescriptorSnapshot(
-                    index=index,
-                    addr=layout.ring_base + offset,
-                    buffer_addr=desc.buffer_addr,
-                    length=desc.length,
-                    status=desc.status,
-                    flags=bit_names(desc.status, STATUS_BITS),
-                    errors=desc.errors,
-                    owner="hardware" if (index - rdh) % size < owned else "driver",
-                    written_ns=self.written_ns[index],
-                )
+        rdh, rdt = self._ends()
+        raw = self.memory.peek(layout.ring_base, layout.ring_bytes)
+        descriptors = tuple(
+            self._decoded(
+                index, raw[index * DESCRIPTOR_LEN : (index + 1) * DESCRIPTOR_LEN], rdh, rdt
             )
+            for index in range(layout.ring_size)
+        )
         return RingSnapshot(
-            size=size,
+            size=layout.ring_size,
             buffer_size=layout.buffer_size,
             base=layout.ring_base,
             rdh=rdh,
@@ -224,10 +207,39 @@ class RxRing:
             queued=tuple(frame.seq for frame in self.pending),
             next_to_clean=next_to_clean,
             next_to_use=next_to_use,
-            done=done,
+            done=sum(1 for d in descriptors if d.status & STATUS_DD),
             rnbc=self._rnbc,
             mpc=self._mpc,
-            descriptors=tuple(descriptors),
+            descriptors=descriptors,
+        )
+
+    def descriptor_snapshot(self, index: int) -> DescriptorSnapshot:
+        """Descriptor ``index`` alone, decoded (cheaper than :meth:`snapshot` for one)."""
+        layout = self.layout
+        raw = self.memory.peek(layout.descriptor(index), DESCRIPTOR_LEN)
+        return self._decoded(index % layout.ring_size, raw, *self._ends())
+
+    def _ends(self) -> tuple[int, int]:
+        """RDH and RDT as the register block holds them."""
+        size = self.layout.ring_size
+        memory = self.memory
+        return memory.register_value("RDH") % size, memory.register_value("RDT") % size
+
+    def _decoded(self, index: int, raw: bytes, rdh: int, rdt: int) -> DescriptorSnapshot:
+        size = self.layout.ring_size
+        desc = RxDescriptor.unpack(raw)
+        # Hardware owns RDH .. RDT-1; the rest is the driver's.
+        owner = "hardware" if (index - rdh) % size < (rdt - rdh) % size else "driver"
+        return DescriptorSnapshot(
+            index=index,
+            addr=self.layout.descriptor(index),
+            buffer_addr=desc.buffer_addr,
+            length=desc.length,
+            status=desc.status,
+            flags=bit_names(desc.status, STATUS_BITS),
+            errors=desc.errors,
+            owner=owner,
+            written_ns=self.written_ns[index],
         )
 
     @property

@@ -429,16 +429,18 @@ class Simulation:
         except KeyError:
             raise UnknownActorError(name, tuple(self._actors)) from None
 
+    def header_fields(self) -> dict[str, object]:
+        """What the trace's first line records about the run (the sink adds ``format``)."""
+        return {
+            "mintactors_version": __version__,
+            "seed": self.seed,
+            "policy": self.policy.name,
+            "level": self.trace.level.name.lower(),
+            **self._metadata,
+        }
+
     def _write_header(self) -> None:
-        self.trace.header(
-            {
-                "mintactors_version": __version__,
-                "seed": self.seed,
-                "policy": self.policy.name,
-                "level": self.trace.level.name.lower(),
-                **self._metadata,
-            }
-        )
+        self.trace.header(self.header_fields())
 
     def _finish(self) -> RunResult:
         assert self._end is not None

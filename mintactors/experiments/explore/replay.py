@@ -27,7 +27,7 @@ from mintactors.config import Config, parse_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.run import record_run
 
-__all__ = ["Divergence", "ReplayOutcome", "read_header", "replay_trace"]
+__all__ = ["Divergence", "ReplayOutcome", "read_header", "replay_config", "replay_trace"]
 
 
 @attrs.frozen

@@ -4,7 +4,9 @@ Sweeps, the paper's experiments and exploration all build on this.
 """
 
 from mintactors.experiments.run._pipeline import (
+    ObserverFactory,
     RecordedRun,
+    RunObserver,
     RunOutcome,
     config_echo,
     record_run,
@@ -28,8 +30,10 @@ __all__ = [
     "AccountingError",
     "IpiCounts",
     "LatencySummary",
+    "ObserverFactory",
     "ProfileId",
     "RecordedRun",
+    "RunObserver",
     "RunEnd",
     "RunOutcome",
     "RunResults",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -25,7 +25,15 @@ from mintactors.machine import Machine, build_machine
 from mintactors.oracles import OracleMonitor, Violation
 from mintactors.runtime import RunResult
 
-__all__ = ["RecordedRun", "RunOutcome", "config_echo", "record_run", "run_config"]
+__all__ = [
+    "ObserverFactory",
+    "RecordedRun",
+    "RunObserver",
+    "RunOutcome",
+    "config_echo",
+    "record_run",
+    "run_config",
+]
 
 
 def config_echo(config: Config) -> dict[str, Any]:
@@ -72,6 +80,34 @@ Progress = Callable[[Machine, int], None]
 ExtraOutputs = Callable[[atomic_outputs, Machine], None]
 
 
+class RunObserver(Protocol):
+    """Something that looks at the machine after every delivery (checkpoints, say)."""
+
+    def attach(self, machine: Machine, monitor: OracleMonitor) -> Callable[[], None]:
+        """Start on ``machine`` (its oracles: ``monitor``); returns the after-delivery hook."""
+        ...
+
+    def finish(self) -> None:
+        """The run succeeded: write what is left."""
+        ...
+
+
+#: Makes the run's observer, given the run's atomic outputs (its files appear with
+#: the trace, or not at all).
+ObserverFactory = Callable[[atomic_outputs], RunObserver]
+
+
+def _then(monitor: OracleMonitor, after: Callable[[], None]) -> Callable[[], bool]:
+    """The oracles, then the observer (which then sees what they have found)."""
+
+    def stop_when() -> bool:
+        stop = monitor()
+        after()
+        return stop
+
+    return stop_when
+
+
 def _execute(
     config: Config,
     out_dir: Path | None,
@@ -82,6 +118,7 @@ def _execute(
     instants: Iterator[int] | None = None,
     extra_outputs: ExtraOutputs | None = None,
     fingerprint: bool = False,
+    observer: ObserverFactory | None = None,
 ) -> tuple[RecordedRun, dict[str, Path]]:
     paths: dict[str, Path] = {}
     with atomic_outputs(out_dir) as outputs:
@@ -97,9 +134,11 @@ def _execute(
             machine, config.oracles.entries, stop_on_violation=stop_on_violation
         )
         hook = (lambda t: progress(machine, t)) if progress is not None else None
+        watcher = observer(outputs) if observer is not None else None
+        stop_when = monitor if watcher is None else _then(monitor, watcher.attach(machine, monitor))
         try:
             run = machine.simulation.run_sync(
-                until_ns=config.simulation.until_ns, progress=hook, stop_when=monitor
+                until_ns=config.simulation.until_ns, progress=hook, stop_when=stop_when
             )
         except ActorCrashed as exc:
             if strict:
@@ -138,6 +177,8 @@ def _execute(
         if out_dir is not None:
             write_json(outputs.open("results.json"), written)
             paths["results"] = out_dir / "results.json"
+        if watcher is not None:
+            watcher.finish()
     violations = tuple(monitor.violations)
     sim = machine.simulation
     recorded = RecordedRun(
@@ -153,6 +194,7 @@ def run_config(
     progress: Progress | None = None,
     instants: Iterator[int] | None = None,
     extra_outputs: ExtraOutputs | None = None,
+    observer: ObserverFactory | None = None,
 ) -> RunOutcome:
     """Build the machine, run it, account for every packet and write the outputs.
 
@@ -162,6 +204,7 @@ def run_config(
         progress: called now and then with the machine and the virtual time.
         instants: planned send times overriding the config's timing pattern.
         extra_outputs: hook to open more output files before the run.
+        observer: makes an observer called after every delivery (checkpoints).
 
     Raises:
         ActorCrashed: a component failed.
@@ -174,6 +217,7 @@ def run_config(
         progress=progress,
         instants=instants,
         extra_outputs=extra_outputs,
+        observer=observer,
     )
     assert recorded.results is not None  # strict: a broken run raised instead
     return RunOutcome(recorded.results, recorded.machine, paths)
