@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from mintactors._version import __version__
-from mintactors.cli import explore, inspect, paper, run, sweep, trace
+from mintactors.cli import explore, inspect, new_driver, paper, run, sweep, trace
 from mintactors.cli._common import Parser, add_config_arguments, load_from_args
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.plots import commands as plot
@@ -25,7 +25,7 @@ from mintactors.plots import commands as plot
 __all__ = ["add_config_arguments", "build_parser", "load_from_args", "main"]
 
 #: The modules that add subcommands, in the order ``--help`` lists them.
-_COMMANDS = (run, trace, sweep, paper, explore, inspect, plot)
+_COMMANDS = (run, trace, sweep, paper, explore, inspect, plot, new_driver)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,11 +3,14 @@
 ``mintactors explore CONFIG --runs N [--policy random|pct] [--jitter SPEC]`` runs N
 seeded variations of CONFIG across worker processes and stops at the first oracle
 violation: it prints the seed, the oracle, a window of the trace around the
-violation and the ``mintactors replay`` command that reproduces it, and exits 1;
-it exits 0 when every run passed.
+violation, the ``mintactors replay`` command that reproduces it and the ``mintactors
+inspect ... --at violation`` command that shows the machine there, and exits 1; it
+exits 0 when every run passed.
 
 ``mintactors replay TRACE`` reruns the run a trace records and exits 0 when the new
-trace is byte-identical, 1 (printing the first differing line) when it is not.
+trace is byte-identical, 1 (printing the first differing line) when it is not. A
+trace that embeds driver code is rerun only with ``--trust`` or ``--driver FILE``
+(a local copy with the same SHA-256); otherwise it exits 2 saying so.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 from mintactors.cli._common import add_config_arguments
-from mintactors.config import load_config
+from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.explore.explore import (
     RunVerdict,
@@ -151,10 +154,24 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for line in trace_window(trace, violation, args.window, WINDOW_AFTER):
         print(f"  {line}")
     print()
+    driver = _driver_option(config)
     print("reproduce it:")
-    print(f"  mintactors replay {shlex.quote(str(trace))}")
+    print(f"  mintactors replay {shlex.quote(str(trace))}{driver}")
+    print("see the machine where it broke:")
+    print(f"  mintactors inspect {shlex.quote(str(trace))} --at violation{driver}")
     print(f"({elapsed:.1f} s)", file=sys.stderr)
     return 1
+
+
+def _driver_option(config: Config) -> str:
+    """``--driver PATH`` for a config whose driver is a file: replay then runs that file."""
+    source = config.driver.source
+    if source is None or source.path is None:
+        return ""
+    path = Path(source.path)
+    if not path.is_absolute() and config.base_dir is not None:
+        path = config.base_dir / path
+    return f" --driver {shlex.quote(str(path))}"
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -163,7 +180,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.resolve() == trace.resolve().parent:
         raise ConfigError("--out", str(out), "must not be the recorded trace's own directory")
-    outcome = replay_trace(trace, out)
+    driver = Path(args.driver) if args.driver else None
+    outcome = replay_trace(trace, out, trust=args.trust, driver_file=driver)
     if outcome.version_note:
         print(f"note: {outcome.version_note}", file=sys.stderr)
     divergence = outcome.divergence
@@ -227,5 +245,15 @@ def add_commands(subparsers: Any) -> None:
     replay_parser.add_argument("trace", help="a trace.jsonl written by run or explore")
     replay_parser.add_argument(
         "--out", help="keep the new trace and results here (default: a temporary directory)"
+    )
+    replay_parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run the driver code the trace embeds (a trace from someone else is their code)",
+    )
+    replay_parser.add_argument(
+        "--driver",
+        metavar="FILE",
+        help="run this local driver file, if its sha256 is that of the driver the trace ran",
     )
     replay_parser.set_defaults(func=cmd_replay)

@@ -72,7 +72,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         checkpoints = Path(args.checkpoints)
     try:
         _check_options(args)
-        seeker = Seeker(args.trace, verify=not args.no_verify, checkpoints=checkpoints)
+        seeker = Seeker(
+            args.trace,
+            verify=not args.no_verify,
+            checkpoints=checkpoints,
+            trust=args.trust,
+            driver_file=Path(args.driver) if args.driver else None,
+        )
         for note in seeker.notes:
             print(f"note: {note}", file=sys.stderr)
         if args.watch is not None:
@@ -149,5 +155,15 @@ def add_commands(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--no-checkpoints", action="store_true", help="re-execute from the start, always"
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run the driver code the trace embeds (a trace from someone else is their code)",
+    )
+    parser.add_argument(
+        "--driver",
+        metavar="FILE",
+        help="run this local driver file, if its sha256 is that of the driver the trace ran",
     )
     parser.set_defaults(func=cmd_inspect)

@@ -141,9 +141,11 @@ def describe_config(config: Config) -> str:
     gen, nic = config.generator, config.nic
     profile = config.costs_profile
     source = "" if nic.source == "mint" else f", source {nic.source_params.describe()}"
+    driver = config.driver.source
+    assert driver is not None, "config was not loaded through parse_config"
     return (
         f"{gen.count} packets of {gen.size} B {gen.timing.describe()}, "
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
-        f"driver {config.driver.kind}, profile {profile.name} v{profile.version}"
+        f"driver {driver.describe()}, profile {profile.name} v{profile.version}"
         + (f", {len(config.inject)} injection(s)" if config.inject else "")
     )

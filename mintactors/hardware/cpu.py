@@ -164,8 +164,12 @@ class CpuCore:
         self.softirq_queue: list[RunTask] = []
         self.thread_queue: list[tuple[int, RunTask]] = []  # (arrival, task)
         self._arrivals = 0
-        #: Work just ended: its owner may queue more now (None: the choice is free).
-        self._yielding: RunTask | None = None
+        #: Work just ended and its owner may queue more at this instant, so the next
+        #: choice waits for the instant's end (a timer is armed).
+        self._yielding = False
+        #: When softirq work last ended with nothing else waiting (no timer armed):
+        #: thread work arriving in that same instant must still wait.
+        self._softirq_ended_ns = -1
         self.vruntime: dict[str, int] = {}
         self._thread_ns: dict[str, int] = {}
         #: The thread whose piece ended last, and when: its next piece, queued at
@@ -237,9 +241,11 @@ class CpuCore:
                 return self._timer(message, now_ns)
             case RunTask():
                 self._enqueue(message, message, now_ns)
-                if self.state is CoreState.IDLE and not (self._yielding and message.priority):
-                    return self._start_next(now_ns)
-                return ()
+                if self.state is not CoreState.IDLE or (self._yielding and message.priority):
+                    return ()
+                if message.priority and self._softirq_ended_ns == now_ns:
+                    return self._yield()  # the softirq's owner may still queue more now
+                return self._start_next(now_ns)
             case _:
                 raise unexpected("CpuCore", message)
 
@@ -263,9 +269,6 @@ class CpuCore:
         for running in (self.current, self.preempted):
             if running is not None and running.task.priority and _thread(running.task) == thread:
                 return True
-        yielding = self._yielding
-        if yielding is not None and yielding.priority and _thread(yielding) == thread:
-            return True
         return any(_thread(task) == thread for _, task in self.thread_queue)
 
     def _timer(self, message: CoreStep, now_ns: int) -> Sequence[Effect]:
@@ -281,11 +284,10 @@ class CpuCore:
                     raise UnexpectedMessage("CpuCore", message, "no task running")
                 return self._finish_task(self.current, now_ns)
             case CoreStepKind.TASK_YIELD:
-                if self._yielding is None:
+                if not self._yielding:
                     raise UnexpectedMessage("CpuCore", message, "no work just ended")
-                effects = self._start_next(now_ns) if self.state is CoreState.IDLE else ()
-                self._yielding = None
-                return effects
+                self._yielding = False
+                return self._start_next(now_ns) if self.state is CoreState.IDLE else ()
             case _:
                 raise unknown_step("CpuCore", message, step)
 
@@ -398,7 +400,9 @@ class CpuCore:
         return task
 
     def _start(self, task: RunTask, now_ns: int) -> Sequence[Effect]:
-        self.current = _Running(task, now_ns, task.cost_ns, now_ns)
+        running = self.current = _Running(task, now_ns, task.cost_ns, now_ns)
+        if not task.cost_ns:  # nothing to wait for: done as it starts
+            return self._finish_task(running, now_ns)
         return (SetTimer("task", task.cost_ns, CoreStep(CoreStepKind.TASK_DONE)),)
 
     def _account(self, task: RunTask, ran: int) -> None:
@@ -424,16 +428,21 @@ class CpuCore:
                 return (done, *self._start_next(now_ns))
             # __do_softirq keeps the CPU while softirq work is pending: the owner may
             # queue its next piece in reply to TaskDone, at this same instant, and it
-            # must run before thread work.
-            return (done, *self._yield(task))
+            # must run before thread work. With thread work waiting already the choice
+            # waits for the instant's end; otherwise only thread work that arrives in
+            # this instant has to (see RunTask).
+            if self.thread_queue or self.preempted is not None:
+                return (done, *self._yield())
+            self._softirq_ended_ns = now_ns
+            return (done,)
         thread = _thread(task)
         self._last_ended = (thread, now_ns)
         if any(_thread(t) != thread for _, t in self.thread_queue):
             # Another thread waits: the choice waits for this thread's next piece,
             # which keeps the CPU while the slice lasts.
-            return (done, *self._yield(task))
+            return (done, *self._yield())
         return (done, *self._start_next(now_ns))
 
-    def _yield(self, task: RunTask) -> Sequence[Effect]:
-        self._yielding = task
+    def _yield(self) -> Sequence[Effect]:
+        self._yielding = True
         return (SetTimer("yield", 0, CoreStep(CoreStepKind.TASK_YIELD), priority=1),)

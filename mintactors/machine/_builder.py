@@ -21,7 +21,13 @@ from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.kernel.app import ReceivingApp
-from mintactors.kernel.drivers import DriverCosts, DriverShell, NetRxLimits
+from mintactors.kernel.drivers import (
+    DriverCosts,
+    DriverCrash,
+    DriverShell,
+    NetRxLimits,
+    driver_crash,
+)
 from mintactors.kernel.frames import FrameLedger
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
@@ -256,7 +262,10 @@ def _add_driver(
         dev_weight=profile.dev_weight,
     )
     memory, apics = hardware
-    driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
+    try:
+        driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
+    except Exception as exc:  # a user's constructor: name its line, not ours
+        raise DriverCrash(f"creating the driver failed: {driver_crash(exc)}") from exc
     shell = DriverShell(
         name=names.DRIVER,
         driver=driver,

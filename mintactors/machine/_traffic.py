@@ -132,11 +132,7 @@ def build_injector(config: Config, packet_actor: str | None) -> Injector | None:
     )
 
 
-def _file_record(key: str, written: str, base_dir: Path) -> dict[str, Any]:
-    path = Path(written)
-    if not path.is_absolute():
-        path = base_dir / path
-    data = path.read_bytes()
+def _record(key: str, written: str, data: bytes) -> dict[str, Any]:
     record: dict[str, Any] = {
         "key": key,
         "path": written,
@@ -148,16 +144,30 @@ def _file_record(key: str, written: str, base_dir: Path) -> dict[str, Any]:
     return record
 
 
+def _file_record(key: str, written: str, base_dir: Path) -> dict[str, Any]:
+    path = Path(written)
+    if not path.is_absolute():
+        path = base_dir / path
+    return _record(key, written, path.read_bytes())
+
+
 def replay_files(config: Config) -> list[dict[str, Any]]:
     """The files a rerun of ``config`` reads besides the config, with their contents.
 
     Paths are as written in the config (relative to its directory); each record
     holds the file's digest and, up to :data:`EMBED_LIMIT` bytes, its contents in
-    base64, so ``mintactors replay`` can rerun from the trace alone.
+    base64, so ``mintactors replay`` can rerun from the trace alone. A driver loaded
+    from a file is recorded under ``driver.kind`` with the bytes that were loaded
+    (not the file as it is now), so a replay can run exactly the code that ran;
+    ``replay`` runs it only when the user trusts it.
     """
     base_dir = config.base_dir if config.base_dir is not None else Path()
     wanted: list[tuple[str, str]] = []
     if config.costs.profile not in builtin_profiles():
         wanted.append(("costs.profile", config.costs.profile))
     wanted += config.generator.timing.files()
-    return [_file_record(key, path, base_dir) for key, path in wanted]
+    records = [_file_record(key, path, base_dir) for key, path in wanted]
+    driver = config.driver.source
+    if driver is not None and driver.path is not None and driver.content is not None:
+        records.append(_record("driver.kind", driver.path, driver.content))
+    return records

@@ -65,9 +65,10 @@ def test_one_packets_whole_ordered_trace() -> None:
     # Worked out from COSTS: build 100; entry 10; ring reads RDT+descriptor (20);
     # copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50; EOI 17; descriptor read
     # 20; bookkeeping 3, then the frame read (FrameTaken) 20, copy 300 and skb 11;
-    # netif_rx queues it on the backlog; next-descriptor read 20; refill 13; iret 19;
-    # then irq_exit runs NET_RX (softirq entry 23), whose backlog poll passes the
-    # skb up the stack (400) to the socket; then the app's recv 200 + copy 300.
+    # netif_rx queues it on the backlog; next-descriptor read 20; refill 13; irq_exit
+    # enters the softirq with interrupts still off (23); iret 19; then NET_RX runs,
+    # whose backlog poll passes the skb up the stack (400) to the socket; then the
+    # app's recv 200 + copy 300.
     # The driver notes its initialisation once its first refill (13) is done, and a
     # note its code made ahead of time (DescriptorReturned) comes before the
     # deliveries of the same instant.
@@ -85,8 +86,8 @@ def test_one_packets_whole_ordered_trace() -> None:
         (2532, "driver", "FrameTaken"),
         (2863, "driver", "SkbBacklogged"),
         (2863, "driver", "DescriptorReturned"),
-        (2896, "driver", "HandlerExited"),
-        (2915, "core1", "InterruptReturned"),
+        (2919, "driver", "HandlerExited"),
+        (2938, "core1", "InterruptReturned"),
         (2938, "driver", "SoftirqStarted"),
         (3338, "driver", "SoftirqEnded"),
         (3338, "socket", "SkbQueued"),

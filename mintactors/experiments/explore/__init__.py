@@ -11,7 +11,9 @@ from mintactors.experiments.explore.explore import (
 from mintactors.experiments.explore.replay import (
     Divergence,
     ReplayOutcome,
+    UntrustedDriver,
     read_header,
+    replay_config,
     replay_trace,
 )
 
@@ -20,10 +22,12 @@ __all__ = [
     "ExploreOutcome",
     "ReplayOutcome",
     "RunVerdict",
+    "UntrustedDriver",
     "Variation",
     "explore",
     "jitter_assignment",
     "read_header",
+    "replay_config",
     "replay_trace",
     "variations",
 ]

@@ -7,6 +7,13 @@ profile file), so a trace alone is enough to rerun. The files are put back in a
 temporary directory at the relative paths the config gives; the config is loaded
 from there under its original name, run, and the new trace is compared with the
 old one line by line.
+
+A trace is data that may come from someone else, and a driver loaded from a file
+is code: the header carries that file too, but a rerun executes it only when the
+caller trusts it (``trust``) or names a local file with the same SHA-256
+(``driver_file``), and then it runs exactly those bytes. A driver named as an
+importable module is imported only with ``trust``. Everything else is refused
+with :class:`UntrustedDriver`.
 """
 
 from __future__ import annotations
@@ -26,8 +33,23 @@ from mintactors._version import __version__
 from mintactors.config import Config, parse_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.run import record_run
+from mintactors.kernel.drivers import DRIVERS
 
-__all__ = ["Divergence", "ReplayOutcome", "read_header", "replay_config", "replay_trace"]
+__all__ = [
+    "Divergence",
+    "ReplayOutcome",
+    "UntrustedDriver",
+    "read_header",
+    "replay_config",
+    "replay_trace",
+]
+
+#: The ``replay_files`` key of a driver loaded from a file.
+DRIVER_KEY = "driver.kind"
+
+
+class UntrustedDriver(ConfigError):
+    """A trace names driver code that the caller has not allowed to run."""
 
 
 @attrs.frozen
@@ -93,6 +115,8 @@ def _restore_files(header: dict[str, Any], root: Path, source: str) -> Path:
     base_dir = root.joinpath(*(["d"] * depth))
     base_dir.mkdir(parents=True, exist_ok=True)
     for record in records:
+        if record.get("key") == DRIVER_KEY:
+            continue  # code, not data: never written out; see _driver_files
         path = Path(record["path"])
         if path.is_absolute():
             target = path
@@ -131,22 +155,142 @@ def _first_divergence(old: Path, new: Path) -> tuple[int, Divergence | None]:
             return count, Divergence(count, a.rstrip("\n") if a else a, b.rstrip("\n") if b else b)
 
 
-def replay_config(header: dict[str, Any], root: Path, trace: Path) -> Config:
-    """The config of a recorded run, with its files restored under ``root``."""
+def _recorded_kind(header: dict[str, Any]) -> str:
+    config = header["config"]
+    driver = config.get("driver") if isinstance(config, dict) else None
+    kind = driver.get("kind", "paper") if isinstance(driver, dict) else "paper"
+    return kind if isinstance(kind, str) else "paper"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _driver_files(
+    header: dict[str, Any], trace: str, trust: bool, driver_file: Path | None
+) -> dict[str, bytes]:
+    """The driver code a rerun may load, by ``driver.kind``; refuse what is not allowed.
+
+    Raises:
+        UntrustedDriver: the trace names driver code and neither ``trust`` nor a
+            ``driver_file`` with the same digest allows it.
+        ConfigError: ``driver_file`` unreadable, or the header lacks the driver's file.
+    """
+    kind = _recorded_kind(header)
+    where, sep, _ = kind.rpartition(":")
+    if DRIVERS.get(kind) is not None or not sep or not where:
+        if driver_file is not None:
+            raise ConfigError(
+                "--driver", str(driver_file), f"the trace runs no driver file ({kind!r})"
+            )
+        return {}  # a built-in, or a kind parse_config refuses without running anything
+    if not where.endswith(".py"):
+        if driver_file is not None:
+            raise ConfigError(
+                "--driver",
+                str(driver_file),
+                f"the trace imports driver module {where!r}, not a file",
+            )
+        if not trust:
+            raise UntrustedDriver(
+                trace,
+                DRIVER_KEY,
+                f"the trace names driver module {where!r}; replaying imports and runs it: "
+                "pass --trust to allow it",
+            )
+        return {}
+    records = [r for r in header.get("replay_files", []) if r.get("key") == DRIVER_KEY]
+    record = records[0] if records and records[0].get("path") == where else None
+    if record is None:
+        raise ConfigError(
+            trace, DRIVER_KEY, f"names driver file {where} but the header does not carry it"
+        )
+    digest = str(record["sha256"])
+    if driver_file is not None:
+        try:
+            data = driver_file.read_bytes()
+        except OSError as exc:
+            raise ConfigError("--driver", str(driver_file), exc.strerror or str(exc)) from None
+        if _digest(data) != digest:
+            raise UntrustedDriver(
+                "--driver",
+                str(driver_file),
+                f"sha256 {_digest(data)[:16]}... is not that of the driver the trace ran "
+                f"({where}, sha256 {digest[:16]}...); not running it",
+            )
+        return {kind: data}
+    if not trust:
+        raise UntrustedDriver(
+            trace,
+            DRIVER_KEY,
+            f"the trace embeds driver code ({where}, sha256 {digest}); replaying runs it: "
+            "pass --trust to run it, or --driver FILE naming a local copy with that sha256",
+        )
+    content = record.get("content_b64")
+    if content is None:
+        raise ConfigError(
+            trace,
+            DRIVER_KEY,
+            f"the trace holds only the digest of driver file {where} (too large to embed); "
+            "pass --driver FILE naming a local copy",
+        )
+    data = base64.b64decode(content)
+    if _digest(data) != digest:
+        raise ConfigError(trace, DRIVER_KEY, f"the embedded {where} does not match its sha256")
+    return {kind: data}
+
+
+def replay_config(
+    header: dict[str, Any],
+    root: Path,
+    trace: Path,
+    *,
+    trust: bool = False,
+    driver_file: Path | None = None,
+) -> Config:
+    """The config of a recorded run, with its files restored under ``root``.
+
+    Every caller that re-executes a trace goes through here, so the driver-code
+    check below guards them all.
+
+    Args:
+        header: the trace's header (:func:`read_header`).
+        root: an empty directory for the recorded data files.
+        trace: the trace's path (for messages).
+        trust: run driver code the trace embeds (or import the module it names).
+        driver_file: a local file to run instead of the embedded driver; it must
+            have the embedded driver's SHA-256.
+
+    Raises:
+        UntrustedDriver: the trace names driver code that is not allowed to run.
+        ConfigError: files unavailable, or a config this version refuses.
+    """
     source = str(header["config_source"])
+    driver_files = _driver_files(header, str(trace), trust, driver_file)
     base_dir = _restore_files(header, root, str(trace))
-    return parse_config(header["config"], source, base_dir)
+    return parse_config(header["config"], source, base_dir, driver_files=driver_files)
 
 
-def replay_trace(trace: Path, out_dir: Path | None = None) -> ReplayOutcome:
+def replay_trace(
+    trace: Path,
+    out_dir: Path | None = None,
+    *,
+    trust: bool = False,
+    driver_file: Path | None = None,
+) -> ReplayOutcome:
     """Rerun the run recorded in ``trace`` and compare the traces.
 
     Args:
         trace: the recorded trace.
         out_dir: where the new trace and results go (default: a temporary directory,
             removed afterwards unless the traces differ).
+        trust: run the driver code the trace embeds, if any.
+        driver_file: run this local driver file instead; its SHA-256 must be the
+            embedded driver's.
 
     Raises:
+        UntrustedDriver: the trace embeds driver code and neither ``trust`` nor a
+            matching ``driver_file`` allows it to run.
         ConfigError: the trace cannot be replayed (not a trace, files unavailable,
             a config this version refuses).
     """
@@ -159,7 +303,9 @@ def replay_trace(trace: Path, out_dir: Path | None = None) -> ReplayOutcome:
             "a difference may come from the version"
         )
     with tempfile.TemporaryDirectory(prefix="mintactors-replay-") as scratch:
-        config = replay_config(header, Path(scratch) / "files", trace)
+        config = replay_config(
+            header, Path(scratch) / "files", trace, trust=trust, driver_file=driver_file
+        )
         target = out_dir if out_dir is not None else Path(scratch) / "run"
         record_run(config, target)
         new_trace = target / "trace.jsonl"

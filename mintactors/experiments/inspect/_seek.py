@@ -107,11 +107,24 @@ class Seeker:
         verify: check each re-execution against the recorded trace.
         checkpoints: use the run's checkpoints (``True``: those beside the trace;
             a directory: those there; ``False``: none).
+        trust: run driver code the trace embeds (as ``replay --trust``).
+        driver_file: a local driver file with the embedded driver's SHA-256, to run
+            in its place (as ``replay --driver``).
     """
 
-    def __init__(self, trace: Path | str, *, verify: bool = True, checkpoints: bool | Path = True):
+    def __init__(
+        self,
+        trace: Path | str,
+        *,
+        verify: bool = True,
+        checkpoints: bool | Path = True,
+        trust: bool = False,
+        driver_file: Path | None = None,
+    ) -> None:
         self.recorded: RecordedTrace = open_recorded(Path(trace))
         self.verify = verify
+        self.trust = trust
+        self.driver_file = driver_file
         self.notes: list[str] = []
         self.checkpoints: CheckpointSet | None = None
         if checkpoints is not False:
@@ -143,6 +156,8 @@ class Seeker:
             start=start,
             oracles=oracles,
             observer=observer,
+            trust=self.trust,
+            driver_file=self.driver_file,
         )
 
     def component(self, name: str) -> str:
@@ -256,6 +271,8 @@ def seek(
     *,
     verify: bool = True,
     checkpoints: bool | Path = True,
+    trust: bool = False,
+    driver_file: Path | None = None,
 ) -> Inspection:
     """The machine at ``at`` in the run ``trace`` records, and how it was reached.
 
@@ -263,8 +280,12 @@ def seek(
         InspectError: a bad target, or one the run does not have.
         TraceDiverged: the re-execution does not reproduce the recorded trace.
         TraceError: ``trace`` is not a mintactors trace.
+        UntrustedDriver: the trace names driver code not allowed to run.
     """
-    return Seeker(trace, verify=verify, checkpoints=checkpoints).seek(at)
+    seeker = Seeker(
+        trace, verify=verify, checkpoints=checkpoints, trust=trust, driver_file=driver_file
+    )
+    return seeker.seek(at)
 
 
 def inspect(
@@ -273,6 +294,8 @@ def inspect(
     *,
     verify: bool = True,
     checkpoints: bool | Path = True,
+    trust: bool = False,
+    driver_file: Path | None = None,
 ) -> MachineSnapshot:
     """Every component's state at ``at`` in the run ``trace`` records.
 
@@ -280,7 +303,9 @@ def inspect(
     ``"packet:SEQ:STEP"``, ``"violation"`` or ``"violation:began"``
     (docs/inspect.md). The run is re-executed from its trace header (from the latest
     checkpoint before ``at``, if the run has some) and, with ``verify``, checked
-    line by line against the recorded trace on the way.
+    line by line against the recorded trace on the way. A trace whose driver is a
+    file runs that code only with ``trust`` or a matching ``driver_file``, as
+    ``mintactors replay`` does.
 
     Example:
         >>> snap = mintactors.inspect("out/lw/trace.jsonl", at="violation")  # doctest: +SKIP
@@ -291,5 +316,9 @@ def inspect(
         InspectError: a bad target, or one the run does not have.
         TraceDiverged: the re-execution does not reproduce the recorded trace.
         TraceError: ``trace`` is not a mintactors trace.
+        UntrustedDriver: the trace names driver code not allowed to run.
     """
-    return seek(trace, at, verify=verify, checkpoints=checkpoints).snapshot
+    inspection = seek(
+        trace, at, verify=verify, checkpoints=checkpoints, trust=trust, driver_file=driver_file
+    )
+    return inspection.snapshot

@@ -110,6 +110,8 @@ def reexecute(
     start: CheckpointInfo | None = None,
     oracles: bool = False,
     observer: ObserverFactory | None = None,
+    trust: bool = False,
+    driver_file: Path | None = None,
 ) -> Reexecution:
     """Re-execute ``recorded``'s run until ``stop``.
 
@@ -122,14 +124,23 @@ def reexecute(
         oracles: run the oracles (a restored checkpoint brings their state).
         observer: called with the machine (and the line-tracking sink, when
             verifying) before the run; returns what to call after every delivery.
+        trust: run driver code the trace embeds (as ``replay --trust``).
+        driver_file: a local driver file to run instead (as ``replay --driver``).
 
     Raises:
         TraceDiverged: the re-execution wrote a line the recorded trace does not have.
+        UntrustedDriver: the trace names driver code not allowed to run.
         ConfigError: the trace header cannot be turned back into a run.
     """
     began = time.process_time()
     with tempfile.TemporaryDirectory(prefix="mintactors-inspect-") as scratch:
-        config = replay_config(recorded.header, Path(scratch) / "files", recorded.path)
+        config = replay_config(
+            recorded.header,
+            Path(scratch) / "files",
+            recorded.path,
+            trust=trust,
+            driver_file=driver_file,
+        )
         machine = build_machine(config, None, {"config": config_echo(config)})
         sim = machine.simulation
         check = TraceCheck(recorded.path, start.lines if start else 0) if verify else None

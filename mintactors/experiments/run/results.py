@@ -148,7 +148,7 @@ def account(machine: Machine) -> Accounting:
         "ring_engine": machine.ring.frames_held,
         "ring_memory": ring_stats.frames_posted - driver_stats.frames_taken,
         "driver": machine.driver.holding,
-        "backlog": len(machine.driver.softnet.backlog),
+        "backlog": len(machine.driver.softnet.backlog) + len(machine.driver.softnet.process_queue),
         "stack": machine.driver.softnet.in_stack,
         "socket_queue": len(machine.socket.queue),
         "app": int(machine.app.holding is not None),

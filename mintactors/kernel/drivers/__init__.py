@@ -17,23 +17,15 @@ A user's driver is named by ``driver.kind = "path/file.py:Class"`` or
 ``"package.module:Class"`` (:func:`load_driver`).
 """
 
-from mintactors.kernel.drivers.base import IrqReturn, RxDriver
+from mintactors.hardware.nic import RxDescriptor
+from mintactors.kernel.drivers.base import CLEAN_STEPS, IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, Skb
+from mintactors.kernel.drivers.crash import DriverCrash, driver_crash
 from mintactors.kernel.drivers.loader import DRIVERS, DriverLoadError, DriverSource, load_driver
 from mintactors.kernel.drivers.napi import NAPI_STEPS, LostWakeupDriver, NapiDriver
 from mintactors.kernel.drivers.ops import Code
-from mintactors.kernel.drivers.paper import (
-    CLEAN_STEPS,
-    OnePerIrqDriver,
-    PaperDriver,
-    RingWrapDriver,
-)
-from mintactors.kernel.drivers.shell import (
-    SHELL_STEPS,
-    DriverCrash,
-    DriverShell,
-    DriverStatistics,
-)
+from mintactors.kernel.drivers.paper import OnePerIrqDriver, PaperDriver, RingWrapDriver
+from mintactors.kernel.drivers.shell import SHELL_STEPS, DriverShell, DriverStatistics
 from mintactors.kernel.drivers.softnet import NetRxLimits, SoftnetData, SoftnetStatistics
 
 for _driver in (PaperDriver, OnePerIrqDriver, NapiDriver, LostWakeupDriver, RingWrapDriver):
@@ -60,8 +52,10 @@ __all__ = [
     "OnePerIrqDriver",
     "PaperDriver",
     "RingWrapDriver",
+    "RxDescriptor",
     "RxDriver",
     "SHELL_STEPS",
     "Skb",
+    "driver_crash",
     "load_driver",
 ]

@@ -30,7 +30,11 @@ from mintactors.hardware.nic import RxDescriptor
 from mintactors.kernel.drivers.context import DriverContext
 from mintactors.kernel.drivers.ops import Code
 
-__all__ = ["IrqReturn", "RxDriver"]
+__all__ = ["CLEAN_STEPS", "IrqReturn", "RxDriver"]
+
+#: The steps the routines below mark (:meth:`RxDriver.clean_rx_irq`, :meth:`RxDriver.take`,
+#: :meth:`RxDriver.alloc_rx_buffers`): every driver may be injected at them.
+CLEAN_STEPS = ("status_read", "frame_copied", "skb_queued", "descriptor_returned", "tail_written")
 
 
 class IrqReturn(Enum):
@@ -45,7 +49,10 @@ class RxDriver:
 
     Class attributes a driver sets:
         name: the ``driver.kind`` it answers to.
-        steps: the step names its code marks with ``ctx.step`` (for ``[[inject]]``).
+        steps: the step names its code marks with ``ctx.step`` (for ``[[inject]]``);
+            by default those of the routines below. A step not declared here is a
+            crash when the code reaches it, so a typo cannot silently disable an
+            injection.
         masks_interrupts: it masks its interrupt through IMS/IMC (needs a NIC source
             that emulates them).
         napi: it schedules a NAPI poll; the kernel then calls :meth:`poll`.
@@ -56,7 +63,7 @@ class RxDriver:
     """
 
     name: ClassVar[str] = ""
-    steps: ClassVar[tuple[str, ...]] = ()
+    steps: ClassVar[tuple[str, ...]] = CLEAN_STEPS
     masks_interrupts: ClassVar[bool] = False
     napi: ClassVar[bool] = False
     #: Descriptors one poll may clean (the NAPI weight, ``dev_rx_weight`` = 64).

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
+import inspect
 import sys
+import traceback
 import types
 from pathlib import Path
 
@@ -52,19 +53,53 @@ class DriverSource:
         """The file's digest, for a driver loaded from a file."""
         return hashlib.sha256(self.content).hexdigest() if self.content is not None else None
 
+    def describe(self) -> str:
+        """Which driver this is, in a few words (``mintactors check`` prints it)."""
+        if DRIVERS.get(self.kind) is self.cls:
+            return f"{self.kind} (built-in)"
+        if self.path is not None:
+            digest = self.sha256 or ""
+            return f"class {self.cls.__name__} from file {self.path} (sha256 {digest[:12]})"
+        module = self.kind.rpartition(":")[0]
+        return f"class {self.cls.__name__} from module {module}"
 
-def _check_class(kind: str, cls: object, where: str) -> type[RxDriver]:
+
+def _check_class(cls: object, where: str) -> type[RxDriver]:
+    """``cls`` is a driver the shell can run: the methods it calls are driver code."""
     if not isinstance(cls, type) or not issubclass(cls, RxDriver):
         raise DriverLoadError(f"{where} is not a driver class (a subclass of RxDriver)")
     if cls.interrupt is RxDriver.interrupt:
         raise DriverLoadError(f"{where} does not implement interrupt(self, ctx)")
     if cls.napi and cls.poll is RxDriver.poll:
         raise DriverLoadError(f"{where} uses NAPI (napi = True) but does not implement poll")
+    called = ("configure", "interrupt", *(("poll",) if cls.napi else ()))
+    for method in called:
+        # The shell drives these with send(); a plain function would fail only when
+        # the first interrupt comes, far from its cause.
+        if not inspect.isgeneratorfunction(getattr(cls, method)):
+            raise DriverLoadError(
+                f"{where}: {method} must be a generator function "
+                "(driver code waits with `yield from ctx....`; see docs/drivers.md)"
+            )
+    if not isinstance(cls.steps, tuple) or not all(isinstance(s, str) for s in cls.steps):
+        raise DriverLoadError(f"{where}: steps must be a tuple of step names")
     return cls
 
 
+def _line_in(exc: BaseException, filename: str) -> str:
+    """``:N`` for the innermost line of ``filename`` in ``exc``'s traceback, or nothing."""
+    found = [
+        line
+        for frame, line in traceback.walk_tb(exc.__traceback__)
+        if frame.f_code.co_filename == filename
+    ]
+    return f":{found[-1]}" if found else ""
+
+
 def _module_from_file(path: Path, content: bytes, display: str) -> types.ModuleType:
-    digest = hashlib.sha256(content).hexdigest()[:16]
+    # One module per file and contents: the same bytes at another path are another
+    # module, so a crash names the file that actually ran.
+    digest = hashlib.sha256(str(path).encode() + b"\0" + content).hexdigest()[:16]
     name = f"mintactors_driver_{digest}"
     loaded = sys.modules.get(name)
     if loaded is not None:
@@ -80,7 +115,10 @@ def _module_from_file(path: Path, content: bytes, display: str) -> types.ModuleT
         exec(code, module.__dict__)
     except Exception as exc:
         del sys.modules[name]
-        raise DriverLoadError(f"{display}: {type(exc).__name__} while loading: {exc}") from None
+        line = _line_in(exc, str(path))
+        raise DriverLoadError(
+            f"{display}{line}: {type(exc).__name__} while loading: {exc}"
+        ) from None
     return module
 
 
@@ -120,12 +158,20 @@ def load_driver(
         cls = getattr(module, class_name, None)
         if cls is None:
             raise DriverLoadError(f"{where} defines no class {class_name!r}")
-        return DriverSource(kind, _check_class(kind, cls, f"{where}:{class_name}"), where, content)
+        return DriverSource(kind, _check_class(cls, f"{where}:{class_name}"), where, content)
     try:
         imported = importlib.import_module(where)
     except ImportError as exc:
         raise DriverLoadError(f"module {where!r} cannot be imported: {exc}") from None
+    except SyntaxError as exc:
+        raise DriverLoadError(
+            f"module {where!r}: {exc.filename}:{exc.lineno}: syntax error: {exc.msg}"
+        ) from None
+    except Exception as exc:
+        raise DriverLoadError(
+            f"module {where!r}: {type(exc).__name__} while importing: {exc}"
+        ) from None
     cls = getattr(imported, class_name, None)
     if cls is None:
         raise DriverLoadError(f"module {where!r} defines no class {class_name!r}")
-    return DriverSource(kind, _check_class(kind, cls, kind))
+    return DriverSource(kind, _check_class(cls, kind))

@@ -37,10 +37,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from mintactors.hardware.registers import IMS_ENABLE_MASK
-from mintactors.kernel.drivers.base import IrqReturn, RxDriver
+from mintactors.kernel.drivers.base import CLEAN_STEPS, IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext
 from mintactors.kernel.drivers.ops import Code
-from mintactors.kernel.drivers.paper import CLEAN_STEPS
 from mintactors.notes import NoteKind
 
 __all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver"]

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from mintactors.kernel.drivers.base import IrqReturn, RxDriver
+from mintactors.kernel.drivers.base import CLEAN_STEPS, IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext
 from mintactors.kernel.drivers.ops import Code
 
-__all__ = ["CLEAN_STEPS", "OnePerIrqDriver", "PaperDriver", "RingWrapDriver"]
-
-#: The steps :meth:`RxDriver.clean_rx_irq` marks.
-CLEAN_STEPS = ("status_read", "frame_copied", "skb_queued", "descriptor_returned", "tail_written")
+__all__ = ["OnePerIrqDriver", "PaperDriver", "RingWrapDriver"]
 
 #: No budget: the paper's handler cleans until it meets a descriptor without DD.
 UNLIMITED = 1 << 62

@@ -37,10 +37,8 @@ the core has given the code its CPU time (``RunTask``/``TaskDone``).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -53,6 +51,7 @@ from mintactors.hardware.nic import NicLayout
 from mintactors.hardware.registers import REGISTERS
 from mintactors.kernel.drivers.base import IrqReturn, RxDriver
 from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
+from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
 from mintactors.kernel.drivers.ops import (
     AllocSkb,
     Barrier,
@@ -98,7 +97,7 @@ from mintactors.messages import (
 from mintactors.notes import NoteKind
 from mintactors.packets import parse_pktgen_header
 
-__all__ = ["DriverCrash", "DriverShell", "DriverStatistics", "SHELL_STEPS", "StepHook"]
+__all__ = ["SHELL_STEPS", "DriverShell", "DriverStatistics", "StepHook"]
 
 #: Steps the kernel marks around every driver: the handler's first instruction
 #: (before the EOI), the driver's handler returned (before ``iret``), and the start
@@ -112,10 +111,6 @@ StepHook = Callable[[str, int, int], Sequence[Effect]]
 NET_RX = "net_rx"
 KSOFTIRQD = "ksoftirqd"
 SOFTIRQ_CHUNK = "softirq"
-
-
-class DriverCrash(MintactorsError):
-    """The driver's code raised; names its file and line."""
 
 
 class _Kind(Enum):
@@ -378,6 +373,13 @@ class DriverShell:
         result = yield from self.driver.interrupt(self.ctx)
         self._irq_none += result is IrqReturn.NONE
         yield Step("returned")
+        if self._raises_net_rx():
+            # irq_exit: __do_softirq's prologue runs before it enables interrupts.
+            yield Cpu(self.limits.softirq_entry_ns)
+
+    def _raises_net_rx(self) -> bool:
+        """``irq_exit`` will run NET_RX: it is pending and no softirq is running or asked for."""
+        return self.softnet.pending and self.softirq is None and not self._net_rx_requested
 
     def _cpu_given(self, label: str, now_ns: int) -> list[Effect]:
         run = self.softirq
@@ -437,14 +439,30 @@ class DriverShell:
         op, run.pending = run.pending, None
         assert op is not None
         effects: list[Effect] = []
-        value = self._perform_now(run, op, now_ns, effects)
+        try:
+            value = self._perform_now(run, op, now_ns, effects)
+        except DriverCrash as exc:
+            where = located(run.gen, exc)
+            if where is exc:
+                raise
+            raise where from None
         return self._run(run, now_ns, value, effects)
 
     def _run(
         self, run: _Run, now_ns: int, value: Any, effects: list[Effect] | None = None
     ) -> list[Effect]:
         """Run ``run``'s code until it waits for an instant or ends."""
-        out: list[Effect] = [] if effects is None else effects
+        try:
+            return self._run_code(run, now_ns, value, [] if effects is None else effects)
+        except DriverCrash as exc:
+            # The shell refused an operation (an undeclared step, no such register):
+            # say where in the driver's code it was asked for.
+            where = located(run.gen, exc)
+            if where is exc:
+                raise
+            raise where from None
+
+    def _run_code(self, run: _Run, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
         gen = run.gen
         softirq = run.irqs_on
         while True:
@@ -457,7 +475,7 @@ class DriverShell:
             except MintactorsError:
                 raise
             except Exception as exc:
-                raise _crash(exc) from exc
+                raise driver_crash(exc) from exc
             kind = type(op)
             if kind is Cpu:
                 run.acc += op.ns  # type: ignore[attr-defined]
@@ -563,6 +581,11 @@ class DriverShell:
                 self._store(run, op, now_ns, out)
                 return None
             case _:
+                if hasattr(op, "gi_frame"):  # a primitive called without `from`
+                    raise DriverCrash(
+                        "driver code yielded a generator: call a primitive with "
+                        "`yield from ctx.load(...)`, not `yield ctx.load(...)`"
+                    )
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
     def _ended(self, run: _Run, now_ns: int, out: list[Effect]) -> list[Effect]:
@@ -582,10 +605,11 @@ class DriverShell:
                 note = {"run": self._runs, "drained": drained}
                 out.append(Note(NoteKind.HANDLER_EXITED, note, delay_ns=run.acc))
             softirq = None
-            if self.softnet.pending and self.softirq is None and not self._net_rx_requested:
+            if self._raises_net_rx():
                 self._net_rx_requested = True
-                entry = self.limits.softirq_entry_ns
-                softirq = RunTask(self.name, entry, NET_RX, priority=0)
+                # No time of its own (the hard IRQ paid the entry): the core hands
+                # over as soon as iret is done.
+                softirq = RunTask(self.name, 0, NET_RX, priority=0)
             iret = InterruptReturn(eoi=self.apic is None, softirq=softirq)
             out.append(Send(self.core, iret, run.acc))
             return out
@@ -729,7 +753,7 @@ class DriverShell:
         if name not in self.allowed_steps:
             raise DriverCrash(
                 f"step {name!r} is not among the driver's declared steps "
-                f"({', '.join(sorted(self.allowed_steps))})"
+                f"({', '.join(sorted(self.allowed_steps))}); add it to the class's `steps`"
             )
         count = self.step_counts[name] = self.step_counts.get(name, 0) + 1
         if self.step_hook is None or name not in self.injected_steps:
@@ -790,19 +814,3 @@ def _describe(op: Op | None) -> str | None:
         case Step(name=name):
             return f"Step {name}"
     return type(op).__name__
-
-
-#: The kernel's own files: a driver's crash is located in the innermost frame outside them.
-_KERNEL_FILES = frozenset(
-    str(Path(__file__).with_name(name)) for name in ("shell.py", "context.py", "ops.py")
-)
-
-
-def _crash(exc: Exception) -> DriverCrash:
-    """A driver's exception as one line naming where in the driver's code it was raised."""
-    where = ""
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        code = frame.f_code
-        if code.co_filename not in _KERNEL_FILES:
-            where = f"{code.co_filename}:{line} in {code.co_name}: "
-    return DriverCrash(f"{where}{type(exc).__name__}: {exc}")

@@ -21,8 +21,11 @@ Theory of operation, after Linux (net/core/dev.c, kernel/softirq.c):
     ``netdev_budget_usecs`` have passed; then it counts a ``time_squeeze`` and
     raises NET_RX again. An instance that used its whole weight goes to the tail.
 ``process_backlog``
-    the backlog's poll: each skb goes through ``__netif_receive_skb`` (IP, UDP:
-    ``stack_ns``) to the socket, at most ``dev_weight`` per poll.
+    the backlog's poll: it moves the whole input queue to its private
+    ``process_queue`` (with interrupts off), then passes each skb through
+    ``__netif_receive_skb`` (IP, UDP: ``stack_ns``) to the socket, at most
+    ``dev_weight`` per poll. While it works, ``netif_rx`` fills the emptied input
+    queue again, so up to twice ``netdev_max_backlog`` skbs can wait, as in Linux.
 ``ksoftirqd``
     a thread like any other, competing for the CPU with the application
     (:mod:`mintactors.hardware.cpu`), that runs ``__do_softirq`` while NET_RX is
@@ -119,7 +122,9 @@ class SoftnetData:
         self.limits = limits
         self.poll_driver = poll_driver
         self.full = full
-        self.backlog: deque[SocketBuffer] = deque()
+        self.backlog: deque[SocketBuffer] = deque()  # input_pkt_queue
+        self.process_queue: deque[SocketBuffer] = deque()
+        self.backlog_scheduled = False  # the backlog's NAPI_STATE_SCHED
         self.poll_list: deque[str] = deque()
         self.pending = False  # NET_RX raised and not yet run
         #: skbs taken off the backlog whose trip up the stack is not over.
@@ -153,7 +158,8 @@ class SoftnetData:
         if queued > self.limits.netdev_max_backlog:
             self._dropped += 1
             return False
-        if not queued and BACKLOG not in self.poll_list:
+        if not queued and not self.backlog_scheduled:
+            self.backlog_scheduled = True
             self.schedule(BACKLOG)
         self.backlog.append(skb)
         self._high = max(self._high, queued + 1)
@@ -209,7 +215,7 @@ class SoftnetData:
             if napi == BACKLOG:
                 weight = limits.dev_weight
                 work = yield from self.process_backlog(weight)
-                again = work >= weight and bool(self.backlog)
+                again = work >= weight
             else:
                 work, again = yield from self.poll_driver()
             budget -= work
@@ -220,15 +226,20 @@ class SoftnetData:
         """Pass up to ``quota`` skbs from the backlog through the stack to the socket."""
         work = 0
         stack_ns = self.limits.stack_ns
+        process_queue = self.process_queue
         while True:
-            yield Sync()  # the backlog is shared with netif_rx in the hard IRQ
+            while process_queue:
+                skb = process_queue.popleft()
+                self.in_stack += 1
+                yield Cpu(stack_ns)
+                yield Deliver(skb)  # the shell counts it out of in_stack
+                self._processed += 1
+                work += 1
+                if work >= quota:
+                    return work
+            yield Sync()  # the input queue is shared with netif_rx in the hard IRQ
             if not self.backlog:
-                return work  # napi complete: off the list until the next netif_rx
-            if work >= quota:
+                self.backlog_scheduled = False  # napi complete until the next netif_rx
                 return work
-            skb = self.backlog.popleft()
-            self.in_stack += 1
-            yield Cpu(stack_ns)
-            yield Deliver(skb)  # the shell counts it out of in_stack
-            self._processed += 1
-            work += 1
+            process_queue.extend(self.backlog)
+            self.backlog.clear()
