@@ -26,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mintactors.cli._common import add_config_arguments
+from mintactors.cli._common import add_config_arguments, add_driver_trust_arguments
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.explore.explore import (
@@ -246,14 +246,5 @@ def add_commands(subparsers: Any) -> None:
     replay_parser.add_argument(
         "--out", help="keep the new trace and results here (default: a temporary directory)"
     )
-    replay_parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="run the driver code the trace embeds (a trace from someone else is their code)",
-    )
-    replay_parser.add_argument(
-        "--driver",
-        metavar="FILE",
-        help="run this local driver file, if its sha256 is that of the driver the trace ran",
-    )
+    add_driver_trust_arguments(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)

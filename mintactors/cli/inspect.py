@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mintactors.cli._common import add_driver_trust_arguments
 from mintactors.experiments.inspect import (
     PACKET_STEPS,
     TARGET_FORMS,
@@ -156,14 +157,5 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument(
         "--no-checkpoints", action="store_true", help="re-execute from the start, always"
     )
-    parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="run the driver code the trace embeds (a trace from someone else is their code)",
-    )
-    parser.add_argument(
-        "--driver",
-        metavar="FILE",
-        help="run this local driver file, if its sha256 is that of the driver the trace ran",
-    )
+    add_driver_trust_arguments(parser)
     parser.set_defaults(func=cmd_inspect)

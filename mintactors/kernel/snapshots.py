@@ -90,7 +90,9 @@ class MechanismSnapshot:
     """The debug-support mechanism.
 
     Attributes:
-        call: the system call in progress (None: none).
+        call: the system call waiting for the ring's answer (None once it has one:
+            the rest of the call, the ICR write and the exit, is then already
+            scheduled, and the generator's ``in_kernel`` says whether it returned).
         reads_ims: it reads IMS before writing the ICR (a driver that masks).
         icr_writes: ICR writes so far (IPIs requested).
         ipis_masked: frames whose IPI was held back because IMS masked RXT0.

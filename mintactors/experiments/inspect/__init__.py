@@ -13,12 +13,13 @@ docs/inspect.md is the reference.
 from mintactors.experiments.inspect._checkpoints import (
     CHECKPOINT_DIR,
     CheckpointInfo,
+    CheckpointRefused,
     CheckpointSet,
     CheckpointWriter,
     quiescent,
 )
 from mintactors.experiments.inspect._fields import Field, field_paths, resolve_field
-from mintactors.experiments.inspect._seek import Inspection, Instant, Seeker, inspect, seek
+from mintactors.experiments.inspect._seek import Inspection, Instant, Seeker, inspect
 from mintactors.experiments.inspect._session import TraceDiverged
 from mintactors.experiments.inspect._targets import (
     PACKET_STEPS,
@@ -41,6 +42,7 @@ __all__ = [
     "CHECKPOINT_DIR",
     "Change",
     "CheckpointInfo",
+    "CheckpointRefused",
     "CheckpointSet",
     "CheckpointWriter",
     "Field",
@@ -59,6 +61,5 @@ __all__ = [
     "parse_target",
     "quiescent",
     "resolve_field",
-    "seek",
     "watch",
 ]

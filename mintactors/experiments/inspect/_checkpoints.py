@@ -27,18 +27,25 @@ exactly as the original did (:meth:`~mintactors.runtime.Simulation.restore`), an
 ``inspect`` checks that: the trace it writes from there must match the recorded
 one line for line.
 
-A checkpoint file is a pickle, and loading a pickle runs code: only load
-checkpoints that this tool wrote (they sit next to the trace they belong to). Each
-set records the trace header it belongs to and a digest of the mintactors
-source it was written by; a set that matches neither is ignored.
+A checkpoint file is a pickle, and loading a pickle runs code, so a checkpoint
+from elsewhere (a trace directory someone sent) must never be loaded. Each file is
+signed with HMAC-SHA256 under a key kept on this machine (``checkpoint.key`` in
+``$MINTACTORS_STATE_DIR``, default ``~/.cache/mintactors``, created on first use,
+readable by its owner only), and a file whose signature does not verify is refused
+before it is unpickled. Each set also records the trace header it belongs to and
+a digest of the mintactors source it was written by; a set that matches neither
+is ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
+import os
 import pickle
+import secrets
 import shutil
 import zlib
 from collections.abc import Callable
@@ -48,6 +55,7 @@ from typing import IO, Any
 import attrs
 
 from mintactors._version import __version__
+from mintactors.errors import MintactorsError
 from mintactors.experiments.run import atomic_outputs
 from mintactors.machine import Machine, PlannedInstants, generator_instants
 from mintactors.oracles import OracleMonitor
@@ -56,11 +64,13 @@ from mintactors.runtime import RuntimeState, to_jsonable
 __all__ = [
     "CHECKPOINT_DIR",
     "CheckpointInfo",
+    "CheckpointRefused",
     "CheckpointSet",
     "CheckpointWriter",
     "code_digest",
     "quiescent",
     "restore_checkpoint",
+    "signing_key",
 ]
 
 #: Where a run's checkpoints go, beside its trace.
@@ -81,6 +91,35 @@ def code_digest() -> str:
             digest.update(path.read_bytes())
         _DIGEST.append(digest.hexdigest())
     return _DIGEST[0]
+
+
+def _state_dir() -> Path:
+    explicit = os.environ.get("MINTACTORS_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME")
+    return (Path(cache) if cache else Path.home() / ".cache") / "mintactors"
+
+
+def signing_key() -> bytes:
+    """This machine's checkpoint key, made on first use (32 random bytes, mode 0600)."""
+    path = _state_dir() / "checkpoint.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made meanwhile by another process
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as out:
+        out.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def _signature(data: bytes) -> str:
+    return hmac.new(signing_key(), data, hashlib.sha256).hexdigest()
 
 
 def quiescent(machine: Machine) -> bool:
@@ -152,6 +191,7 @@ class CheckpointInfo:
         t_ns: virtual time then.
         lines: trace lines written by then (the header included).
         violations: oracle violations found by then.
+        signature: the file's HMAC-SHA256 under this machine's key.
     """
 
     file: str
@@ -159,14 +199,15 @@ class CheckpointInfo:
     t_ns: int
     lines: int
     violations: int
+    signature: str = attrs.field(default="", repr=False)
 
 
-def _dump(machine: Machine, monitor: OracleMonitor, state: RuntimeState, out: IO[bytes]) -> None:
+def _dump(machine: Machine, monitor: OracleMonitor, state: RuntimeState) -> bytes:
     sim = machine.simulation
     components = {name: sim.component(name) for name in sim.actor_names}
     raw = io.BytesIO()
     _Saver(raw, machine).dump((_FORMAT, machine, monitor, components, state))
-    out.write(zlib.compress(raw.getvalue(), 1))
+    return zlib.compress(raw.getvalue(), 1)
 
 
 def restore_checkpoint(data: bytes, fresh: Machine) -> tuple[Machine, OracleMonitor]:
@@ -226,10 +267,16 @@ class CheckpointWriter:
             return
         state = sim.capture()
         name = f"{state.delivered:012d}.ckpt"
+        data = _dump(machine, self._monitor, state)
         with self._outputs.open_binary(self.directory / name) as out:
-            _dump(machine, self._monitor, state, out)
+            out.write(data)
         info = CheckpointInfo(
-            name, state.delivered, state.now_ns, state.trace_lines, len(self._monitor.violations)
+            name,
+            state.delivered,
+            state.now_ns,
+            state.trace_lines,
+            len(self._monitor.violations),
+            _signature(data),
         )
         self.taken.append(info)
         self._next = state.delivered + self.every
@@ -248,6 +295,10 @@ class CheckpointWriter:
         }
         with self._outputs.open_binary(self.directory / _INDEX) as out:
             out.write(json.dumps(index, indent=1, sort_keys=True).encode() + b"\n")
+
+
+class CheckpointRefused(MintactorsError):
+    """A checkpoint that this machine did not write (its signature does not verify)."""
 
 
 @attrs.frozen
@@ -296,5 +347,17 @@ class CheckpointSet:
         return best
 
     def load(self, info: CheckpointInfo) -> bytes:
-        """The checkpoint's bytes."""
-        return (self.directory / info.file).read_bytes()
+        """The checkpoint's bytes, once their signature is verified.
+
+        Raises:
+            CheckpointRefused: the file is not signed by this machine's key.
+        """
+        path = self.directory / info.file
+        data = path.read_bytes()
+        if not hmac.compare_digest(_signature(data), info.signature):
+            raise CheckpointRefused(
+                f"{path} is not signed with this machine's checkpoint key "
+                f"({_state_dir() / 'checkpoint.key'}), so it may not be loaded (a pickle runs "
+                "code); inspect with --no-checkpoints, or run --checkpoints again here"
+            )
+        return data

@@ -44,7 +44,7 @@ from mintactors.experiments.inspect._targets import (
 from mintactors.machine import Machine, MachineSnapshot, component_name, snapshot_names
 from mintactors.oracles import ORACLES, Violation
 
-__all__ = ["Inspection", "Instant", "Seeker", "inspect", "seek"]
+__all__ = ["Inspection", "Instant", "Seeker", "inspect"]
 
 
 @attrs.frozen
@@ -265,29 +265,6 @@ class Seeker:
         )
 
 
-def seek(
-    trace: Path | str,
-    at: Target | str,
-    *,
-    verify: bool = True,
-    checkpoints: bool | Path = True,
-    trust: bool = False,
-    driver_file: Path | None = None,
-) -> Inspection:
-    """The machine at ``at`` in the run ``trace`` records, and how it was reached.
-
-    Raises:
-        InspectError: a bad target, or one the run does not have.
-        TraceDiverged: the re-execution does not reproduce the recorded trace.
-        TraceError: ``trace`` is not a mintactors trace.
-        UntrustedDriver: the trace names driver code not allowed to run.
-    """
-    seeker = Seeker(
-        trace, verify=verify, checkpoints=checkpoints, trust=trust, driver_file=driver_file
-    )
-    return seeker.seek(at)
-
-
 def inspect(
     trace: Path | str,
     at: Target | str,
@@ -318,7 +295,7 @@ def inspect(
         TraceError: ``trace`` is not a mintactors trace.
         UntrustedDriver: the trace names driver code not allowed to run.
     """
-    inspection = seek(
-        trace, at, verify=verify, checkpoints=checkpoints, trust=trust, driver_file=driver_file
+    seeker = Seeker(
+        trace, verify=verify, checkpoints=checkpoints, trust=trust, driver_file=driver_file
     )
-    return inspection.snapshot
+    return seeker.seek(at).snapshot
