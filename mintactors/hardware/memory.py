@@ -202,7 +202,11 @@ class PhysicalMemory:
         """
         if self.registers_base is None:
             raise ValueError("no register block")
-        return int.from_bytes(self.peek(self.registers_base + REGISTERS[name], 4), "little")
+        # Registers are 4-byte aligned, so one never straddles a page: read it in
+        # place (a watch reads one after every delivery).
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        stored = self._pages.get(page)
+        return 0 if stored is None else int.from_bytes(stored[offset : offset + 4], "little")
 
     def snapshot(self) -> MemorySnapshot:
         """Regions, pages touched, refusals and the decoded register block (for inspection)."""
