@@ -40,6 +40,7 @@ class TraceCheck(io.TextIOBase):
             self._recorded.readline()
         self._held: str | None = None
         self.divergence: Divergence | None = None
+        self.exhausted = False  # the recorded trace has no more whole lines
 
     def writable(self) -> bool:
         """It takes writes."""
@@ -47,7 +48,7 @@ class TraceCheck(io.TextIOBase):
 
     def write(self, text: str) -> int:
         """Compare the line held back so far, and hold back ``text``."""
-        if self.divergence is None:
+        if self.divergence is None and not self.exhausted:
             if self._held is not None:
                 self._compare(self._held)
             self._held = text
@@ -55,6 +56,12 @@ class TraceCheck(io.TextIOBase):
 
     def _compare(self, text: str) -> None:
         recorded = self._recorded.readline()
+        if not recorded.endswith(b"\n"):
+            # The recorded trace ends here, or with a line cut off by a killed run:
+            # nothing after it was recorded, so nothing after it can differ.
+            self.exhausted = True
+            self._held = None
+            return
         mine = text.encode("utf-8")
         if recorded == mine:
             self.checked += 1
@@ -69,12 +76,12 @@ class TraceCheck(io.TextIOBase):
     def finish(self, *, whole_run: bool) -> None:
         """The re-execution ended; compare its last line too if it is the run's real end."""
         if self._held is not None and self.divergence is None and whole_run:
-            self._compare(self._held)
+            self._compare(self._held)  # the run_end line: the recorded run ended here too
         self._held = None
         self._recorded.close()
 
     def close(self) -> None:
-        """Close the recorded trace."""
+        """Stop reading the recorded trace (a re-execution that failed)."""
         self._recorded.close()
         super().close()
 

@@ -60,14 +60,21 @@ class LineSpot:
     deliveries: int
 
 
-def _last_line(path: Path) -> bytes:
+def _last_event(path: Path) -> dict[str, Any] | None:
+    """The last line of the file that decodes (a killed run leaves a cut-off one)."""
     with path.open("rb") as stream:
         stream.seek(0, os.SEEK_END)
         size = stream.tell()
         stream.seek(max(0, size - _TAIL))
         lines = stream.read().splitlines()
-    complete = [line for line in lines if line.strip()]
-    return complete[-1] if complete else b""
+    for raw in reversed(lines):
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("t_ns"), int):
+            return event
+    return None
 
 
 def open_recorded(path: Path) -> RecordedTrace:
@@ -85,13 +92,9 @@ def open_recorded(path: Path) -> RecordedTrace:
             raise InspectError(
                 f"{path}: the trace header has no {key!r}, so the run cannot be re-executed"
             )
-    end_ns, finished = 0, False
-    try:
-        last = json.loads(_last_line(path))
-        end_ns = int(last["t_ns"])
-        finished = last.get("kind") == "run_end"
-    except (ValueError, KeyError, TypeError):
-        pass  # a cut-off last line: the run did not finish; end_ns stays at 0
+    last = _last_event(path)
+    end_ns = int(last["t_ns"]) if last is not None else 0
+    finished = last is not None and last.get("kind") == "run_end"
     return RecordedTrace(Path(path), header, level, end_ns, finished)
 
 

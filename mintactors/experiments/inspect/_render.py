@@ -98,6 +98,8 @@ def format_value(value: object, leaf: str = "") -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return _hex(value) if leaf in HEX_FIELDS else str(value)
+    if value == ():
+        return "-"
     if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
         return "[" + " ".join(format_value(v, leaf) for v in value) + "]"
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
@@ -450,7 +452,9 @@ def render_watch(report: WatchReport, *, last: bool = False) -> str:
         head = f"{report.field}: last change at or before {report.end.what}"
     else:
         window = f" from {report.start_ns} ns" if report.start_ns is not None else ""
-        head = f"{report.field}: {len(report.changes)} changes{window} to {report.end.what}"
+        count = len(report.changes)
+        changes = f"{count} change{'' if count == 1 else 's'}"
+        head = f"{report.field}: {changes}{window} to {report.end.what}"
     lines = [head]
     if last and not report.changes:
         lines.append(f"  never changed: {value(report.initial)} since the run began")

@@ -26,7 +26,6 @@ from mintactors.experiments.inspect._recorded import (
     open_recorded,
 )
 from mintactors.experiments.inspect._session import (
-    Observer,
     ObserverFactory,
     Reexecution,
     Stop,
@@ -160,20 +159,23 @@ class Seeker:
             driver_file=self.driver_file,
         )
 
+    def fresh(self) -> Machine:
+        """The run's machine as built, before any delivery (to check names against)."""
+        return reexecute(
+            self.recorded,
+            Stop(after=0),
+            verify=False,
+            trust=self.trust,
+            driver_file=self.driver_file,
+        ).machine
+
     def component(self, name: str) -> str:
         """The snapshot name of component ``name`` (``rx_ring`` is ``ring``), checked.
 
         Raises:
             InspectError: the machine has no such component (the valid names listed).
         """
-        found: list[tuple[str, ...]] = []
-
-        def names_of(machine: Machine, _sink: object) -> Observer:
-            found.append(snapshot_names(machine))
-            return lambda _machine: None
-
-        self.reexecute(Stop(after=0), observer=names_of)
-        valid = (*found[0], "in_flight")
+        valid = (*snapshot_names(self.fresh()), "in_flight")
         wanted = component_name(name)
         if wanted in valid:
             return wanted

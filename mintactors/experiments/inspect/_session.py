@@ -133,6 +133,7 @@ def reexecute(
         ConfigError: the trace header cannot be turned back into a run.
     """
     began = time.process_time()
+    check: TraceCheck | None = None
     with tempfile.TemporaryDirectory(prefix="mintactors-inspect-") as scratch:
         config = replay_config(
             recorded.header,
@@ -142,32 +143,31 @@ def reexecute(
             driver_file=driver_file,
         )
         machine = build_machine(config, None, {"config": config_echo(config)})
-        sim = machine.simulation
-        check = TraceCheck(recorded.path, start.lines if start else 0) if verify else None
         sink = None
-        if check is not None:
+        if verify:
+            check = TraceCheck(recorded.path, start.lines if start else 0)
             # TraceCheck is a text stream; typeshed's IO[str] is a wider protocol.
-            stream = cast(IO[str], check)
-            sink = LineTrackingSink(stream, TraceLevel[config.simulation.trace.upper()])
-            sim.trace = sink
-        monitor: OracleMonitor | None = None
-        if start is not None:
-            assert checkpoints is not None
-            machine, restored = restore_checkpoint(checkpoints.load(start), machine)
-            monitor = restored if oracles else None
-        elif oracles:
-            monitor = OracleMonitor(machine, config.oracles.entries)
-        if monitor is not None:
-            monitor.stop_on_violation = stop.on_violation
-        after = observer(machine, sink) if observer is not None else None
-        result, crash = _run(
-            machine,
-            stop,
-            config_until=config.simulation.until_ns,
-            monitor=monitor,
-            after=after,
-            check=check,
-        )
+            sink = LineTrackingSink(
+                cast(IO[str], check), TraceLevel[config.simulation.trace.upper()]
+            )
+            machine.simulation.trace = sink
+        try:
+            machine, monitor = _prepare(machine, checkpoints, start, oracles=oracles)
+            if monitor is not None:
+                monitor.stop_on_violation = stop.on_violation
+            after = observer(machine, sink) if observer is not None else None
+            result, crash = _run(
+                machine,
+                stop,
+                config_until=config.simulation.until_ns,
+                monitor=monitor,
+                after=after,
+                check=check,
+            )
+        except BaseException:
+            if check is not None:
+                check.close()
+            raise
     whole = (
         result is not None
         and result.reason != "stopped"
@@ -182,6 +182,22 @@ def reexecute(
         checked = check.checked
     cpu = time.process_time() - began
     return Reexecution(machine, monitor, result, checked, start, crash, cpu)
+
+
+def _prepare(
+    fresh: Machine,
+    checkpoints: CheckpointSet | None,
+    start: CheckpointInfo | None,
+    *,
+    oracles: bool,
+) -> tuple[Machine, OracleMonitor | None]:
+    """The machine to run: ``fresh``, or a checkpoint's restored into it; and its oracles."""
+    if start is None:
+        monitor = OracleMonitor(fresh, fresh.config.oracles.entries) if oracles else None
+        return fresh, monitor
+    assert checkpoints is not None
+    machine, restored = restore_checkpoint(checkpoints.load(start), fresh)
+    return machine, restored if oracles else None
 
 
 def _run(

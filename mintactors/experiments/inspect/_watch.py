@@ -121,14 +121,7 @@ class _Watcher:
 
 def _field(seeker: Seeker, text: str) -> Field:
     """Check ``text`` against a freshly built machine, before any long re-execution."""
-    found: list[Field] = []
-
-    def check(machine: Machine, _sink: LineTrackingSink | None) -> Observer:
-        found.append(resolve_field(machine, text))
-        return lambda _machine: None
-
-    seeker.reexecute(Stop(after=0), observer=check)
-    return found[0]
+    return resolve_field(seeker.fresh(), text)
 
 
 def watch(

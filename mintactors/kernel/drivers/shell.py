@@ -813,4 +813,6 @@ def _describe(op: Op | None) -> str | None:
             return f"Writel {reg} {value:#x}"
         case Step(name=name):
             return f"Step {name}"
+        case Napi(call=call):
+            return call.value  # napi_complete_done, ...
     return type(op).__name__

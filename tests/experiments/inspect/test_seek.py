@@ -180,3 +180,16 @@ def test_a_file_that_is_not_a_trace_is_refused(tmp_path: Path) -> None:
     bogus.write_text('{"t_ns":0,"actor":"x","kind":"Hello"}\n')
     with pytest.raises(TraceError, match="not a mintactors trace"):
         mintactors.inspect(bogus, at="0ns")
+
+
+def test_a_trace_cut_off_mid_line_is_inspected_up_to_its_last_whole_line(
+    lost_wakeup: Path, tmp_path: Path
+) -> None:
+    """A killed run leaves a truncated last line: the run's end is the line before it."""
+    lines = lost_wakeup.read_text().splitlines(keepends=True)
+    cut = tmp_path / "trace.jsonl"
+    cut.write_text("".join(lines[:40]) + lines[40][:25])
+    last = json.loads(lines[39])["t_ns"]
+    seeker = Seeker(cut)
+    assert (seeker.recorded.end_ns, seeker.recorded.finished) == (last, False)
+    assert seeker.seek(f"{last}ns").checked == 40
