@@ -17,9 +17,14 @@ measurements of CPU time (``time.process_time``):
   after every delivery), to set beside ``seek_mid``.
 
 It also prints what taking the checkpoints cost the recording run
-(``record_ckpt`` against ``record``), how many there are and their size.
+(``record_ckpt`` against ``record``), how many there are and their size. A watch's
+own cost is a few per cent, below the noise of one long measurement on a busy
+machine, so it is measured once more on a short run (``--watch-packets``), seek and
+watch alternated ``3 x --repeat`` times: ``seek_short``, ``watch_short`` and
+``watch_overhead_short``.
 
     python tools/bench_inspect.py [--packets 100000] [--every 100000] [--repeat 3]
+                                  [--watch-packets 4000]
 
 Seeks run in this process through the Python API (what the command line runs,
 without Python's start-up, about a second here).
@@ -68,14 +73,35 @@ def record(out: Path, packets: int, every: int | None) -> float:
     return cpu(lambda: run_config(config, out, observer=checkpoints if every else None))
 
 
+def watch_cost(out: Path, packets: int, times: int) -> None:
+    """A watch of ``ring.rdt`` over a whole short run against a seek to its end."""
+    record(out, packets, None)
+    trace = out / "trace.jsonl"
+    end = Seeker(trace).recorded.end_ns
+    seeks, watches = [], []
+    for _ in range(times):
+        seeks.append(cpu(lambda: Seeker(trace).seek(f"{end}ns")))
+        watches.append(cpu(lambda: watch(Seeker(trace), "ring.rdt")))
+    seek, watched = statistics.median(seeks), statistics.median(watches)
+    print(f"seek_short={seek:.3f} watch_short={watched:.3f}")
+    print(f"watch_overhead_short={watched / seek - 1:.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--packets", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=100_000, help="deliveries per checkpoint")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--watch-packets", type=int, default=4000)
+    parser.add_argument(
+        "--watch-only", action="store_true", help="only the short run's watch measurement"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-inspect-"))
     try:
+        watch_cost(scratch / "short", args.watch_packets, 3 * args.repeat)
+        if args.watch_only:
+            return
         plain, saved = scratch / "plain", scratch / "saved"
         print(f"record={record(plain, args.packets, None):.2f}", flush=True)
         print(f"record_ckpt={record(saved, args.packets, args.every):.2f}", flush=True)

@@ -31,7 +31,7 @@ would.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -207,6 +207,23 @@ class PhysicalMemory:
         page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
         stored = self._pages.get(page)
         return 0 if stored is None else int.from_bytes(stored[offset : offset + 4], "little")
+
+    def register_reader(self, name: str) -> Callable[[], int]:
+        """A function that reads register ``name`` in place: for a caller reading it often.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        pages, end = self._pages, offset + 4
+
+        def read() -> int:
+            stored = pages.get(page)
+            return 0 if stored is None else int.from_bytes(stored[offset:end], "little")
+
+        return read
 
     def snapshot(self) -> MemorySnapshot:
         """Regions, pages touched, refusals and the decoded register block (for inspection)."""

@@ -9,6 +9,7 @@ from mintactors.machine._snapshot import (
     snapshot_component,
     snapshot_machine,
     snapshot_names,
+    snapshot_reader,
 )
 from mintactors.machine._traffic import (
     PlannedInstants,
@@ -35,4 +36,5 @@ __all__ = [
     "snapshot_component",
     "snapshot_machine",
     "snapshot_names",
+    "snapshot_reader",
 ]

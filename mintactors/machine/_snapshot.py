@@ -15,7 +15,7 @@ calls ``ring`` (its actor is ``rx_ring``): ``core1``, ``apic1``, ``memory``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
@@ -38,6 +38,7 @@ __all__ = [
     "snapshot_component",
     "snapshot_machine",
     "snapshot_names",
+    "snapshot_reader",
 ]
 
 #: The receive ring's name in a snapshot.
@@ -133,8 +134,11 @@ def _typed(value: object, cls: type[_T]) -> _T:
     return value
 
 
-def snapshot_component(machine: Machine, name: str) -> object:
-    """The snapshot of one component, by its snapshot name.
+def snapshot_reader(machine: Machine, name: str) -> Callable[[], object]:
+    """A function that takes one component's snapshot, by its snapshot name, when called.
+
+    The component is found once, so a caller that snapshots it after every delivery
+    (a watch) pays for the snapshot only.
 
     Raises:
         KeyError: no component of that name has a snapshot.
@@ -145,13 +149,22 @@ def snapshot_component(machine: Machine, name: str) -> object:
         raise KeyError(name)
     component = sim.component(actor)
     if isinstance(component, RxRing):
-        driver = machine.driver.driver
-        return component.snapshot(
+        ring, driver = component, machine.driver.driver
+        return lambda: ring.snapshot(
             next_to_clean=driver.next_to_clean, next_to_use=driver.next_to_use
         )
     if not hasattr(component, "snapshot"):
         raise KeyError(name)
-    return _as_snapshotting(component).snapshot()
+    return _as_snapshotting(component).snapshot
+
+
+def snapshot_component(machine: Machine, name: str) -> object:
+    """The snapshot of one component, by its snapshot name.
+
+    Raises:
+        KeyError: no component of that name has a snapshot.
+    """
+    return snapshot_reader(machine, name)()
 
 
 def _as_snapshotting(component: object) -> _Snapshotting:

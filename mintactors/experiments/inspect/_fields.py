@@ -15,6 +15,7 @@ read only what they need.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import types
 import typing
@@ -24,13 +25,22 @@ from typing import Any
 import attrs
 
 from mintactors.experiments.inspect._targets import InspectError
-from mintactors.hardware.rx_ring import RxRing
-from mintactors.machine import RING, Machine, snapshot_component, snapshot_names
+from mintactors.machine import (
+    RING,
+    Machine,
+    snapshot_component,
+    snapshot_names,
+    snapshot_reader,
+)
 
 __all__ = ["Field", "field_paths", "resolve_field"]
 
 Step = str | int
-Getter = Callable[[Machine], object]
+#: Reads a field's value now.
+Reader = Callable[[], object]
+#: Makes a field's reader for one machine (a machine restored from a checkpoint is
+#: another machine, so a reader is bound to the one a re-execution runs).
+Binder = Callable[[Machine], Reader]
 
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -43,13 +53,17 @@ class Field:
         path: the path, written canonically (``ring.descriptors[1].flags``).
         component: the component's snapshot name.
         steps: attribute names and tuple indices after the component.
-        read: reads the field's value from a machine.
+        bind: makes the function that reads the field from a given machine.
     """
 
     path: str
     component: str
     steps: tuple[Step, ...]
-    read: Getter = attrs.field(eq=False, repr=False)
+    bind: Binder = attrs.field(eq=False, repr=False)
+
+    def read(self, machine: Machine) -> object:
+        """The field's value in ``machine`` now (binds a reader each time: for one-offs)."""
+        return self.bind(machine)()
 
 
 def _parse(text: str) -> tuple[Step, ...]:
@@ -149,27 +163,40 @@ def _extract(value: object, steps: tuple[Step, ...]) -> object:
     return value
 
 
-def _ring(machine: Machine) -> RxRing:
-    return machine.ring
+def _fast(component: str, steps: tuple[Step, ...]) -> Binder | None:
+    """Readers for fields a watch wants cheaply: read in place, no record built.
 
-
-def _fast_ring(steps: tuple[Step, ...]) -> Getter | None:
-    """Getters for the ring's fields that do not decode every descriptor."""
-    match steps:
-        case ("rdh",):
-            return lambda m: m.memory.register_value("RDH") % m.ring.layout.ring_size
-        case ("rdt",):
-            return lambda m: m.memory.register_value("RDT") % m.ring.layout.ring_size
-        case ("next_to_clean",):
-            return lambda m: m.driver.driver.next_to_clean
-        case ("next_to_use",):
-            return lambda m: m.driver.driver.next_to_use
-        case ("state",):
-            return lambda m: m.ring.state.value
-        case ("descriptors", int(index), *rest):
-            tail = tuple(rest)
-            return lambda m: _extract(_ring(m).descriptor_snapshot(index), tail)
+    Each must give what the component's snapshot gives for that field; a test holds
+    them to it.
+    """
+    match component, steps:
+        case ("ring", (("rdh" | "rdt") as register,)):
+            return _register(register.upper())
+        case ("ring", (("next_to_clean" | "next_to_use") as attribute,)):
+            return lambda m: functools.partial(getattr, m.driver.driver, attribute)
+        case ("ring", ("descriptors", int(index), *rest)):
+            return _descriptor(index, tuple(rest))
+        case ("driver", ("napi", ("sched" | "missed") as flag)):
+            return lambda m: functools.partial(getattr, m.driver, f"napi_{flag}")
+        case ("socket", ("rmem",)):
+            return lambda m: functools.partial(getattr, m.socket, "rmem")
     return None
+
+
+def _descriptor(index: int, tail: tuple[Step, ...]) -> Binder:
+    def bind(machine: Machine) -> Reader:
+        ring = machine.ring
+        return lambda: _extract(ring.descriptor_snapshot(index), tail)
+
+    return bind
+
+
+def _register(name: str) -> Binder:
+    def bind(machine: Machine) -> Reader:
+        read, size = machine.memory.register_reader(name), machine.ring.layout.ring_size
+        return lambda: read() % size
+
+    return bind
 
 
 def resolve_field(machine: Machine, text: str) -> Field:
@@ -192,10 +219,11 @@ def resolve_field(machine: Machine, text: str) -> Field:
         index = rest[1]
         if isinstance(index, int) and index >= size:
             raise InspectError(f"ring.descriptors[{index}]: the ring has {size} (0 to {size - 1})")
-    read: Getter | None = _fast_ring(rest) if component == RING else None
-    if read is None:
+    bind = _fast(component, rest)
+    if bind is None:
 
-        def read(m: Machine, name: str = component, path: tuple[Step, ...] = rest) -> object:
-            return _extract(snapshot_component(m, name), path)
+        def bind(m: Machine, name: str = component, path: tuple[Step, ...] = rest) -> Reader:
+            snapshot = snapshot_reader(m, name)
+            return lambda: _extract(snapshot(), path)
 
-    return Field(_canonical(steps), component, rest, read)
+    return Field(_canonical(steps), component, rest, bind)

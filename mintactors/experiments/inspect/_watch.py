@@ -13,6 +13,8 @@ there, the stretch before, and so on back: usually one short re-execution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from mintactors.experiments.inspect._check import LineTrackingSink
@@ -86,14 +88,16 @@ class _Watcher:
         self.initial: object = None
         self.value: object = None
         self._sink: LineTrackingSink | None = None
+        self._read: Callable[[], object] = lambda: None
 
     def attach(self, machine: Machine, sink: LineTrackingSink | None) -> Observer:
-        self.initial = self.value = self.field.read(machine)
+        self._read = self.field.bind(machine)
+        self.initial = self.value = self._read()
         self._sink = sink
         return self.after_delivery
 
     def after_delivery(self, machine: Machine) -> None:
-        value = self.field.read(machine)
+        value = self._read()
         if value == self.value:
             return
         sim = machine.simulation

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mintactors.config import load_config
-from mintactors.experiments.inspect import InspectError, Seeker, last_change, watch
+from mintactors.experiments.inspect import InspectError, Seeker, last_change, resolve_field, watch
+from mintactors.experiments.inspect._session import Stop
 from mintactors.experiments.run import run_config
 from tests._paths import CONFIGS
 
@@ -130,3 +131,46 @@ def test_an_unknown_field_is_refused_with_the_valid_names(
     with pytest.raises(InspectError) as info:
         watch(Seeker(busy), field)
     assert complaint in str(info.value)
+
+
+FAST_FIELDS = (
+    "ring.rdh",
+    "ring.rdt",
+    "ring.next_to_clean",
+    "ring.next_to_use",
+    "ring.descriptors[3].flags",
+    "ring.descriptors[3]",
+    "driver.napi.sched",
+    "driver.napi.missed",
+    "socket.rmem",
+)
+
+
+@pytest.fixture(scope="module")
+def napi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A NAPI driver under traffic fast enough for polls to overlap interrupts."""
+    return record(
+        tmp_path_factory.mktemp("napi"),
+        'driver.kind="napi"',
+        "generator.count=30",
+        "generator.interval_ns=1500",
+        "nic.ring_size=16",
+    )
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fraction=st.floats(0.0, 1.0))
+def test_fields_read_in_place_agree_with_the_snapshot(napi: Path, fraction: float) -> None:
+    """The watch's cheap readers give what the component's snapshot record says."""
+    seeker = Seeker(napi, verify=False, checkpoints=False)
+    at = round(seeker.recorded.end_ns * fraction)
+    machine = seeker.reexecute(Stop(until_ns=at)).machine
+    snap = machine.snapshot()
+    for path in FAST_FIELDS:
+        field = resolve_field(machine, path)
+        value: object = snap[field.component]
+        for step in field.steps:
+            value = value[step] if isinstance(step, int) else getattr(value, step)  # type: ignore[index]
+        assert field.read(machine) == value, path
