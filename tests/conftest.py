@@ -1,4 +1,4 @@
-"""Test-wide settings: the hypothesis profiles.
+"""Test-wide settings: hypothesis profiles; no test writes outside its temporary directories.
 
 ``ci`` (the default) keeps property tests fast and repeatable: no per-example
 deadline (a shared, busy machine makes timings flaky), the usual 100 examples
@@ -10,7 +10,9 @@ times the examples (``MINTACTORS_HYPOTHESIS=attack python -m pytest tests/fuzz``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,3 +28,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("MINTACTORS_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_key_in_a_temporary_directory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Checkpoints are signed with a key kept in the state directory; tests use their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MINTACTORS_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        yield

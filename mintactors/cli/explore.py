@@ -3,8 +3,9 @@
 ``mintactors explore CONFIG --runs N [--policy random|pct] [--jitter SPEC]`` runs N
 seeded variations of CONFIG across worker processes and stops at the first oracle
 violation: it prints the seed, the oracle, a window of the trace around the
-violation and the ``mintactors replay`` command that reproduces it, and exits 1;
-it exits 0 when every run passed.
+violation, the ``mintactors replay`` command that reproduces it and the ``mintactors
+inspect ... --at violation`` command that shows the machine there, and exits 1; it
+exits 0 when every run passed.
 
 ``mintactors replay TRACE`` reruns the run a trace records and exits 0 when the new
 trace is byte-identical, 1 (printing the first differing line) when it is not. A
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mintactors.cli._common import add_config_arguments
+from mintactors.cli._common import add_config_arguments, add_driver_trust_arguments
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
 from mintactors.experiments.explore.explore import (
@@ -176,11 +177,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for line in trace_window(trace, violation, args.window, WINDOW_AFTER):
         print(f"  {line}")
     print()
+    driver = _driver_option(config)
     print("To reproduce it, run:")
-    print(f"  mintactors replay {shlex.quote(str(trace))}{_driver_option(config)}")
+    print(f"  mintactors replay {shlex.quote(str(trace))}{driver}")
+    print("To see the machine where it broke, run:")
+    print(f"  mintactors inspect {shlex.quote(str(trace))} --at violation{driver}")
     print(
-        f"That reruns run {failing.run} (seed {failing.seed}) from its trace and checks that "
-        "the new trace is the same, byte for byte."
+        f"Both rerun run {failing.run} (seed {failing.seed}) from its trace: replay checks "
+        "that the new trace is the same, byte for byte, and inspect shows every "
+        "component's state at the violation."
     )
     print(timing, file=sys.stderr)
     return 1
@@ -275,14 +280,5 @@ def add_commands(subparsers: Any) -> None:
     replay_parser.add_argument(
         "--out", help="keep the new trace and results here (default: a temporary directory)"
     )
-    replay_parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="run the driver code the trace embeds (a trace from someone else is their code)",
-    )
-    replay_parser.add_argument(
-        "--driver",
-        metavar="FILE",
-        help="run this local driver file, if its sha256 is that of the driver the trace ran",
-    )
+    add_driver_trust_arguments(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)

@@ -53,6 +53,7 @@ import attrs
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.snapshots import CoreSnapshot, WorkSnapshot
 from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     CoreInput,
@@ -107,6 +108,25 @@ class _Running:
     started_ns: int
     remaining_ns: int
     slice_started_ns: int | None  # None while paused by an interrupt
+
+
+def _work(task: RunTask) -> WorkSnapshot:
+    thread = _thread(task) if task.priority else ""
+    return WorkSnapshot(str(task.label), task.owner, thread, task.priority, task.cost_ns)
+
+
+def _running_snapshot(running: _Running | None) -> WorkSnapshot | None:
+    # remaining_ns is what was left when the current stretch began: with resumed_ns
+    # a reader works out what is left at any instant, and the record stays a pure
+    # function of the core (no clock in it).
+    if running is None:
+        return None
+    return attrs.evolve(
+        _work(running.task),
+        started_ns=running.started_ns,
+        remaining_ns=running.remaining_ns,
+        resumed_ns=running.slice_started_ns,
+    )
 
 
 class CpuCore:
@@ -187,6 +207,25 @@ class CpuCore:
             task_ns=self._task_ns,
             softirq_ns=self._softirq_ns,
             thread_ns=dict(sorted(self._thread_ns.items())),
+        )
+
+    def snapshot(self) -> CoreSnapshot:
+        """IF, the work running and waiting, and the CFS bookkeeping now (for inspection)."""
+        return CoreSnapshot(
+            core_id=self.core_id,
+            state=self.state.value,
+            interrupts_enabled=self.interrupts_enabled,
+            in_handler=self.in_handler,
+            returning=self._returning,
+            running=_running_snapshot(self.current),
+            preempted=_running_snapshot(self.preempted),
+            softirq_queue=tuple(_work(task) for task in self.softirq_queue),
+            thread_queue=tuple(_work(task) for _, task in self.thread_queue),
+            vruntime=tuple(sorted(self.vruntime.items())),
+            min_vruntime=self._min_vruntime,
+            slice_thread=self._slice_thread,
+            slice_used_ns=self._slice_used,
+            store_buffer=None if self.store_buffer is None else self.store_buffer.snapshot(),
         )
 
     def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:

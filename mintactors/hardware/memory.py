@@ -37,18 +37,25 @@ exactly as a posted one.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.hardware.registers import REGISTERS
+from mintactors.hardware.snapshots import CAUSE_BITS, RegisterSnapshot, bit_names
 from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import DrainStores, LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
-__all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
+__all__ = [
+    "AccessViolation",
+    "MemoryRegion",
+    "MemorySnapshot",
+    "MemoryStatistics",
+    "PhysicalMemory",
+]
 
 PAGE_SIZE = 4096
 
@@ -91,6 +98,23 @@ class MemoryStatistics:
     pages_touched: int
 
 
+@attrs.frozen
+class MemorySnapshot:
+    """Physical memory: its Mint partitions, what has been touched, refused accesses.
+
+    Attributes:
+        regions: each range and the OS nodes that may use it.
+        pages_touched: 4 KiB pages written at least once.
+        violations: every refused access so far, in order.
+        registers: the emulated register block (None: the memory has none).
+    """
+
+    regions: tuple[MemoryRegion, ...]
+    pages_touched: int
+    violations: tuple[AccessViolation, ...]
+    registers: RegisterSnapshot | None
+
+
 class PhysicalMemory:
     """The machine's physical memory as a pure component.
 
@@ -118,6 +142,7 @@ class PhysicalMemory:
         self.violations: list[AccessViolation] = []
         #: Write address of IMS, IMC, ICS -> (the register it changes, set or clear).
         self.registers: dict[int, tuple[int, str]] | None = None
+        self.registers_base = registers_base
         if registers_base is not None:
             ims, icr = registers_base + REGISTERS["IMS"], registers_base + REGISTERS["ICR"]
             self.registers = {
@@ -181,6 +206,63 @@ class PhysicalMemory:
             stored[offset : offset + take] = view[:take]
             view = view[take:]
             addr += take
+
+    def register_value(self, name: str) -> int:
+        """A 32-bit register of the emulated block, with no check and no cost.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        # Registers are 4-byte aligned, so one never straddles a page: read it in
+        # place (a watch reads one after every delivery).
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        stored = self._pages.get(page)
+        return 0 if stored is None else int.from_bytes(stored[offset : offset + 4], "little")
+
+    def register_reader(self, name: str) -> Callable[[], int]:
+        """A function that reads register ``name`` in place: for a caller reading it often.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        pages, end = self._pages, offset + 4
+
+        def read() -> int:
+            stored = pages.get(page)
+            return 0 if stored is None else int.from_bytes(stored[offset:end], "little")
+
+        return read
+
+    def snapshot(self) -> MemorySnapshot:
+        """Regions, pages touched, refusals and the decoded register block (for inspection)."""
+        registers = None
+        if self.registers_base is not None:
+            value = self.register_value
+            ims, icr = value("IMS"), value("ICR")
+            registers = RegisterSnapshot(
+                base=self.registers_base,
+                ims=ims,
+                ims_causes=bit_names(ims, CAUSE_BITS),
+                icr=icr,
+                icr_causes=bit_names(icr, CAUSE_BITS),
+                rctl=value("RCTL"),
+                rdbal=value("RDBAL"),
+                rdbah=value("RDBAH"),
+                rdlen=value("RDLEN"),
+                rdh=value("RDH"),
+                rdt=value("RDT"),
+            )
+        return MemorySnapshot(
+            regions=self.regions,
+            pages_touched=len(self._pages),
+            violations=tuple(self.violations),
+            registers=registers,
+        )
 
     def statistics(self) -> MemoryStatistics:
         """The counters so far."""

@@ -62,6 +62,12 @@ from mintactors.hardware.nic import (
     RxDescriptor,
 )
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.snapshots import (
+    STATUS_BITS,
+    DescriptorSnapshot,
+    RingSnapshot,
+    bit_names,
+)
 from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     FramePosted,
@@ -164,6 +170,9 @@ class RxRing:
         self.current: PostFrame | None = None
         self._first = self._count = 0  # the current frame's first descriptor, and how many
         self._waiting_since_begin = False
+        #: When each descriptor was last written back (instrumentation: inspection
+        #: and the lost-wakeup oracle date a stranded frame by it).
+        self.written_ns: list[int | None] = [None] * layout.ring_size
         self._posted = self._used = self._spanning = 0
         self._rnbc = self._mpc = self._polls = self._null = 0
 
@@ -183,6 +192,70 @@ class RxRing:
     def frames_posted(self) -> int:
         """Frames whose descriptors have been written back with DD (cheap; for monitors)."""
         return self._posted
+
+    def snapshot(
+        self, *, next_to_clean: int | None = None, next_to_use: int | None = None
+    ) -> RingSnapshot:
+        """The ring as it is in memory now, every descriptor decoded (for inspection).
+
+        The driver's ``next_to_clean`` and ``next_to_use`` are not the ring's to know;
+        a caller who knows them passes them in, to be shown beside RDH and RDT.
+        """
+        layout = self.layout
+        rdh, rdt = self._ends()
+        raw = self.memory.peek(layout.ring_base, layout.ring_bytes)
+        descriptors = tuple(
+            self._decoded(
+                index, raw[index * DESCRIPTOR_LEN : (index + 1) * DESCRIPTOR_LEN], rdh, rdt
+            )
+            for index in range(layout.ring_size)
+        )
+        return RingSnapshot(
+            size=layout.ring_size,
+            buffer_size=layout.buffer_size,
+            base=layout.ring_base,
+            rdh=rdh,
+            rdt=rdt,
+            engine_rdh=self.rdh,
+            state=self.state.value,
+            posting=self.current.seq if self.current is not None else None,
+            queued=tuple(frame.seq for frame in self.pending),
+            next_to_clean=next_to_clean,
+            next_to_use=next_to_use,
+            done=sum(1 for d in descriptors if d.status & STATUS_DD),
+            rnbc=self._rnbc,
+            mpc=self._mpc,
+            descriptors=descriptors,
+        )
+
+    def descriptor_snapshot(self, index: int) -> DescriptorSnapshot:
+        """Descriptor ``index`` alone, decoded (cheaper than :meth:`snapshot` for one)."""
+        layout = self.layout
+        raw = self.memory.peek(layout.descriptor(index), DESCRIPTOR_LEN)
+        return self._decoded(index % layout.ring_size, raw, *self._ends())
+
+    def _ends(self) -> tuple[int, int]:
+        """RDH and RDT as the register block holds them."""
+        size = self.layout.ring_size
+        memory = self.memory
+        return memory.register_value("RDH") % size, memory.register_value("RDT") % size
+
+    def _decoded(self, index: int, raw: bytes, rdh: int, rdt: int) -> DescriptorSnapshot:
+        size = self.layout.ring_size
+        desc = RxDescriptor.unpack(raw)
+        # Hardware owns RDH .. RDT-1; the rest is the driver's.
+        owner = "hardware" if (index - rdh) % size < (rdt - rdh) % size else "driver"
+        return DescriptorSnapshot(
+            index=index,
+            addr=self.layout.descriptor(index),
+            buffer_addr=desc.buffer_addr,
+            length=desc.length,
+            status=desc.status,
+            flags=bit_names(desc.status, STATUS_BITS),
+            errors=desc.errors,
+            owner=owner,
+            written_ns=self.written_ns[index],
+        )
 
     @property
     def frames_held(self) -> int:
@@ -332,6 +405,9 @@ class RxRing:
         frame, self.current = self.current, None
         assert frame is not None
         first, count = self._first, self._count
+        size = self.layout.ring_size
+        for i in range(count):
+            self.written_ns[(first + i) % size] = now_ns
         self._posted += 1
         self._used += count
         self._spanning += count > 1

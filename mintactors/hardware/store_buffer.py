@@ -38,6 +38,7 @@ from collections.abc import Callable
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
+from mintactors.hardware.snapshots import StoreBufferSnapshot, StoredEntrySnapshot
 from mintactors.messages import DrainStores
 from mintactors.notes import NoteKind
 
@@ -127,6 +128,21 @@ class StoreBuffer:
             forwarded_loads=self._forwarded,
             high_water=self._high,
         )
+
+    def snapshot(self) -> StoreBufferSnapshot:
+        """The stores waiting, oldest first (what other cores cannot see yet)."""
+        entries = tuple(
+            StoredEntrySnapshot(
+                seq=entry.seq,
+                addr=f"{entry.addr:#x}",
+                length=len(entry.data),
+                data=entry.data[:16].hex() + ("..." if len(entry.data) > 16 else ""),
+                entered_ns=entry.enter_ns,
+                due_ns=entry.due_ns,
+            )
+            for entry in self.entries
+        )
+        return StoreBufferSnapshot(self.capacity, entries)
 
     def __len__(self) -> int:
         return len(self.entries)

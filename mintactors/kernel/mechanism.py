@@ -56,6 +56,7 @@ from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.registers import ICR_RXT0
 from mintactors.hardware.store_buffer import StoreBuffer
+from mintactors.kernel.snapshots import MechanismSnapshot, SyscallSnapshot
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
@@ -167,6 +168,19 @@ class DebugSupportMechanism:
             icr_writes=self._icr,
             ipis_masked=self._masked,
             ipis_reasserted=self._reasserted,
+        )
+
+    def snapshot(self) -> MechanismSnapshot:
+        """The call in progress and the IPIs asked for so far (for inspection)."""
+        call = None
+        if self.call is not None:
+            entered, at = self.call
+            call = SyscallSnapshot(entered.seq, len(entered.frame), at)
+        return MechanismSnapshot(
+            call=call,
+            reads_ims=self.mask_registers is not None,
+            icr_writes=self._icr,
+            ipis_masked=self._masked,
         )
 
     def handle(self, message: MechanismInput, now_ns: int) -> Sequence[Effect]:

@@ -35,6 +35,7 @@ from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
+from mintactors.machine._snapshot import MachineSnapshot, snapshot_machine
 from mintactors.machine._traffic import (
     TrafficPlan,
     build_injector,
@@ -66,6 +67,10 @@ class Machine:
     injector: Injector | None = None
     #: Each core's store buffer, by core number (memory model ``tso``; else empty).
     store_buffers: tuple[StoreBuffer, ...] = ()
+
+    def snapshot(self) -> MachineSnapshot:
+        """Every component's state and the messages in flight, now (between deliveries)."""
+        return snapshot_machine(self)
 
     @property
     def target_core(self) -> int:

@@ -78,6 +78,13 @@ from mintactors.kernel.drivers.ops import (
 )
 from mintactors.kernel.drivers.softnet import DRIVER_NAPI, NetRxLimits, SoftnetData
 from mintactors.kernel.injection import Injector
+from mintactors.kernel.snapshots import (
+    CodeSnapshot,
+    DriverSnapshot,
+    NapiSnapshot,
+    NetRxSnapshot,
+    skb_snapshot,
+)
 from mintactors.kernel.socket import skb_truesize
 from mintactors.messages import (
     DriverResume,
@@ -282,6 +289,36 @@ class DriverShell:
             irq_none=self._irq_none,
             first_handed_up_ns=self._first_up,
             last_handed_up_ns=self._last_up,
+        )
+
+    def snapshot(self) -> DriverSnapshot:
+        """The driver's ring indices, NAPI flags, NET_RX state and code under way."""
+        softnet = self.softnet
+        running = tuple(
+            CodeSnapshot(run.kind.value, _describe(run.pending), run.taken)
+            for run in (self.probe, self.irq, self.softirq)
+            if run is not None
+        )
+        return DriverSnapshot(
+            kind=self.driver.name or type(self.driver).__name__,
+            in_handler=self.irq is not None,
+            running=running,
+            napi=NapiSnapshot(sched=self.napi_sched, missed=self.napi_missed),
+            net_rx=NetRxSnapshot(
+                pending=softnet.pending,
+                requested=self._net_rx_requested,
+                ksoftirqd_woken=self._ksoftirqd_woken,
+                poll_list=tuple(softnet.poll_list),
+                backlog=tuple(skb_snapshot(skb) for skb in softnet.backlog),
+                in_stack=softnet.in_stack,
+            ),
+            next_to_clean=self.driver.next_to_clean,
+            next_to_use=self.driver.next_to_use,
+            holding=self.holding,
+            handler_runs=self._runs,
+            polls=self._polls,
+            frames_taken=self._taken,
+            dropped=tuple(sorted(self.dropped.items())),
         )
 
     # -- messages -------------------------------------------------------------------------
@@ -723,3 +760,23 @@ class DriverShell:
                     out.append(Note(NoteKind.POLL_COMPLETED, fields, delay_ns=run.acc))
                 return not rescheduled
         raise DriverCrash(f"unknown NAPI call {call!r}")
+
+
+def _describe(op: Op | None) -> str | None:
+    """What code waits to do, in a few words: ``Load 0x20005010 +16``, ``Readl ICR``."""
+    match op:
+        case None:
+            return None
+        case Load(addr=addr, length=length) | AllocSkb(addr=addr, length=length):
+            return f"{type(op).__name__} {addr:#x} +{length}"
+        case Readl(reg=reg):
+            return f"Readl {reg}"
+        case Store(addr=addr, data=data):
+            return f"Store {addr:#x} +{len(data)}"
+        case Writel(reg=reg, value=value):
+            return f"Writel {reg} {value:#x}"
+        case Step(name=name):
+            return f"Step {name}"
+        case Napi(call=call):
+            return call.value  # napi_complete_done, ...
+    return type(op).__name__
