@@ -28,7 +28,8 @@ if TYPE_CHECKING:
         UnknownActorError,
     )
     from mintactors.experiments import AccountingError, RunOutcome, RunResults, run_config
-    from mintactors.machine import Machine, build_machine
+    from mintactors.experiments.inspect import inspect
+    from mintactors.machine import Machine, MachineSnapshot, build_machine
     from mintactors.runtime import (
         RunResult,
         Simulation,
@@ -51,6 +52,7 @@ _LAZY = {
     "Effect": "mintactors.effects",
     "IllegalValue": "mintactors.errors",
     "Machine": "mintactors.machine",
+    "MachineSnapshot": "mintactors.machine",
     "MintactorsError": "mintactors.errors",
     "Note": "mintactors.effects",
     "RunOutcome": "mintactors.experiments",
@@ -66,6 +68,7 @@ _LAZY = {
     "UnexpectedMessage": "mintactors.errors",
     "UnknownActorError": "mintactors.errors",
     "build_machine": "mintactors.machine",
+    "inspect": "mintactors.experiments.inspect",
     "load_config": "mintactors.config",
     "load_profile": "mintactors.costs",
     "parse_config": "mintactors.config",
@@ -86,6 +89,7 @@ __all__ = [
     "Effect",
     "IllegalValue",
     "Machine",
+    "MachineSnapshot",
     "MintactorsError",
     "Note",
     "RunOutcome",
@@ -102,6 +106,7 @@ __all__ = [
     "UnknownActorError",
     "__version__",
     "build_machine",
+    "inspect",
     "load_config",
     "load_profile",
     "parse_config",

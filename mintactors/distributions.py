@@ -90,9 +90,33 @@ class Exponential:
 Distribution: TypeAlias = Fixed | Uniform | Normal | Exponential
 
 
+class _Constant:
+    """A sampler of a fixed delay (a class, not a lambda, so a checkpoint can keep it)."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: int) -> None:
+        self.ns = ns
+
+    def __call__(self) -> int:
+        return self.ns
+
+
+class _Draws:
+    """A sampler drawing from ``distribution`` with ``rng`` (picklable, stream and all)."""
+
+    __slots__ = ("distribution", "rng")
+
+    def __init__(self, distribution: Distribution, rng: random.Random) -> None:
+        self.distribution = distribution
+        self.rng = rng
+
+    def __call__(self) -> int:
+        return self.distribution.sample(self.rng)
+
+
 def sampler(distribution: Distribution, rng: random.Random) -> Sampler:
     """Bind ``distribution`` to ``rng``: each call returns the next draw."""
     if isinstance(distribution, Fixed):
-        value = distribution.ns
-        return lambda: value
-    return lambda: distribution.sample(rng)
+        return _Constant(distribution.ns)
+    return _Draws(distribution, rng)

@@ -24,6 +24,7 @@ __all__ = [
     "CoreStep",
     "CoreStepKind",
     "DeviceInterrupt",
+    "DrainStores",
     "DriverInput",
     "DriverResume",
     "FrameArrived",
@@ -37,6 +38,8 @@ __all__ = [
     "LinkInput",
     "LatchedCauseUnmasked",
     "MechanismInput",
+    "MechanismStep",
+    "MechanismStepKind",
     "MemoryInput",
     "MemoryWrite",
     "NetifReceive",
@@ -87,6 +90,19 @@ class MemoryWrite:
     writes: tuple[tuple[int, bytes], ...]
 
 
+@attrs.frozen
+class DrainStores:
+    """Drain core ``core``'s store buffer through entry ``upto``, oldest first (x86-TSO).
+
+    Posted by the store that made entry ``upto``, due at its drain instant (see
+    :mod:`mintactors.hardware.store_buffer`). Entries a fence has already applied
+    are not applied again.
+    """
+
+    core: str
+    upto: int
+
+
 # --- NIC receive ring (the device side) --------------------------------------------
 
 
@@ -134,6 +150,19 @@ class RingStep:
     """The ring's own continuation: the next step of posting the current frame."""
 
     step: RingStepKind
+
+
+class MechanismStepKind(StrEnum):
+    """The debug-support mechanism's timers."""
+
+    FENCED = "fenced"  # its full barrier saw the core's store buffer drained
+
+
+@attrs.frozen
+class MechanismStep:
+    """The mechanism's own continuation: the next step of the system call in progress."""
+
+    step: MechanismStepKind
 
 
 # --- Ethernet link and the real NIC's receive side ------------------------------------
@@ -382,7 +411,7 @@ ApicInput: TypeAlias = IpiMessage | DeviceInterrupt
 #: :class:`~mintactors.hardware.cpu.CpuCore`
 CoreInput: TypeAlias = InterruptReturn | CoreStep | RunTask
 #: :class:`~mintactors.hardware.memory.PhysicalMemory`
-MemoryInput: TypeAlias = MemoryWrite
+MemoryInput: TypeAlias = MemoryWrite | DrainStores
 #: :class:`~mintactors.hardware.rx_ring.RxRing`
 RingInput: TypeAlias = PostFrame | RingStep
 #: :class:`~mintactors.hardware.e1000.E1000Receiver`
@@ -392,7 +421,7 @@ LinkInput: TypeAlias = Start | SendPacket
 #: :class:`~mintactors.kernel.generator.Generator`
 GeneratorInput: TypeAlias = Start | SendPacket | InjectPacket | SystemCallReturn
 #: :class:`~mintactors.kernel.mechanism.DebugSupportMechanism`
-MechanismInput: TypeAlias = FramePosted | FrameRefused | LatchedCauseUnmasked
+MechanismInput: TypeAlias = FramePosted | FrameRefused | LatchedCauseUnmasked | MechanismStep
 #: :class:`~mintactors.kernel.socket.UdpSocket`
 SocketInput: TypeAlias = NetifReceive | Recv
 #: :class:`~mintactors.kernel.app.ReceivingApp`

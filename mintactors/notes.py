@@ -48,6 +48,11 @@ class NoteKind(StrEnum):
     # memory
     ACCESS_VIOLATION = "AccessViolation"
     LOADED = "Loaded"
+    # store buffers (memory model "tso"), written under the core's name
+    STORE_BUFFERED = "StoreBuffered"
+    STORE_DRAINED = "StoreDrained"
+    STORE_STALLED = "StoreStalled"
+    FENCED = "Fenced"
     # driver
     DRIVER_INITIALISED = "DriverInitialised"
     HANDLER_ENTERED = "HandlerEntered"
@@ -97,6 +102,10 @@ NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.INTERRUPT_RETURNED: "a core finished iret: IF=1 again",
     NoteKind.ACCESS_VIOLATION: "a node touched memory it does not own; refused",
     NoteKind.LOADED: "software (or a device) loaded shared memory at this instant (full level)",
+    NoteKind.STORE_BUFFERED: "a store entered its core's store buffer (tso; full level)",
+    NoteKind.STORE_DRAINED: "a buffered store reached memory, oldest first (tso; full level)",
+    NoteKind.STORE_STALLED: "a store waited for room in a full store buffer (tso; full level)",
+    NoteKind.FENCED: "a full barrier or locked access waited for its core's buffer to drain (tso)",
     NoteKind.DRIVER_INITIALISED: "the driver set up its ring",
     NoteKind.HANDLER_ENTERED: "the driver's interrupt handler started",
     NoteKind.HANDLER_EXITED: "the driver's interrupt handler returned",

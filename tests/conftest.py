@@ -1,4 +1,5 @@
-"""Test-wide settings: the hypothesis profiles, and a Dask cluster for the tests that use one.
+"""Test-wide settings: hypothesis profiles; no test writes outside its temporary
+directories; a Dask cluster for the tests that use one.
 
 ``ci`` (the default) keeps property tests fast and repeatable: no per-example
 deadline (a shared, busy machine makes timings flaky), the usual 100 examples
@@ -28,6 +29,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("MINTACTORS_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_key_in_a_temporary_directory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Checkpoints are signed with a key kept in the state directory; tests use their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MINTACTORS_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        yield
 
 
 @pytest.fixture(scope="session")

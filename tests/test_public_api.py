@@ -11,6 +11,7 @@ PUBLIC_MODULES = [
     "mintactors",
     "mintactors.errors",
     "mintactors.experiments",
+    "mintactors.experiments.inspect",
     "mintactors.hardware",
     "mintactors.kernel",
     "mintactors.plots",

@@ -1,6 +1,8 @@
 """How many runs explore needs to find the lost wakeup, and how long exploring takes.
 
     python tools/bench_explore.py [--repeats 5] [--starts 20]
+    python tools/bench_explore.py --config configs/scenarios/tso-napi-no-mb.toml \
+        [--set KEY=VALUE ...] [--policy random|pct|fifo] [--limit 200] --no-timing
     python tools/bench_explore.py --throughput [--runs 100] [--repeats 3]
 
 1. Runs to find: explore configs/scenarios/driver-lost-wakeup.toml from first seeds
@@ -17,6 +19,11 @@
    beforehand; the timing includes starting the local pool and connecting to the
    cluster. The three are interleaved within each repeat, so a burst of load on a
    shared machine falls on all of them; each is reported as the median.
+
+``--config`` and ``--set`` explore another scenario (the TSO store-buffering bug,
+say) or a variant of it; ``--limit`` runs from each first seed at most (a
+scenario that never fails is explored that far from every first seed);
+``--no-timing`` skips part 2.
 """
 
 from __future__ import annotations
@@ -33,8 +40,14 @@ from mintactors.experiments.sweep.executors import DaskExecutor, Executor, Local
 SCENARIO = str(Path(__file__).resolve().parent.parent / "configs/scenarios/driver-lost-wakeup.toml")
 
 
-def runs_to_find(first_seed: int, limit: int = 200) -> int | None:
-    outcome = explore(SCENARIO, [], variations(limit, first_seed, "random"), jobs=1)
+def runs_to_find(
+    first_seed: int,
+    limit: int = 200,
+    config: str = SCENARIO,
+    base: tuple[str, ...] = (),
+    policy: str = "random",
+) -> int | None:
+    outcome = explore(config, list(base), variations(limit, first_seed, policy), jobs=1)
     return None if outcome.failing is None else outcome.failing.run + 1
 
 
@@ -84,19 +97,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--starts", type=int, default=20)
+    parser.add_argument("--config", default=SCENARIO)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--policy", default="random")
+    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--throughput", action="store_true", help="runs/s: local and Dask")
     parser.add_argument("--runs", type=int, default=100, help="runs per --throughput timing")
     args = parser.parse_args()
     if args.throughput:
         throughput(args.runs, args.repeats)
         return
-    needed = [runs_to_find(1 + 100 * k) for k in range(args.starts)]
+    base = tuple(args.set)
+    needed = [
+        runs_to_find(1 + 100 * k, args.limit, args.config, base, args.policy)
+        for k in range(args.starts)
+    ]
     found = [n for n in needed if n is not None]
-    print(f"runs to find the lost wakeup, from {args.starts} first seeds: {needed}")
     print(
-        f"  median {statistics.median(found)}, max {max(found)}, "
-        f"not found within 200: {needed.count(None)}"
+        f"{args.config} {' '.join(base)} ({args.policy}): runs to find the lost wakeup, "
+        f"from {args.starts} first seeds: {needed}"
     )
+    print(
+        (f"  median {statistics.median(found)}, max {max(found)}, " if found else "  ")
+        + f"not found within {args.limit}: {needed.count(None)}"
+    )
+    if args.no_timing:
+        return
     for label, base, runs, jobs in (
         ("napi, 100 runs, 1 worker", ['driver.kind="napi"'], 100, 1),
         ("napi, 100 runs, 2 workers", ['driver.kind="napi"'], 100, 2),

@@ -29,6 +29,13 @@ order), each in a fresh process with its own ``PYTHONPATH``, then B and C; it
 prints REF's figures with a ``before_`` prefix, ``speedup=`` (this tree's median
 packets/s over REF's) and ``paired_speedup=`` (the median over repeats of the two
 runs' ratio, steadier on a busy machine).
+
+``--set KEY=VALUE`` (repeatable) overrides a config key in this tree's runs only,
+never in REF's. Measured against this very commit, it gives the cost of an option:
+
+    python tools/bench_model.py --before HEAD --set memory.model='"tso"'
+
+(``before_`` is then the default model, the plain figures are TSO's.)
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ OVERRIDES = (
 # -- A: mintactors ---------------------------------------------------------------------
 
 
-def mintactors_run(packets: int, size: int) -> dict[str, Any]:
+def mintactors_run(packets: int, size: int, sets: tuple[str, ...] = ()) -> dict[str, Any]:
     """One quickstart run in this process; CPU seconds, deliveries and hand-offs."""
     from mintactors.config import load_config  # noqa: PLC0415 (the tree under test: see --before)
     from mintactors.experiments import run_config  # noqa: PLC0415
@@ -69,12 +76,13 @@ def mintactors_run(packets: int, size: int) -> dict[str, Any]:
         Path("configs/quickstart.toml").resolve()
         if Path("configs/quickstart.toml").exists()
         else ROOT / "configs" / "quickstart.toml",
-        [f"generator.count={packets}", f"generator.size={size}", *OVERRIDES],
+        [f"generator.count={packets}", f"generator.size={size}", *OVERRIDES, *sets],
     )
     start = time.process_time()
     outcome = run_config(config)
     seconds = time.process_time() - start
-    results = outcome.results
+    record: Any = outcome.results  # a RunResults record; a dict in older commits
+    results: dict[str, Any] = record if isinstance(record, dict) else record.to_json()
     if results["delivered"] != packets:
         raise SystemExit(f"only {results['delivered']} of {packets} packets delivered")
     handoffs = results.get("handoffs")
@@ -109,11 +117,23 @@ def _count_switches(config: Any) -> int:
     return Steps.count
 
 
-def mintactors_in(tree: Path, packets: int, size: int) -> dict[str, Any]:
+def mintactors_in(
+    tree: Path, packets: int, size: int, sets: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """:func:`mintactors_run` in a fresh process importing mintactors from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    overrides = [arg for item in sets for arg in ("--set", item)]
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", "--packets", str(packets), "--size", str(size)],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--packets",
+            str(packets),
+            "--size",
+            str(size),
+            *overrides,
+        ],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -364,10 +384,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--size", type=int, default=1514, help="frame bytes (default 1514)")
     parser.add_argument("--before", metavar="REF", help="also measure commit REF, interleaved")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key in this tree's runs (not REF's)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(mintactors_run(args.packets, args.size)))
+        print(json.dumps(mintactors_run(args.packets, args.size, tuple(args.set))))
         return
     before_tree = extract(args.before) if args.before else None
     try:
@@ -383,22 +410,24 @@ def measure(args: argparse.Namespace, before_tree: Path | None) -> None:
     before: list[dict[str, Any]] = []
     simpy_s: list[float] = []
     handoff: list[float] = []
+    sets = tuple(args.set)
     for repeat in range(args.repeat):
         if before_tree is not None:
             # Alternate which tree goes first, so neither always runs on a warmer machine.
             if repeat % 2:
-                ours.append(mintactors_in(ROOT, args.packets, args.size))
+                ours.append(mintactors_in(ROOT, args.packets, args.size, sets))
                 before.append(mintactors_in(before_tree, args.packets, args.size))
             else:
                 before.append(mintactors_in(before_tree, args.packets, args.size))
-                ours.append(mintactors_in(ROOT, args.packets, args.size))
+                ours.append(mintactors_in(ROOT, args.packets, args.size, sets))
         else:
-            ours.append(mintactors_run(args.packets, args.size))
+            ours.append(mintactors_run(args.packets, args.size, sets))
         simpy_s.append(simpy_run(args.packets, args.size))
         handoff.append(handoff_us())
     print(
         f"quickstart path, {args.packets} packets of {args.size} B, tracing off; "
         f"median of {args.repeat} interleaved runs, CPU time"
+        + (f"; this tree with {' '.join(sets)}" if sets else "")
     )
     if before_tree is not None:
         print(f"before = {args.before}")

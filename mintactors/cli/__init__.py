@@ -3,7 +3,8 @@
 Exit status: 0 success; 1 the simulation itself failed (a component crashed, or
 packet accounting did not add up), or a run violated an oracle; 2 bad input (a
 missing or malformed file, a bad key or value, a bad option) or an output that
-cannot be written; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+cannot be written; 3 (``inspect``) a re-execution diverged from the recorded
+trace; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 
 Each subcommand lives in its own module with an ``add_commands(subparsers)``; this
 module only puts them together and turns errors into messages and exit codes.
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from mintactors._version import __version__
-from mintactors.cli import explore, new_driver, paper, run, sweep, trace
+from mintactors.cli import explore, inspect, new_driver, paper, run, sweep, trace
 from mintactors.cli._common import Parser, add_config_arguments, load_from_args
 from mintactors.errors import ConfigError, MintactorsError, SimulationError
 from mintactors.experiments.run import RunInterrupted
@@ -29,7 +30,7 @@ from mintactors.plots import commands as plot
 __all__ = ["add_config_arguments", "build_parser", "load_from_args", "main"]
 
 #: The modules that add subcommands, in the order ``--help`` lists them.
-_COMMANDS = (run, trace, sweep, paper, explore, plot, new_driver)
+_COMMANDS = (run, trace, sweep, paper, explore, inspect, plot, new_driver)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from mintactors.config import Config, load_config
 
-__all__ = ["Parser", "add_config_arguments", "load_from_args"]
+__all__ = ["Parser", "add_config_arguments", "add_driver_trust_arguments", "load_from_args"]
 
 
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
@@ -51,6 +51,20 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set generator.count=500 (repeatable)",
+    )
+
+
+def add_driver_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--trust`` and ``--driver FILE``: what a rerun of a trace may execute of its driver."""
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run the driver code the trace embeds (a trace from someone else is their code)",
+    )
+    parser.add_argument(
+        "--driver",
+        metavar="FILE",
+        help="run this local driver file, if its sha256 is that of the driver the trace ran",
     )
 
 

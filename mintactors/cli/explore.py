@@ -1,10 +1,14 @@
 """The ``explore`` and ``replay`` commands.
 
 ``mintactors explore CONFIG --runs N [--policy random|pct] [--jitter SPEC]`` runs N
-seeded variations of CONFIG across worker processes and stops at the first oracle
-violation: it prints the seed, the oracle, a window of the trace around the
-violation and the ``mintactors replay`` command that reproduces it, and exits 1;
-it exits 0 when every run passed.
+seeded variations of CONFIG across worker processes (or a Dask cluster, with
+``--executor dask --scheduler ADDRESS``) and stops at the first oracle violation:
+it prints how many distinct schedules the runs tried (and, for ``pct``, the PCT
+bound), the seed, the oracle, a window of the trace around the violation, the
+``mintactors replay`` command that reproduces it and the ``mintactors inspect ...
+--at violation`` command that shows the machine there, and exits 1; it exits 0
+when every run passed. ``--until-distinct N`` explores until N distinct schedules
+have been tried. ``--out DIR`` gets ``runs.csv``, one row per run.
 
 ``mintactors replay TRACE`` reruns the run a trace records and exits 0 when the new
 trace is byte-identical, 1 (printing the first differing line) when it is not. A
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mintactors.cli._common import add_config_arguments
+from mintactors.cli._common import add_config_arguments, add_driver_trust_arguments
 from mintactors.cli.sweep import add_executor_arguments
 from mintactors.config import Config, load_config
 from mintactors.errors import ConfigError
@@ -298,11 +302,15 @@ def _print_violation(outcome: ExploreOutcome, window: int, config: Config) -> No
     for line in trace_window(trace, violation, window, WINDOW_AFTER):
         print(f"  {line}")
     print()
+    driver = _driver_option(config)
     print("To reproduce it, run:")
-    print(f"  mintactors replay {shlex.quote(str(trace))}{_driver_option(config)}")
+    print(f"  mintactors replay {shlex.quote(str(trace))}{driver}")
+    print("To see the machine where it broke, run:")
+    print(f"  mintactors inspect {shlex.quote(str(trace))} --at violation{driver}")
     print(
-        f"That reruns run {failing.run} (seed {failing.seed}) from its trace and checks that "
-        "the new trace is the same, byte for byte."
+        f"Both rerun run {failing.run} (seed {failing.seed}) from its trace: replay checks "
+        "that the new trace is the same, byte for byte, and inspect shows every "
+        "component's state at the violation."
     )
 
 
@@ -416,14 +424,5 @@ def add_commands(subparsers: Any) -> None:
     replay_parser.add_argument(
         "--out", help="keep the new trace and results here (default: a temporary directory)"
     )
-    replay_parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="run the driver code the trace embeds (a trace from someone else is their code)",
-    )
-    replay_parser.add_argument(
-        "--driver",
-        metavar="FILE",
-        help="run this local driver file, if its sha256 is that of the driver the trace ran",
-    )
+    add_driver_trust_arguments(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)

@@ -13,8 +13,16 @@ from mintactors.cli._common import add_config_arguments, load_from_args
 from mintactors.cli.sweep import confirmed_sweep
 from mintactors.cli.trace import pcap_during_run
 from mintactors.config import Config, describe_config, read_toml
+from mintactors.errors import ConfigError
+from mintactors.experiments.inspect import CHECKPOINT_DIR, CheckpointWriter
 from mintactors.experiments.progress import Progress
-from mintactors.experiments.run import OutputError, RunResults, run_config
+from mintactors.experiments.run import (
+    ObserverFactory,
+    OutputError,
+    RunResults,
+    atomic_outputs,
+    run_config,
+)
 from mintactors.experiments.sweep.spec import CONFIRM_RUNS, point_config
 from mintactors.machine import Machine
 
@@ -124,11 +132,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.pcap:
         _check_pcap_path(Path(args.pcap))
         extra = pcap_during_run(Path(args.pcap), args.pcap_frames)
+    writers: list[CheckpointWriter] = []
+    observer = _checkpoints(config, out, args.checkpoints, writers)
     with _progress(config) as progress:
-        outcome = run_config(config, out, progress=progress, extra_outputs=extra)
+        outcome = run_config(config, out, progress=progress, extra_outputs=extra, observer=observer)
     injector = outcome.machine.injector
     print(summary_table(outcome.results, injector.ipis_injected if injector else 0))
     paths = [str(p) for p in outcome.paths.values()] + ([args.pcap] if args.pcap else [])
+    if writers:
+        paths.append(f"{out / CHECKPOINT_DIR} ({len(writers[0].taken)} checkpoints)")
     print("outputs: " + ", ".join(paths))
     broken = _violated(outcome.results)
     if broken and not args.allow_violations:
@@ -140,6 +152,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _checkpoints(
+    config: Config, out: Path, every: int | None, writers: list[CheckpointWriter]
+) -> ObserverFactory | None:
+    """``--checkpoints N``: a checkpoint writer, or None; ``writers`` gets the writer made."""
+    if every is None:
+        return None
+    if config.simulation.trace == "off":
+        raise ConfigError(
+            "--checkpoints",
+            str(every),
+            "needs a trace to belong to (simulation.trace summary or full, not off)",
+        )
+
+    def make(outputs: atomic_outputs) -> CheckpointWriter:
+        writer = CheckpointWriter(out / CHECKPOINT_DIR, every, outputs)
+        writers.append(writer)
+        return writer
+
+    return make
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of deliveries, at least 1")
+    return value
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -179,6 +222,12 @@ def add_commands(subparsers: Any) -> None:
         "--allow-violations",
         action="store_true",
         help="exit 0 even when an oracle is violated (default: exit 1)",
+    )
+    run.add_argument(
+        "--checkpoints",
+        type=_positive,
+        metavar="N",
+        help="save the machine about every N deliveries, so inspect seeks faster",
     )
     run.add_argument(
         "--pcap-frames",

@@ -1,6 +1,6 @@
 """The experiment configuration: TOML in, frozen attrs objects out, every value checked.
 
-One module per table (``simulation``, ``machine``, ``nic``, ``costs``,
+One module per table (``simulation``, ``machine``, ``memory``, ``nic``, ``costs``,
 ``generator``, ``driver``, ``receiver``, ``oracles``); :func:`parse_config` puts
 them together. Tables with a variant (the generator's timing pattern, the NIC
 source) take the keys of the chosen registry entry too.
@@ -13,6 +13,7 @@ from mintactors.config.costs import CostsConfig
 from mintactors.config.driver import DriverConfig, InjectConfig
 from mintactors.config.generator import GeneratorConfig
 from mintactors.config.machine import ApicConfig, MachineConfig, NodeConfig, SharedMemoryConfig
+from mintactors.config.memory import MEMORY_MODELS, MemoryConfig
 from mintactors.config.nic import NicConfig
 from mintactors.config.oracles import OraclesConfig
 from mintactors.config.receiver import AppConfig, SocketConfig
@@ -26,7 +27,9 @@ __all__ = [
     "DriverConfig",
     "GeneratorConfig",
     "InjectConfig",
+    "MEMORY_MODELS",
     "MachineConfig",
+    "MemoryConfig",
     "NicConfig",
     "NodeConfig",
     "OraclesConfig",

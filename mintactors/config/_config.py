@@ -25,6 +25,7 @@ from mintactors.config.driver import (
 )
 from mintactors.config.generator import GeneratorConfig, prepare_generator
 from mintactors.config.machine import ApicConfig, MachineConfig, check_machine
+from mintactors.config.memory import MemoryConfig
 from mintactors.config.nic import NicConfig
 from mintactors.config.oracles import OraclesConfig
 from mintactors.config.receiver import AppConfig, SocketConfig
@@ -45,6 +46,7 @@ class Config:
     simulation: SimulationConfig = attrs.field(factory=SimulationConfig)
     machine: MachineConfig = attrs.field(factory=MachineConfig)
     apic: ApicConfig = attrs.field(factory=ApicConfig)
+    memory: MemoryConfig = attrs.field(factory=MemoryConfig)
     nic: NicConfig = attrs.field(factory=NicConfig)
     costs: CostsConfig = attrs.field(factory=CostsConfig)
     generator: GeneratorConfig = attrs.field(factory=GeneratorConfig)
@@ -184,4 +186,5 @@ def describe_config(config: Config) -> str:
         f"ring {nic.ring_size} x {nic.buffer_size} B ({nic.no_buffer}){source}, "
         f"driver {driver.describe()}, profile {profile.name} v{profile.version}"
         + (f", {len(config.inject)} injection(s)" if config.inject else "")
+        + (", memory tso" if config.memory.tso else "")
     )

@@ -1,5 +1,6 @@
-"""The machine's hardware, as pure components: cores, local APICs, memory, the NIC ring,
-and a real NIC with its Ethernet link; and the 8254x register offsets and bits."""
+"""The machine's hardware, as pure components: cores, local APICs, memory and the
+cores' store buffers, the NIC ring, and a real NIC with its Ethernet link; and the
+8254x register offsets and bits."""
 
 from mintactors.hardware.apic import ApicStatistics, LocalApic
 from mintactors.hardware.cpu import CoreState, CoreStatistics, CpuCore
@@ -24,10 +25,12 @@ from mintactors.hardware.registers import (
     REGISTERS,
 )
 from mintactors.hardware.rx_ring import RingState, RxRing, RxRingStatistics
+from mintactors.hardware.store_buffer import BufferedStore, StoreBuffer, StoreBufferStatistics
 
 __all__ = [
     "AccessViolation",
     "ApicStatistics",
+    "BufferedStore",
     "CoreState",
     "CoreStatistics",
     "CpuCore",
@@ -53,4 +56,6 @@ __all__ = [
     "RxDescriptor",
     "RxRing",
     "RxRingStatistics",
+    "StoreBuffer",
+    "StoreBufferStatistics",
 ]

@@ -38,6 +38,7 @@ import attrs
 from mintactors.distributions import Sampler
 from mintactors.effects import Effect, Note, Send
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.hardware.snapshots import ApicSnapshot, vectors
 from mintactors.messages import (
     AcceptInterrupt,
     ApicInput,
@@ -123,6 +124,17 @@ class LocalApic:
             eoi=self._eoi,
             device_received=self._device_received,
             device_merged=self._device_merged,
+        )
+
+    def snapshot(self) -> ApicSnapshot:
+        """IRR, ISR and the priorities now, vectors listed (for inspection)."""
+        return ApicSnapshot(
+            apic_id=self.apic_id,
+            irr=vectors(self.irr),
+            isr=vectors(self.isr),
+            tpr=self.tpr,
+            ppr=self.processor_priority,
+            intr=self.deliverable(),
         )
 
     @property

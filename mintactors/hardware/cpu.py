@@ -18,6 +18,11 @@ Taking an interrupt costs ``irq_entry_ns`` before the handler's first instructio
 again. An x86 interrupt gate clears IF on entry and ``iret`` restores it
 (SDM Vol. 3A 6.8.1, 6.12.1.3), which is why the handler runs with interrupts off.
 
+Under the ``tso`` memory model the core's store buffer drains before the handler
+starts and before ``iret`` completes: the SDM drains it "when an exception or
+interrupt is generated" and when a serializing instruction (``iret``) executes
+(Vol. 3A 11.10, 8.3). Either waits at least until the last buffered store is due.
+
 The core and its local APIC are one chip: the APIC raises INTR by calling
 :meth:`CpuCore.intr`, and the core acknowledges and writes EOI by calling the APIC
 (see :mod:`mintactors.hardware.apic`).
@@ -48,6 +53,8 @@ import attrs
 from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.apic import LocalApic
+from mintactors.hardware.snapshots import CoreSnapshot, WorkSnapshot
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     CoreInput,
     CoreStep,
@@ -103,6 +110,25 @@ class _Running:
     slice_started_ns: int | None  # None while paused by an interrupt
 
 
+def _work(task: RunTask) -> WorkSnapshot:
+    thread = _thread(task) if task.priority else ""
+    return WorkSnapshot(str(task.label), task.owner, thread, task.priority, task.cost_ns)
+
+
+def _running_snapshot(running: _Running | None) -> WorkSnapshot | None:
+    # remaining_ns is what was left when the current stretch began: with resumed_ns
+    # a reader works out what is left at any instant, and the record stays a pure
+    # function of the core (no clock in it).
+    if running is None:
+        return None
+    return attrs.evolve(
+        _work(running.task),
+        started_ns=running.started_ns,
+        remaining_ns=running.remaining_ns,
+        resumed_ns=running.slice_started_ns,
+    )
+
+
 class CpuCore:
     """One core of the machine.
 
@@ -114,6 +140,7 @@ class CpuCore:
         irq_entry_ns: cost from acknowledge to the handler's first step.
         irq_exit_ns: cost of ``iret`` until IF=1.
         sched_slice_ns: how long a thread keeps the CPU while another waits.
+        store_buffer: the core's store buffer (memory model ``tso``); None: ``sc``.
     """
 
     def __init__(
@@ -126,6 +153,7 @@ class CpuCore:
         irq_entry_ns: int,
         irq_exit_ns: int,
         sched_slice_ns: int = DEFAULT_SCHED_SLICE_NS,
+        store_buffer: StoreBuffer | None = None,
     ) -> None:
         self.core_id = core_id
         self.name = name
@@ -135,6 +163,7 @@ class CpuCore:
         self.irq_entry_ns = irq_entry_ns
         self.irq_exit_ns = irq_exit_ns
         self.sched_slice_ns = sched_slice_ns
+        self.store_buffer = store_buffer
         self.interrupts_enabled = True
         self.in_handler: int | None = None  # vector being handled
         self._returning = False  # the handler's iret is under way
@@ -180,6 +209,25 @@ class CpuCore:
             thread_ns=dict(sorted(self._thread_ns.items())),
         )
 
+    def snapshot(self) -> CoreSnapshot:
+        """IF, the work running and waiting, and the CFS bookkeeping now (for inspection)."""
+        return CoreSnapshot(
+            core_id=self.core_id,
+            state=self.state.value,
+            interrupts_enabled=self.interrupts_enabled,
+            in_handler=self.in_handler,
+            returning=self._returning,
+            running=_running_snapshot(self.current),
+            preempted=_running_snapshot(self.preempted),
+            softirq_queue=tuple(_work(task) for task in self.softirq_queue),
+            thread_queue=tuple(_work(task) for _, task in self.thread_queue),
+            vruntime=tuple(sorted(self.vruntime.items())),
+            min_vruntime=self._min_vruntime,
+            slice_thread=self._slice_thread,
+            slice_used_ns=self._slice_used,
+            store_buffer=None if self.store_buffer is None else self.store_buffer.snapshot(),
+        )
+
     def handle(self, message: CoreInput, now_ns: int) -> Sequence[Effect]:
         """Take INTR, a handler's return, task work or the core's own timers.
 
@@ -198,7 +246,8 @@ class CpuCore:
                 if message.softirq is not None:
                     self._enqueue(message.softirq, message, now_ns)
                 self._returning = True
-                return (SetTimer("iret", self.irq_exit_ns, CoreStep(CoreStepKind.IRET_DONE)),)
+                exit_ns, drained = self._drained(self.irq_exit_ns, "iret", now_ns)
+                return (*drained, SetTimer("iret", exit_ns, CoreStep(CoreStepKind.IRET_DONE)))
             case CoreStep():
                 return self._timer(message, now_ns)
             case RunTask():
@@ -300,11 +349,22 @@ class CpuCore:
         self._handler_started = now_ns
         self._interrupts += 1
         entry = InterruptEntry(vector, self.core_id)
+        entry_ns, drained = self._drained(self.irq_entry_ns, "interrupt", now_ns)
+        effects += drained
         effects += [
-            Send(handler, entry, self.irq_entry_ns, actor=self.name),
+            Send(handler, entry, entry_ns, actor=self.name),
             Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}, actor=self.name),
         ]
         return effects
+
+    def _drained(self, cost_ns: int, why: str, now_ns: int) -> tuple[int, list[Effect]]:
+        """``cost_ns``, or longer if the store buffer has not drained by then (tso)."""
+        buffer = self.store_buffer
+        if buffer is None or not buffer.holds(now_ns):
+            return cost_ns, []
+        until = buffer.drained_by(now_ns)
+        # Notes written during the APIC's delivery must name this core (see intr).
+        return max(cost_ns, until - now_ns), buffer.fenced(self.name, why, now_ns, until, now_ns)
 
     def _after_iret(self, now_ns: int) -> Sequence[Effect]:
         self._handler_ns += now_ns - self._handler_started

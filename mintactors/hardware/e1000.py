@@ -42,6 +42,7 @@ import attrs
 from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.registers import ICR_RXO, ICR_RXT0, IMS_ENABLE_MASK, ITR_UNIT_NS
+from mintactors.hardware.snapshots import CAUSE_BITS, E1000Snapshot, bit_names
 from mintactors.messages import (
     DeviceInterrupt,
     FrameArrived,
@@ -57,15 +58,21 @@ from mintactors.notes import NoteKind
 __all__ = ["E1000Receiver", "E1000Statistics", "dma_time"]
 
 
+@attrs.frozen
+class _DmaTime:
+    """Nanoseconds to move ``nbytes`` at ``dma_mb_s`` (a value, so a checkpoint keeps it)."""
+
+    dma_mb_s: int
+
+    def __call__(self, nbytes: int) -> int:
+        return -(-nbytes * 1000 // self.dma_mb_s)
+
+
 def dma_time(dma_mb_s: int) -> Callable[[int], int]:
     """The DMA cost function of a bus moving ``dma_mb_s`` MB/s (10**6 bytes per second)."""
     if dma_mb_s <= 0:
         raise ValueError(f"DMA bandwidth must be positive, not {dma_mb_s} MB/s")
-
-    def dma_ns(nbytes: int) -> int:
-        return -(-nbytes * 1000 // dma_mb_s)
-
-    return dma_ns
+    return _DmaTime(dma_mb_s)
 
 
 @attrs.frozen
@@ -134,6 +141,15 @@ class E1000Receiver:
             interrupts=self._interrupts,
             causes_held=self._held_total,
             dropped_no_descriptor=self._mpc,
+        )
+
+    def snapshot(self) -> E1000Snapshot:
+        """The causes latched and the throttle now (for inspection)."""
+        return E1000Snapshot(
+            icr_latched=self.icr_latched,
+            icr_causes=bit_names(self.icr_latched, CAUSE_BITS),
+            throttling=self.timer_running,
+            held=self.held,
         )
 
     @property

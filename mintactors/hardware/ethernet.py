@@ -26,6 +26,7 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.hardware.snapshots import LinkSnapshot
 from mintactors.messages import FrameArrived, LinkInput, SendPacket, Start
 from mintactors.notes import NoteKind
 
@@ -123,6 +124,12 @@ class LinkPartner:
             first_send_ns=self._first,
             last_send_ns=self._last,
             wire_busy_ns=self._busy,
+        )
+
+    def snapshot(self) -> LinkSnapshot:
+        """How far the traffic has got (for inspection)."""
+        return LinkSnapshot(
+            planned=self.next_seq, count=self.count, sent=self._sent, wire_free_ns=self.wire_free_ns
         )
 
     def wire_ns(self, frame_len: int) -> tuple[int, int]:

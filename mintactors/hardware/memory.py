@@ -26,22 +26,36 @@ Mint doorbell is an IPI, an edge sent per frame, and does not; with
 :meth:`PhysicalMemory.reassert_on_unmask` the register block tells the emulated
 NIC's owner (:class:`LatchedCauseUnmasked`) so that it can raise it, as the device
 would.
+
+Under the ``tso`` memory model a core's stores reach memory from its store buffer
+(:mod:`mintactors.hardware.store_buffer`): a :class:`DrainStores` message applies
+the buffer's oldest entries, and a fence applies what is due at its instant
+itself (:meth:`PhysicalMemory.drain`). Each drained store is checked and applied
+exactly as a posted one.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
-from mintactors.errors import unexpected
+from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.hardware.registers import REGISTERS
-from mintactors.messages import LatchedCauseUnmasked, MemoryInput, MemoryWrite
+from mintactors.hardware.snapshots import CAUSE_BITS, RegisterSnapshot, bit_names
+from mintactors.hardware.store_buffer import StoreBuffer
+from mintactors.messages import DrainStores, LatchedCauseUnmasked, MemoryInput, MemoryWrite
 from mintactors.notes import NoteKind
 
-__all__ = ["AccessViolation", "MemoryRegion", "MemoryStatistics", "PhysicalMemory"]
+__all__ = [
+    "AccessViolation",
+    "MemoryRegion",
+    "MemorySnapshot",
+    "MemoryStatistics",
+    "PhysicalMemory",
+]
 
 PAGE_SIZE = 4096
 
@@ -84,6 +98,23 @@ class MemoryStatistics:
     pages_touched: int
 
 
+@attrs.frozen
+class MemorySnapshot:
+    """Physical memory: its Mint partitions, what has been touched, refused accesses.
+
+    Attributes:
+        regions: each range and the OS nodes that may use it.
+        pages_touched: 4 KiB pages written at least once.
+        violations: every refused access so far, in order.
+        registers: the emulated register block (None: the memory has none).
+    """
+
+    regions: tuple[MemoryRegion, ...]
+    pages_touched: int
+    violations: tuple[AccessViolation, ...]
+    registers: RegisterSnapshot | None
+
+
 class PhysicalMemory:
     """The machine's physical memory as a pure component.
 
@@ -111,6 +142,7 @@ class PhysicalMemory:
         self.violations: list[AccessViolation] = []
         #: Write address of IMS, IMC, ICS -> (the register it changes, set or clear).
         self.registers: dict[int, tuple[int, str]] | None = None
+        self.registers_base = registers_base
         if registers_base is not None:
             ims, icr = registers_base + REGISTERS["IMS"], registers_base + REGISTERS["ICR"]
             self.registers = {
@@ -122,6 +154,12 @@ class PhysicalMemory:
         #: Who raises the interrupt when IMS enables a latched cause (None: nobody).
         self.unmask_listener: str | None = None
         self._reads = self._writes = self._bytes_read = self._bytes_written = 0
+        #: The cores' store buffers by core name (memory model ``tso`` only).
+        self.store_buffers: dict[str, StoreBuffer] = {}
+
+    def attach(self, buffer: StoreBuffer) -> None:
+        """Take the drains of ``buffer`` (one core's store buffer)."""
+        self.store_buffers[buffer.core] = buffer
 
     def reassert_on_unmask(self, actor: str) -> None:
         """Tell ``actor`` when a write to IMS enables a cause already latched in ICR.
@@ -169,6 +207,63 @@ class PhysicalMemory:
             view = view[take:]
             addr += take
 
+    def register_value(self, name: str) -> int:
+        """A 32-bit register of the emulated block, with no check and no cost.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        # Registers are 4-byte aligned, so one never straddles a page: read it in
+        # place (a watch reads one after every delivery).
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        stored = self._pages.get(page)
+        return 0 if stored is None else int.from_bytes(stored[offset : offset + 4], "little")
+
+    def register_reader(self, name: str) -> Callable[[], int]:
+        """A function that reads register ``name`` in place: for a caller reading it often.
+
+        Raises:
+            ValueError: the memory has no register block.
+        """
+        if self.registers_base is None:
+            raise ValueError("no register block")
+        page, offset = divmod(self.registers_base + REGISTERS[name], PAGE_SIZE)
+        pages, end = self._pages, offset + 4
+
+        def read() -> int:
+            stored = pages.get(page)
+            return 0 if stored is None else int.from_bytes(stored[offset:end], "little")
+
+        return read
+
+    def snapshot(self) -> MemorySnapshot:
+        """Regions, pages touched, refusals and the decoded register block (for inspection)."""
+        registers = None
+        if self.registers_base is not None:
+            value = self.register_value
+            ims, icr = value("IMS"), value("ICR")
+            registers = RegisterSnapshot(
+                base=self.registers_base,
+                ims=ims,
+                ims_causes=bit_names(ims, CAUSE_BITS),
+                icr=icr,
+                icr_causes=bit_names(icr, CAUSE_BITS),
+                rctl=value("RCTL"),
+                rdbal=value("RDBAL"),
+                rdbah=value("RDBAH"),
+                rdlen=value("RDLEN"),
+                rdh=value("RDH"),
+                rdt=value("RDT"),
+            )
+        return MemorySnapshot(
+            regions=self.regions,
+            pages_touched=len(self._pages),
+            violations=tuple(self.violations),
+            registers=registers,
+        )
+
     def statistics(self) -> MemoryStatistics:
         """The counters so far."""
         return MemoryStatistics(
@@ -183,19 +278,39 @@ class PhysicalMemory:
     # -- the component ---------------------------------------------------------------
 
     def handle(self, message: MemoryInput, now_ns: int) -> Sequence[Effect]:
-        """Apply one posted write (a sequence of stores, in order).
+        """Apply one posted write (a sequence of stores, in order), or a store-buffer drain.
 
         A store outside what the node may touch is not an error: it is refused and
         recorded, as the hardware would.
 
         Raises:
-            UnexpectedMessage: a message that is not a write.
+            UnexpectedMessage: a drain for a core with no store buffer here, or a
+                message memory does not take.
         """
         match message:
-            case MemoryWrite():
-                return self._write(message, now_ns)
+            case MemoryWrite(node=node, writes=writes):
+                return self._write(node, writes, now_ns)
+            case DrainStores(core=core, upto=upto):
+                buffer = self.store_buffers.get(core)
+                if buffer is None:
+                    raise UnexpectedMessage("PhysicalMemory", message, "no such store buffer")
+                return self.drain(buffer, now_ns, upto)
             case _:
                 raise unexpected("PhysicalMemory", message)
+
+    def drain(self, buffer: StoreBuffer, now_ns: int, upto: int | None = None) -> list[Effect]:
+        """Apply ``buffer``'s entries through ``upto``, or (a fence: None) all due by now."""
+        taken = buffer.take(upto, now_ns)
+        if not taken:
+            return []
+        node = buffer.node
+        effects = self._write(node, tuple((entry.addr, entry.data) for entry in taken), now_ns)
+        effects += buffer.drained(taken, now_ns, forced=upto is None)
+        return effects
+
+    def store_now(self, node: int, addr: int, data: bytes, now_ns: int) -> list[Effect]:
+        """A store that reaches memory at once, in the storer's own delivery (a locked write)."""
+        return self._write(node, ((addr, data),), now_ns)
 
     # -- loads: by the loading core, at the instant of its load --------------------------
 
@@ -227,13 +342,13 @@ class PhysicalMemory:
 
     # -- stores --------------------------------------------------------------------------
 
-    def _write(self, message: MemoryWrite, now_ns: int) -> Sequence[Effect]:
+    def _write(self, node: int, writes: tuple[tuple[int, bytes], ...], now_ns: int) -> list[Effect]:
         effects: list[Effect] = []
         registers = self.registers
-        for addr, data in message.writes:
+        for addr, data in writes:
             length = len(data)
-            if not self.allowed(message.node, addr, length):
-                effects += self._refuse(message, addr, length, now_ns)
+            if not self.allowed(node, addr, length):
+                effects += self._refuse(node, addr, length, now_ns)
                 continue
             if registers is not None and length == 4 and addr in registers:
                 effects += self._write_register(registers[addr], data)
@@ -257,10 +372,7 @@ class PhysicalMemory:
             return ()
         return (Send(self.unmask_listener, LatchedCauseUnmasked(latched)),)
 
-    def _refuse(
-        self, message: MemoryWrite, addr: int, length: int, now_ns: int
-    ) -> Sequence[Effect]:
-        node = message.node
+    def _refuse(self, node: int, addr: int, length: int, now_ns: int) -> Sequence[Effect]:
         self.violations.append(AccessViolation(now_ns, node, addr, length, "write"))
         return [
             Note(

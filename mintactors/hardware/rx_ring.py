@@ -27,6 +27,16 @@ one posted write that lands at the end, in that order, so no reader ever sees DD
 before the data. At that same instant the frame is done: the engine counts it,
 answers the producer and starts the next. ``busy`` goes to ``waiting`` instead when
 the ring is full under ``block``.
+
+Memory model ``tso``: when the ring is filled by the debug core's CPU (the Mint
+mechanism's memcpy), its stores are that core's, so they go through its store
+buffer (``store_buffer``) in the same order, each entering at the end of the copy
+and write-back and draining later, oldest first; its loads forward from that
+buffer. A real NIC's DMA is coherent and bypasses every store buffer (no
+``store_buffer``: one posted write, as under ``sc``). The copy, one ``rep movs``,
+is one entry: the stores of a string operation may reach memory out of order
+among themselves, but not around the stores before and after it (SDM Vol. 3A
+8.2.4).
 """
 
 from __future__ import annotations
@@ -52,6 +62,13 @@ from mintactors.hardware.nic import (
     RxDescriptor,
 )
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.snapshots import (
+    STATUS_BITS,
+    DescriptorSnapshot,
+    RingSnapshot,
+    bit_names,
+)
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
@@ -115,6 +132,8 @@ class RxRing:
         block_poll_ns: under ``block``, how often RDT is re-read.
         latch_cause: set RXT0 in ICR with each write-back (for drivers that mask
             their interrupt and read ICR).
+        store_buffer: the store buffer of the core whose CPU fills the ring
+            (memory model ``tso``, Mint source); None: the writes are posted.
     """
 
     def __init__(
@@ -130,6 +149,7 @@ class RxRing:
         no_buffer: str = "drop",
         block_poll_ns: int = 1000,
         latch_cause: bool = False,
+        store_buffer: StoreBuffer | None = None,
     ) -> None:
         if no_buffer not in NO_BUFFER_POLICIES:
             raise ValueError(f"no-buffer policy {no_buffer!r}: allowed {NO_BUFFER_POLICIES}")
@@ -143,12 +163,16 @@ class RxRing:
         self.no_buffer = no_buffer
         self.block_poll_ns = block_poll_ns
         self.latch_cause = latch_cause
+        self.store_buffer = store_buffer
         self.rdh = 0
         self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
         self.current: PostFrame | None = None
         self._first = self._count = 0  # the current frame's first descriptor, and how many
         self._waiting_since_begin = False
+        #: When each descriptor was last written back (instrumentation: inspection
+        #: and the lost-wakeup oracle date a stranded frame by it).
+        self.written_ns: list[int | None] = [None] * layout.ring_size
         self._posted = self._used = self._spanning = 0
         self._rnbc = self._mpc = self._polls = self._null = 0
 
@@ -168,6 +192,70 @@ class RxRing:
     def frames_posted(self) -> int:
         """Frames whose descriptors have been written back with DD (cheap; for monitors)."""
         return self._posted
+
+    def snapshot(
+        self, *, next_to_clean: int | None = None, next_to_use: int | None = None
+    ) -> RingSnapshot:
+        """The ring as it is in memory now, every descriptor decoded (for inspection).
+
+        The driver's ``next_to_clean`` and ``next_to_use`` are not the ring's to know;
+        a caller who knows them passes them in, to be shown beside RDH and RDT.
+        """
+        layout = self.layout
+        rdh, rdt = self._ends()
+        raw = self.memory.peek(layout.ring_base, layout.ring_bytes)
+        descriptors = tuple(
+            self._decoded(
+                index, raw[index * DESCRIPTOR_LEN : (index + 1) * DESCRIPTOR_LEN], rdh, rdt
+            )
+            for index in range(layout.ring_size)
+        )
+        return RingSnapshot(
+            size=layout.ring_size,
+            buffer_size=layout.buffer_size,
+            base=layout.ring_base,
+            rdh=rdh,
+            rdt=rdt,
+            engine_rdh=self.rdh,
+            state=self.state.value,
+            posting=self.current.seq if self.current is not None else None,
+            queued=tuple(frame.seq for frame in self.pending),
+            next_to_clean=next_to_clean,
+            next_to_use=next_to_use,
+            done=sum(1 for d in descriptors if d.status & STATUS_DD),
+            rnbc=self._rnbc,
+            mpc=self._mpc,
+            descriptors=descriptors,
+        )
+
+    def descriptor_snapshot(self, index: int) -> DescriptorSnapshot:
+        """Descriptor ``index`` alone, decoded (cheaper than :meth:`snapshot` for one)."""
+        layout = self.layout
+        raw = self.memory.peek(layout.descriptor(index), DESCRIPTOR_LEN)
+        return self._decoded(index % layout.ring_size, raw, *self._ends())
+
+    def _ends(self) -> tuple[int, int]:
+        """RDH and RDT as the register block holds them."""
+        size = self.layout.ring_size
+        memory = self.memory
+        return memory.register_value("RDH") % size, memory.register_value("RDT") % size
+
+    def _decoded(self, index: int, raw: bytes, rdh: int, rdt: int) -> DescriptorSnapshot:
+        size = self.layout.ring_size
+        desc = RxDescriptor.unpack(raw)
+        # Hardware owns RDH .. RDT-1; the rest is the driver's.
+        owner = "hardware" if (index - rdh) % size < (rdt - rdh) % size else "driver"
+        return DescriptorSnapshot(
+            index=index,
+            addr=self.layout.descriptor(index),
+            buffer_addr=desc.buffer_addr,
+            length=desc.length,
+            status=desc.status,
+            flags=bit_names(desc.status, STATUS_BITS),
+            errors=desc.errors,
+            owner=owner,
+            written_ns=self.written_ns[index],
+        )
 
     @property
     def frames_held(self) -> int:
@@ -219,6 +307,8 @@ class RxRing:
             raise IllegalValue(
                 "RxRing", self.current, f"node {self.node} may not read {addr:#x} (+{length})"
             )
+        if self.store_buffer is not None:
+            return self.store_buffer.forward(addr, length, data, now_ns)
         return data
 
     def _try_post(self, now_ns: int) -> Sequence[Effect]:
@@ -237,7 +327,7 @@ class RxRing:
         ]
         return (
             Note(NoteKind.LOADED, {"addr": layout.register("RDT"), "length": 4, "rdt": rdt}),
-            *self._post(frame, descriptors),
+            *self._post(frame, descriptors, now_ns),
         )
 
     def _no_buffer(self, now_ns: int) -> Sequence[Effect]:
@@ -260,8 +350,14 @@ class RxRing:
         effects += self._begin(now_ns)
         return effects
 
-    def _post(self, frame: PostFrame, descriptors: list[RxDescriptor]) -> Sequence[Effect]:
-        """The whole frame as one posted write that lands when the write-back is done."""
+    def _post(
+        self, frame: PostFrame, descriptors: list[RxDescriptor], now_ns: int
+    ) -> Sequence[Effect]:
+        """The whole frame as one posted write that lands when the write-back is done.
+
+        Through a store buffer: the same stores, in the same order, entering it then
+        (a full buffer holds the write-back up until an entry drains).
+        """
         layout = self.layout
         data = frame.frame
         size = layout.buffer_size
@@ -288,6 +384,16 @@ class RxRing:
         self._first, self._count = first, count
         self.state = RingState.BUSY
         fields = {"seq": frame.seq, "desc": first, "length": len(data)}
+        buffer = self.store_buffer
+        if buffer is not None:
+            effects: list[Effect] = [Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied)]
+            at = now_ns + done
+            for addr, stored_bytes in writes:
+                at, stored = buffer.store(addr, stored_bytes, at, now_ns, self.name)
+                effects += stored
+            done = at - now_ns
+            effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))
+            return effects
         return (
             Send(self.memory_actor, MemoryWrite(self.node, tuple(writes)), done),
             Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),
@@ -299,6 +405,9 @@ class RxRing:
         frame, self.current = self.current, None
         assert frame is not None
         first, count = self._first, self._count
+        size = self.layout.ring_size
+        for i in range(count):
+            self.written_ns[(first + i) % size] = now_ns
         self._posted += 1
         self._used += count
         self._spanning += count > 1

@@ -25,6 +25,7 @@ from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameLedger, flow_of
+from mintactors.kernel.snapshots import AppSnapshot, skb_snapshot
 from mintactors.messages import (
     AppInput,
     Recv,
@@ -123,6 +124,15 @@ class ReceivingApp:
             duplicates=self._dup,
             reordered=self._reordered,
             latencies_ns=self._latencies.copy(),
+            last_receive_ns=self._last,
+        )
+
+    def snapshot(self) -> AppSnapshot:
+        """The skb being processed and what has been received (for inspection)."""
+        return AppSnapshot(
+            holding=skb_snapshot(self.holding) if self.holding is not None else None,
+            received=self._received,
+            malformed=self._malformed,
             last_receive_ns=self._last,
         )
 

@@ -48,6 +48,7 @@ from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameSource, PktgenFrames
 from mintactors.kernel.mechanism import DebugSupportMechanism
+from mintactors.kernel.snapshots import GeneratorSnapshot
 from mintactors.messages import (
     GeneratorInput,
     InjectPacket,
@@ -195,6 +196,19 @@ class Generator:
             send_ns_histogram=self._send_histogram.copy(),
             last_send_ns=self._last_send,
             frames_built=self._built,
+        )
+
+    def snapshot(self) -> GeneratorSnapshot:
+        """Its place in the pattern and the send under way (for inspection)."""
+        return GeneratorSnapshot(
+            planned=self.planned,
+            count=self.count,
+            next_seq=self.next_seq,
+            current=self.current,
+            in_kernel=self.in_kernel,
+            ready=tuple(self.ready),
+            sent=self._sent,
+            late=self._late,
         )
 
     def handle(self, message: GeneratorInput, now_ns: int) -> Sequence[Effect]:

@@ -28,6 +28,19 @@ gives the device's behaviour instead: the register block reports an unmasked
 latched cause (:class:`LatchedCauseUnmasked`) and the mechanism raises the IPI
 then. Without the registers (the paper's driver never masks), nothing is read and
 the costs are the paper's.
+
+Memory model ``tso``. The mechanism's code runs on the debug core, so its stores
+(the copy and the descriptor write-back with its ICR latch, which the ring engine
+makes for it) go through that core's store buffer and its IMS load forwards from
+it. Posting
+the frame then checking the mask is "store DD, load IMS": against the driver's
+"store IMS, load DD" it is the store-buffering (SB) pattern, which needs a full
+barrier on both sides (domain.md 7). With ``barrier`` the mechanism issues one
+(``smp_mb()``) between the two: it waits until the core's buffer has drained
+before it loads IMS. Its cost is that wait: no ``mb_ns`` is added, because the
+system call's costs are the fitted ones of the profile (docs/model.md). Writing the
+ICR (x2APIC ``WRMSR``) is preceded by Linux's ``weak_wrmsr_fence()`` (``mfence``),
+so the IPI leaves only after the frame's stores have drained.
 """
 
 from __future__ import annotations
@@ -37,16 +50,20 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from mintactors.effects import Effect, Note, Send, TraceLevel
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.store_buffer import StoreBuffer
+from mintactors.kernel.snapshots import MechanismSnapshot, SyscallSnapshot
 from mintactors.messages import (
     FramePosted,
     FrameRefused,
     LatchedCauseUnmasked,
     MechanismInput,
+    MechanismStep,
+    MechanismStepKind,
     PostFrame,
     SystemCall,
     SystemCallReturn,
@@ -105,6 +122,8 @@ class DebugSupportMechanism:
         copy_ns: memcpy cost on this core, by byte count.
         syscall_entry_ns / icr_write_ns / syscall_exit_ns: costs of the other steps.
         mask_registers: emulate IMS/ICR (see the module docstring); None: never masked.
+        store_buffer: the debug core's store buffer (memory model ``tso``); None: ``sc``.
+        barrier: a full barrier between posting the frame and loading IMS.
     """
 
     def __init__(
@@ -120,6 +139,8 @@ class DebugSupportMechanism:
         icr_write_ns: int,
         syscall_exit_ns: int,
         mask_registers: InterruptMaskRegisters | None = None,
+        store_buffer: StoreBuffer | None = None,
+        barrier: bool = True,
     ) -> None:
         self.name = name
         self.ring = ring
@@ -131,7 +152,10 @@ class DebugSupportMechanism:
         self.icr_write_ns = icr_write_ns
         self.syscall_exit_ns = syscall_exit_ns
         self.mask_registers = mask_registers
+        self.store_buffer = store_buffer
+        self.barrier = barrier
         self.call: tuple[SystemCall, int] | None = None  # the call in progress, entry time
+        self.fencing: tuple[int, int] | None = None  # (seq, since) while its barrier waits
         self._calls = self._posted = self._dropped = self._icr = self._masked = 0
         self._reasserted = 0
 
@@ -144,6 +168,19 @@ class DebugSupportMechanism:
             icr_writes=self._icr,
             ipis_masked=self._masked,
             ipis_reasserted=self._reasserted,
+        )
+
+    def snapshot(self) -> MechanismSnapshot:
+        """The call in progress and the IPIs asked for so far (for inspection)."""
+        call = None
+        if self.call is not None:
+            entered, at = self.call
+            call = SyscallSnapshot(entered.seq, len(entered.frame), at)
+        return MechanismSnapshot(
+            call=call,
+            reads_ims=self.mask_registers is not None,
+            icr_writes=self._icr,
+            ipis_masked=self._masked,
         )
 
     def handle(self, message: MechanismInput, now_ns: int) -> Sequence[Effect]:
@@ -170,6 +207,12 @@ class DebugSupportMechanism:
                     *self.apic.write_icr(self.vector, self.destination, -1, self.icr_write_ns),
                     Note(NoteKind.IRQ_REASSERTED, {"cause": causes}),
                 )
+            case MechanismStep(step=MechanismStepKind.FENCED):
+                if self.fencing is None:
+                    raise UnexpectedMessage(_NAME, message, "no barrier waits")
+                seq, since = self.fencing
+                self.fencing = None
+                return self._fenced(seq, since, now_ns)
             case _:
                 raise unexpected(_NAME, message)
 
@@ -202,13 +245,40 @@ class DebugSupportMechanism:
         self._posted += 1
         registers = self.mask_registers
         if registers is None:
-            return self._send_ipi(seq, 0)
+            return self._send_ipi(seq, 0, now_ns)
+        buffer = self.store_buffer
+        if buffer is not None and self.barrier and buffer.holds(now_ns):
+            until = buffer.drained_by(now_ns)
+            if until > now_ns:  # smp_mb(): wait for the frame's stores to drain
+                self.fencing = (seq, now_ns)
+                return (SetTimer("fence", until - now_ns, MechanismStep(MechanismStepKind.FENCED)),)
+        return self._fenced(seq, now_ns, now_ns)
+
+    def _fenced(self, seq: int, since: int, now_ns: int) -> Sequence[Effect]:
+        """After the barrier (if any): whatever of the buffer is due is applied, then IMS."""
+        buffer = self.store_buffer
+        effects: list[Effect] = []
+        if buffer is not None and self.barrier:
+            registers = self.mask_registers
+            assert registers is not None
+            effects += registers.memory.drain(buffer, now_ns)
+            effects += buffer.fenced(self.name, "smp_mb", since, now_ns, now_ns)
+        effects += self._check_mask(seq, now_ns)
+        return effects
+
+    def _check_mask(self, seq: int, now_ns: int) -> Sequence[Effect]:
+        """Load IMS: the IPI if RXT0 is enabled, else latch the cause in ICR (ICS)."""
+        registers = self.mask_registers
+        assert registers is not None
+        buffer = self.store_buffer
         data = registers.memory.load(registers.node, registers.ims, 4, now_ns)
         if data is None:
             raise IllegalValue(_NAME, FramePosted(seq, 0, 0), "IMS cannot be read as this node")
+        if buffer is not None:
+            data = buffer.forward(registers.ims, 4, data, now_ns)
         loaded = Note(NoteKind.LOADED, {"addr": registers.ims, "length": 4, "data": data})
         if struct.unpack("<I", data)[0] & ICR_RXT0:
-            return (loaded, *self._send_ipi(seq, registers.load_ns))
+            return (loaded, *self._send_ipi(seq, registers.load_ns, now_ns))
         self._masked += 1
         return (
             loaded,
@@ -216,10 +286,20 @@ class DebugSupportMechanism:
             *self._return(seq, "ok", registers.load_ns),
         )
 
-    def _send_ipi(self, seq: int, after_ns: int) -> Sequence[Effect]:
+    def _send_ipi(self, seq: int, after_ns: int, now_ns: int) -> Sequence[Effect]:
         self._icr += 1
+        fence: list[Effect] = []
+        buffer = self.store_buffer
+        if buffer is not None:
+            # weak_wrmsr_fence() before the x2APIC ICR write: the IPI leaves only
+            # once the frame's stores are visible to the core it wakes.
+            at = now_ns + after_ns
+            until = buffer.drained_by(at)
+            fence = buffer.fenced(self.name, "weak_wrmsr_fence", at, until, now_ns)
+            after_ns = until - now_ns
         written = after_ns + self.icr_write_ns
         return (
+            *fence,
             *self.apic.write_icr(self.vector, self.destination, seq, written),
             Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}, delay_ns=after_ns),
             *self._return(seq, "ok", written),

@@ -17,6 +17,7 @@ import attrs
 
 from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
+from mintactors.kernel.snapshots import SocketSnapshot, skb_snapshot
 from mintactors.messages import NetifReceive, Recv, SkbDelivered, SocketBuffer, SocketInput
 from mintactors.notes import NoteKind
 
@@ -88,6 +89,16 @@ class UdpSocket:
             queue_high_water=self._queue_high,
             first_queued_ns=self._first_queued,
             last_queued_ns=self._last_queued,
+        )
+
+    def snapshot(self) -> SocketSnapshot:
+        """The queue and its charge against rcvbuf (for inspection)."""
+        return SocketSnapshot(
+            rmem=self.rmem,
+            rcvbuf=self.rcvbuf,
+            queue=tuple(skb_snapshot(skb) for skb in self.queue),
+            reader_waiting=self.reader_waiting,
+            rcvbuf_errors=self._errors,
         )
 
     def handle(self, message: SocketInput, now_ns: int) -> Sequence[Effect]:

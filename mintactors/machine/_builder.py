@@ -1,7 +1,8 @@
 """Build the Mint debugging environment from a config: components wired as actors.
 
-:func:`build_machine` is a short sequence of per-subsystem builders: memory, the
-cores with their local APICs, the receive ring, the NIC source (the registry
+:func:`build_machine` is a short sequence of per-subsystem builders: memory (and,
+under the ``tso`` memory model, one store buffer per core), the cores with their
+local APICs, the receive ring, the NIC source (the registry
 entry ``nic.source`` names adds its own actors), the driver, and the receive
 side. Actor names are the constants of :mod:`mintactors.names`.
 """
@@ -20,6 +21,7 @@ from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CpuCore
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.rx_ring import RxRing
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.app import ReceivingApp
 from mintactors.kernel.drivers import (
     DriverCosts,
@@ -33,6 +35,7 @@ from mintactors.kernel.generator import Generator
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.mechanism import DebugSupportMechanism
 from mintactors.kernel.socket import UdpSocket
+from mintactors.machine._snapshot import MachineSnapshot, snapshot_machine
 from mintactors.machine._traffic import (
     TrafficPlan,
     build_injector,
@@ -62,6 +65,12 @@ class Machine:
     socket: UdpSocket
     app: ReceivingApp
     injector: Injector | None = None
+    #: Each core's store buffer, by core number (memory model ``tso``; else empty).
+    store_buffers: tuple[StoreBuffer, ...] = ()
+
+    def snapshot(self) -> MachineSnapshot:
+        """Every component's state and the messages in flight, now (between deliveries)."""
+        return snapshot_machine(self)
 
     @property
     def target_core(self) -> int:
@@ -139,7 +148,33 @@ def _add_memory(sim: Simulation, config: Config) -> PhysicalMemory:
     return memory
 
 
-def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[LocalApic]]:
+def _add_store_buffers(config: Config, memory: PhysicalMemory) -> tuple[StoreBuffer, ...]:
+    """Under ``tso``, one FIFO store buffer per core, draining into memory; else none."""
+    settings = config.memory
+    if not settings.tso:
+        return ()
+    machine = config.machine
+    owner = {core: node.id for node in machine.nodes for core in node.cores}
+    drain = settings.drain_distribution(config.costs_profile)
+    level = TraceLevel[config.simulation.trace.upper()]
+    buffers = []
+    for c in range(machine.cores):
+        buffer = StoreBuffer(
+            core=names.core(c),
+            node=owner.get(c, -1),
+            capacity=settings.store_buffer_entries,
+            drain_ns=sampler(drain, rng_stream(config.simulation.seed, f"core{c}.store_buffer")),
+            memory_actor=names.MEMORY,
+            trace_level=level,
+        )
+        memory.attach(buffer)
+        buffers.append(buffer)
+    return tuple(buffers)
+
+
+def _add_cores(
+    sim: Simulation, config: Config, buffers: tuple[StoreBuffer, ...]
+) -> tuple[list[CpuCore], list[LocalApic]]:
     """Every core and its local APIC; the target core's IDT routes the vector to the driver."""
     profile = config.costs_profile
     machine = config.machine
@@ -162,6 +197,7 @@ def _add_cores(sim: Simulation, config: Config) -> tuple[list[CpuCore], list[Loc
             irq_entry_ns=profile.irq_entry_ns,
             irq_exit_ns=profile.irq_exit_ns,
             sched_slice_ns=profile.sched_slice_ns,
+            store_buffer=buffers[c] if buffers else None,
         )
         sim.add_actor(names.core(c), core)
         sim.add_actor(names.apic(c), apic)
@@ -177,10 +213,17 @@ def _driver_masks(config: Config) -> bool:
     return source.cls.masks_interrupts
 
 
-def _add_ring(sim: Simulation, config: Config, memory: PhysicalMemory) -> RxRing:
-    """The ring engine; it writes as the node of whoever fills the ring."""
+def _add_ring(
+    sim: Simulation, config: Config, memory: PhysicalMemory, buffers: tuple[StoreBuffer, ...]
+) -> RxRing:
+    """The ring engine; it writes as the node of whoever fills the ring.
+
+    Filled by the debug core's CPU (Mint), its stores go through that core's store
+    buffer under ``tso``; a real NIC's DMA is coherent and bypasses them.
+    """
     nic = config.nic
     machine = config.machine
+    dma = nic.source_params.device_dma
     ring = RxRing(
         name=names.RX_RING,
         layout=config.layout,
@@ -188,11 +231,12 @@ def _add_ring(sim: Simulation, config: Config, memory: PhysicalMemory) -> RxRing
         memory_actor=names.MEMORY,
         load_ns=config.costs_profile.memory_latency_ns,
         # A real NIC is a device of the target node; its DMA writes as that node.
-        node=machine.target_node if nic.source_params.device_dma else machine.debug_node,
+        node=machine.target_node if dma else machine.debug_node,
         writeback_ns=config.costs_profile.descriptor_writeback_ns,
         no_buffer=nic.no_buffer,
         block_poll_ns=nic.block_poll_ns,
         latch_cause=_driver_masks(config) and nic.source_params.emulates_ims,
+        store_buffer=buffers[machine.debug_core] if buffers and not dma else None,
     )
     sim.add_actor(names.RX_RING, ring)
     return ring
@@ -203,13 +247,13 @@ def _add_nic_source(
     config: Config,
     traffic: TrafficPlan,
     instants: Iterator[int] | None,
-    hardware: tuple[PhysicalMemory, list[LocalApic]],
+    hardware: tuple[PhysicalMemory, list[LocalApic], tuple[StoreBuffer, ...]],
 ) -> InstalledSource:
     """Whatever ``nic.source`` names installs its own actors."""
     machine = config.machine
     driver = config.driver.source
     assert driver is not None, "config was not loaded through parse_config"
-    memory, apics = hardware
+    memory, apics, buffers = hardware
     wiring = SourceWiring(
         add=sim.add_actor,
         memory=memory,
@@ -229,6 +273,7 @@ def _add_nic_source(
         trace_frames=config.simulation.trace_frames,
         packet_injections=any(i.action == "packet" for i in config.inject),
         build=config.generator.build,
+        store_buffers=buffers,
     )
     return config.nic.source_params.install(wiring)
 
@@ -236,7 +281,7 @@ def _add_nic_source(
 def _add_driver(
     sim: Simulation,
     config: Config,
-    hardware: tuple[PhysicalMemory, list[LocalApic]],
+    hardware: tuple[PhysicalMemory, list[LocalApic], tuple[StoreBuffer, ...]],
     injector: Injector | None,
 ) -> DriverShell:
     """The driver ``driver.kind`` names, in its kernel shell, on the target node and core."""
@@ -264,7 +309,7 @@ def _add_driver(
         netdev_max_backlog=profile.netdev_max_backlog,
         dev_weight=profile.dev_weight,
     )
-    memory, apics = hardware
+    memory, apics, buffers = hardware
     try:
         driver = source.cls(ring_size=config.nic.ring_size, refill_batch=config.driver.refill_batch)
     except Exception as exc:  # a user's constructor: name its line, not ours
@@ -286,6 +331,8 @@ def _add_driver(
         ksoftirqd=names.ksoftirqd(machine.target_core),
         step_hook=injector,
         trace_level=TraceLevel[config.simulation.trace.upper()],
+        store_buffer=buffers[machine.target_core] if buffers else None,
+        uc_load_drains=config.memory.uc_load_drains,
     )
     sim.add_actor(names.DRIVER, shell)
     return shell
@@ -331,12 +378,13 @@ def build_machine(
     """
     sim = _simulation(config, trace_stream, metadata, fingerprint)
     memory = _add_memory(sim, config)
-    cores, apics = _add_cores(sim, config)
-    ring = _add_ring(sim, config, memory)
+    buffers = _add_store_buffers(config, memory)
+    cores, apics = _add_cores(sim, config, buffers)
+    ring = _add_ring(sim, config, memory, buffers)
     traffic = plan_traffic(config)
-    source = _add_nic_source(sim, config, traffic, instants, (memory, apics))
+    source = _add_nic_source(sim, config, traffic, instants, (memory, apics, buffers))
     injector = build_injector(config, source.packet_actor)
-    driver = _add_driver(sim, config, (memory, apics), injector)
+    driver = _add_driver(sim, config, (memory, apics, buffers), injector)
     socket, app = _add_receiver(sim, config, traffic.ledger)
     for name in (names.DRIVER, names.APP, *source.start):
         sim.post(name, Start())
@@ -352,4 +400,5 @@ def build_machine(
         socket=socket,
         app=app,
         injector=injector,
+        store_buffers=buffers,
     )

@@ -32,6 +32,7 @@ from mintactors.runtime import rng_stream
 
 __all__ = [
     "EMBED_LIMIT",
+    "PlannedInstants",
     "TrafficPlan",
     "build_injector",
     "generator_instants",
@@ -43,11 +44,35 @@ __all__ = [
 EMBED_LIMIT = 16 * 1024 * 1024
 
 
-def generator_instants(config: Config) -> Iterator[int]:
+class PlannedInstants(Iterator[int]):
+    """The planned send instants of a config's pattern, counting how many were taken.
+
+    The pattern is a generator, which cannot be saved; the count can. A checkpoint
+    keeps it, and a resumed run takes the instants again from a fresh pattern (the
+    same seed) and skips that many (:meth:`skip`).
+    """
+
+    def __init__(self, instants: Iterator[int]) -> None:
+        self._instants = instants
+        self.taken = 0
+
+    def __next__(self) -> int:
+        instant = next(self._instants)
+        self.taken += 1
+        return instant
+
+    def skip(self, count: int) -> PlannedInstants:
+        """Take ``count`` instants unseen (a resumed run catching up); returns self."""
+        for _ in range(count):
+            next(self, None)
+        return self
+
+
+def generator_instants(config: Config) -> PlannedInstants:
     """The planned send instants of ``config``'s timing pattern."""
     gen = config.generator
     rng = rng_stream(config.simulation.seed, "generator.pattern")
-    return gen.timing.instants(gen.start_ns, rng)
+    return PlannedInstants(gen.timing.instants(gen.start_ns, rng))
 
 
 @attrs.frozen

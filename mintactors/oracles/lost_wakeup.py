@@ -42,6 +42,7 @@ class _LostWakeupWatch:
         self._source = machine.source
         self._stranded_since: int | None = None
         self._stranded_desc = -1
+        self._stranded_written: int | None = None
         self.episodes = 0
         self.longest_ns = 0
 
@@ -65,7 +66,8 @@ class _LostWakeupWatch:
         if self.stranded(now_ns):
             if self._stranded_since is None:
                 self._stranded_since = now_ns
-                self._stranded_desc = self._driver.next_to_clean % self._ring_size
+                self._stranded_desc = desc = self._driver.next_to_clean % self._ring_size
+                self._stranded_written = self._ring.written_ns[desc]
         elif self._stranded_since is not None:
             self._end(now_ns, forever=False)
 
@@ -91,7 +93,14 @@ class _LostWakeupWatch:
             f"frame seq {seq} sat in the ring at descriptor {desc} {how_long} with the driver "
             f"idle and no interrupt pending (bound {self.bound_ns} ns): a lost wakeup"
         )
-        detail = {"seq": seq, "desc": desc, "stranded_ns": duration, "forever": forever}
+        detail = {
+            "seq": seq,
+            "desc": desc,
+            "stranded_ns": duration,
+            "forever": forever,
+            # When the frame landed: the moment its interrupt was lost.
+            "written_ns": self._stranded_written,
+        }
         detected = None if forever else since + self.bound_ns
         self.found.append(Violation("lost_wakeup", since, detected, message, detail))
 

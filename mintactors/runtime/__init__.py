@@ -24,16 +24,18 @@ from mintactors.runtime._policies import (
     policy_names,
     register_policy,
 )
-from mintactors.runtime._queue import EventQueue
+from mintactors.runtime._queue import EventQueue, QueuedDelivery
 from mintactors.runtime._rng import rng_stream
-from mintactors.runtime._simulation import RunResult, Simulation
-from mintactors.runtime._trace import TRACE_FORMAT, TraceSink, to_jsonable
+from mintactors.runtime._simulation import Delivery, RunResult, RuntimeState, Simulation
+from mintactors.runtime._trace import TRACE_FORMAT, DatedNote, TraceSink, to_jsonable
 
 register_policy("pct", lambda seed: PctPolicy(rng_stream(seed, "scheduler.tie-break")))
 
 __all__ = [
     "CancelTimer",
     "Component",
+    "DatedNote",
+    "Delivery",
     "Effect",
     "EventQueue",
     "FifoPolicy",
@@ -42,8 +44,10 @@ __all__ = [
     "PCT_STEPS",
     "PctPolicy",
     "PendingDelivery",
+    "QueuedDelivery",
     "RandomPolicy",
     "RunResult",
+    "RuntimeState",
     "ScheduleFingerprint",
     "Send",
     "SetTimer",

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from mintactors.runtime._policies import PendingDelivery, TieBreakPolicy
 
-__all__ = ["Entry", "EventQueue"]
+__all__ = ["Entry", "EventQueue", "QueuedDelivery"]
 
 # One queued delivery, as a plain tuple because this is the hottest data in a run:
 # (time_ns, priority, seq, target, message, source_name, timer_key_or_None).
 # seq is unique, so tuple comparison never reaches the target.
 Entry = tuple[int, int, int, Any, object, str, Hashable | None]
+
+#: A live entry with its target named rather than held, for inspection and
+#: checkpoints: (time_ns, priority, seq, target name, message, source, timer key).
+QueuedDelivery = tuple[int, int, int, str, object, str, Hashable | None]
 
 
 class EventQueue:
@@ -85,6 +89,33 @@ class EventQueue:
         """Live entries as (time, target name, message), in (time, priority, seq) order."""
         live = sorted(e for e in self.heap if not self._stale(e))
         return [(e[0], e[3].name, e[4]) for e in live]
+
+    def live(self) -> list[QueuedDelivery]:
+        """Every live entry, target by name, in delivery order (cancelled timers left out)."""
+        live = sorted(e for e in self.heap if not self._stale(e))
+        return [(e[0], e[1], e[2], e[3].name, e[4], e[5], e[6]) for e in live]
+
+    def restore(
+        self,
+        entries: list[QueuedDelivery],
+        targets: Callable[[str], Any],
+        *,
+        next_seq: int,
+        ties_broken: int,
+        policy: TieBreakPolicy,
+    ) -> None:
+        """Replace the whole queue by ``entries`` (see :meth:`live`), as a checkpoint saw it.
+
+        ``targets`` maps an actor name to its shell; send-order numbers go on from
+        ``next_seq``, and the tie-break policy's state is ``policy``'s.
+        """
+        self.heap = [(t, p, s, targets(name), m, src, k) for t, p, s, name, m, src, k in entries]
+        heapify(self.heap)
+        self.timers = {k: s for _, _, s, _, _, _, k in entries if k is not None}
+        self.next_seq = itertools.count(next_seq).__next__
+        self.ties_broken = ties_broken
+        self._policy = policy
+        self._choosy = policy.chooses
 
     def _stale(self, entry: Entry) -> bool:
         timer = entry[6]

@@ -45,10 +45,10 @@ from mintactors.effects import (
 from mintactors.errors import ActorCrashed, DuplicateActorError, SimulationError, UnknownActorError
 from mintactors.runtime._fingerprint import ScheduleFingerprint
 from mintactors.runtime._policies import TieBreakPolicy, make_policy
-from mintactors.runtime._queue import Entry, EventQueue
-from mintactors.runtime._trace import TraceSink
+from mintactors.runtime._queue import Entry, EventQueue, QueuedDelivery
+from mintactors.runtime._trace import DatedNote, TraceSink
 
-__all__ = ["RunResult", "Simulation"]
+__all__ = ["Delivery", "RunResult", "RuntimeState", "Simulation"]
 
 EndReason = Literal["idle", "until", "stopped"]
 
@@ -80,6 +80,44 @@ class RunResult:
     detail: str = ""
     handoffs: int = 0
     fingerprint: str | None = None
+
+
+@attrs.frozen
+class Delivery:
+    """One delivery as an observer sees it: when, to whom, what, and from whom."""
+
+    t_ns: int
+    actor: str
+    message: object
+    source: str
+
+    @property
+    def kind(self) -> str:
+        """The message's kind (its class name), as the trace writes it."""
+        return type(self.message).__name__
+
+
+@attrs.frozen
+class RuntimeState:
+    """Everything of a simulation between two deliveries that is not its components.
+
+    What :meth:`Simulation.capture` takes and :meth:`Simulation.restore` puts back:
+    the clock and counters, every queued delivery with its target named, the armed
+    timers (within ``queue``), the tie-break policy with its random state, and what
+    the trace sink holds (lines written so far, notes dated later). Every field is
+    a plain value or a picklable object, so a checkpoint can be written to a file.
+    """
+
+    now_ns: int
+    delivered: int
+    handoffs: int
+    ties_broken: int
+    next_seq: int
+    queue: tuple[QueuedDelivery, ...]
+    policy: TieBreakPolicy
+    trace_lines: int
+    trace_dated: tuple[DatedNote, ...]
+    trace_dated_seq: int
 
 
 class _Resume(outcome.Outcome[None]):
@@ -169,7 +207,10 @@ class Simulation:
         self._fingerprint = ScheduleFingerprint() if fingerprint else None
         self._until: int | None = None
         self._stop_when: Callable[[], bool] | None = None
+        self._stop_at_once = False
         self._stop_watch: frozenset[str] | None = None
+        self._last: Entry | None = None
+        self._restored = False
         self._progress: Callable[[int], None] | None = None
         self._end: tuple[EndReason, str] | None = None
         self._finished: trio.Event | None = None
@@ -192,6 +233,20 @@ class Simulation:
     def ties_broken(self) -> int:
         """Decisions the tie-break policy has made so far."""
         return self._queue.ties_broken
+
+    @property
+    def delivered(self) -> int:
+        """Deliveries made so far."""
+        return self._delivered
+
+    @property
+    def last_delivery(self) -> Delivery | None:
+        """The delivery just made, for a ``stop_when`` hook to read (None before any).
+
+        Kept only while a ``stop_when`` is installed, so plain runs pay nothing.
+        """
+        last = self._last
+        return None if last is None else Delivery(last[0], last[3].name, last[4], last[5])
 
     @property
     def actor_names(self) -> tuple[str, ...]:
@@ -233,12 +288,16 @@ class Simulation:
         stop_when: Callable[[], bool] | None = None,
         progress: Callable[[int], None] | None = None,
         stop_watch: Collection[str] | None = None,
+        stop_at_once: bool = False,
     ) -> RunResult:
         """Run until nothing is due, ``until_ns`` passes, or a stop is asked for.
 
         ``stop_when`` is evaluated after every delivery; when it returns true, or a
         component returns :class:`Stop`, the run ends once every delivery due at that
-        same instant has been made. Deliveries at exactly ``until_ns`` are made.
+        same instant has been made; with ``stop_at_once``, a true ``stop_when`` ends
+        it right after that delivery instead, leaving the rest of the instant queued
+        (to look at the machine between two deliveries of one instant). Deliveries
+        at exactly ``until_ns`` are made.
         ``progress`` is called with the virtual time every 4096 deliveries (for a
         progress bar; it must not touch the model).
 
@@ -261,9 +320,11 @@ class Simulation:
         self._started = True
         self._until = until_ns
         self._stop_when = stop_when
+        self._stop_at_once = stop_at_once
         self._progress = progress
         self._finished = trio.Event()
-        self._write_header()
+        if not self._restored:
+            self._write_header()
         try:
             async with trio.open_nursery() as nursery:
                 for actor in self._actors.values():
@@ -291,6 +352,7 @@ class Simulation:
         stop_when: Callable[[], bool] | None = None,
         progress: Callable[[int], None] | None = None,
         stop_watch: Collection[str] | None = None,
+        stop_at_once: bool = False,
     ) -> RunResult:
         """:meth:`run` from synchronous code, in a fresh Trio event loop."""
         return trio.run(
@@ -300,8 +362,66 @@ class Simulation:
                 stop_when=stop_when,
                 progress=progress,
                 stop_watch=stop_watch,
+                stop_at_once=stop_at_once,
             )
         )
+
+    def capture(self) -> RuntimeState:
+        """The runtime's state between two deliveries (see :class:`RuntimeState`).
+
+        Call it from ``stop_when`` (or before a run). Taking it draws one send-order
+        number; only the order of those numbers matters, so the run is unchanged.
+
+        Raises:
+            SimulationError: the simulation records a schedule fingerprint, whose
+                running digest cannot be saved.
+        """
+        if self._fingerprint is not None:
+            raise SimulationError("a run that records its fingerprint cannot be captured")
+        queue = self._queue
+        dated, dated_seq = self.trace.dated_notes()
+        return RuntimeState(
+            now_ns=self._now,
+            delivered=self._delivered,
+            handoffs=self._handoffs,
+            ties_broken=queue.ties_broken,
+            next_seq=queue.next_seq(),
+            queue=tuple(queue.live()),
+            policy=self.policy,
+            trace_lines=self.trace.lines_written,
+            trace_dated=dated,
+            trace_dated_seq=dated_seq,
+        )
+
+    def restore(self, state: RuntimeState, components: Mapping[str, Component]) -> None:
+        """Before the run: carry on from ``state`` with ``components`` in place of the actors'.
+
+        The run then writes no header (the trace it continues has one) and resumes
+        exactly where the captured run was, given the components as they were then.
+
+        Raises:
+            SimulationError: the run has started.
+            UnknownActorError: a component or a queued delivery names no actor.
+        """
+        if self._started:
+            raise SimulationError("a simulation is restored before its run starts")
+        for name, component in components.items():
+            actor = self._actor(name)
+            actor.component = component
+            actor.handle = component.handle
+        self.policy = state.policy
+        self._queue.restore(
+            list(state.queue),
+            self._actor,
+            next_seq=state.next_seq + 1,
+            ties_broken=state.ties_broken,
+            policy=state.policy,
+        )
+        self._now = state.now_ns
+        self._delivered = state.delivered
+        self._handoffs = state.handoffs
+        self.trace.restore(state.trace_lines, state.trace_dated, state.trace_dated_seq)
+        self._restored = True
 
     def _actor(self, name: str) -> _Actor:
         try:
@@ -309,16 +429,18 @@ class Simulation:
         except KeyError:
             raise UnknownActorError(name, tuple(self._actors)) from None
 
+    def header_fields(self) -> dict[str, object]:
+        """What the trace's first line records about the run (the sink adds ``format``)."""
+        return {
+            "mintactors_version": __version__,
+            "seed": self.seed,
+            "policy": self.policy.name,
+            "level": self.trace.level.name.lower(),
+            **self._metadata,
+        }
+
     def _write_header(self) -> None:
-        self.trace.header(
-            {
-                "mintactors_version": __version__,
-                "seed": self.seed,
-                "policy": self.policy.name,
-                "level": self.trace.level.name.lower(),
-                **self._metadata,
-            }
-        )
+        self.trace.header(self.header_fields())
 
     def _finish(self) -> RunResult:
         assert self._end is not None
@@ -356,6 +478,10 @@ class Simulation:
         After a run this is what was in transit when it ended.
         """
         return self._queue.snapshot()
+
+    def in_flight(self) -> list[Delivery]:
+        """Deliveries still queued, with their senders, in delivery order."""
+        return [Delivery(e[0], e[3], e[4], e[5]) for e in self._queue.live()]
 
     def _why_no_more(self) -> tuple[EndReason, str]:
         return ("idle", "") if len(self._queue) == 0 else ("until", "")
@@ -398,6 +524,7 @@ class Simulation:
         note_level = int(trace.level)
         watch = self._stop_watch
         stop_when = self._stop_when if watch is None or name in watch else None
+        at_once = self._stop_at_once
         progress = self._progress
         fingerprint = self._fingerprint
         task_status.started()
@@ -479,9 +606,14 @@ class Simulation:
                 self._delivered += 1
                 if progress is not None and not self._delivered & 4095:
                     progress(now)
-                if self._end is None and stop_when is not None and stop_when():
-                    self._end = ("stopped", "stop condition")
-                if self._end is not None:
+                if self._end is None and stop_when is not None:
+                    self._last = entry
+                    if stop_when():
+                        self._end = ("stopped", "stop condition")
+                        if at_once:
+                            # Nothing due is before now: the run ends here.
+                            self._until = now - 1
+                if self._end is not None and (self._until is None or self._until >= now):
                     # A stop ends the run at the end of this instant, so every
                     # delivery already due now is still made.
                     self._until = now

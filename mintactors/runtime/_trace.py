@@ -19,7 +19,7 @@ import structlog
 
 from mintactors.effects import TraceLevel
 
-__all__ = ["TRACE_FORMAT", "TraceSink", "to_jsonable"]
+__all__ = ["TRACE_FORMAT", "DatedNote", "TraceSink", "to_jsonable"]
 
 #: Version of the line format; readers refuse a trace from a newer one.
 TRACE_FORMAT = 1
@@ -61,6 +61,10 @@ def to_jsonable(value: object, bytes_limit: int | None = None) -> Any:
     return repr(value)
 
 
+#: A note waiting for the trace to reach its time: (t_ns, order, actor, kind, fields).
+DatedNote = tuple[int, int, str, str, Mapping[str, object]]
+
+
 class _LineWriter:
     """The structlog "logger" at the end of the chain: appends rendered lines.
 
@@ -70,8 +74,10 @@ class _LineWriter:
 
     def __init__(self, stream: IO[str]) -> None:
         self._write = stream.write
+        self.lines = 0
 
     def msg(self, message: str) -> None:
+        self.lines += 1
         self._write(message + "\n")
 
 
@@ -108,12 +114,14 @@ class TraceSink:
     def __init__(self, stream: IO[str] | None, level: TraceLevel = TraceLevel.FULL) -> None:
         self.level = level if stream is not None else TraceLevel.OFF
         self._stream = stream
-        self._dated: list[tuple[int, int, str, str, Mapping[str, object]]] = []
+        self._dated: list[DatedNote] = []
         self._dated_seq = 0
         self._log: Any = None
+        self._writer: _LineWriter | None = None
         if self.level is not TraceLevel.OFF and stream is not None:
+            self._writer = _LineWriter(stream)
             self._log = structlog.wrap_logger(
-                _LineWriter(stream),
+                self._writer,
                 processors=[
                     structlog.processors.EventRenamer("kind"),
                     structlog.processors.JSONRenderer(
@@ -127,6 +135,27 @@ class TraceSink:
     def off(cls) -> TraceSink:
         """A sink that writes nothing."""
         return cls(None, TraceLevel.OFF)
+
+    @property
+    def lines_written(self) -> int:
+        """Lines written so far (the header included; 0 for a sink that writes nothing)."""
+        return self._writer.lines if self._writer is not None else 0
+
+    def dated_notes(self) -> tuple[tuple[DatedNote, ...], int]:
+        """The notes waiting for the trace to reach their time, and the order counter.
+
+        With :meth:`restore`, what a checkpoint keeps of the sink: a run resumed from
+        it writes those notes where the original run did.
+        """
+        return tuple(sorted(self._dated)), self._dated_seq
+
+    def restore(self, lines: int, dated: tuple[DatedNote, ...], dated_seq: int) -> None:
+        """Go on as a sink that has written ``lines`` lines and holds ``dated`` notes."""
+        if self._writer is not None:
+            self._writer.lines = lines
+        self._dated = list(dated)
+        heapq.heapify(self._dated)
+        self._dated_seq = dated_seq
 
     def header(self, fields: Mapping[str, object]) -> None:
         """Write the first line: format version and whatever identifies the run."""

@@ -20,6 +20,7 @@ from mintactors.effects import Component
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.frames import FrameSource
 from mintactors.kernel.generator import BuildMode
 from mintactors.registry import Registry
@@ -61,6 +62,9 @@ class SourceWiring:
         trace_frames: put frame bytes in ``PacketGenerated`` notes.
         packet_injections: an ``[[inject]]`` entry may ask for a packet.
         build: how the Mint generator makes its frames (``generator.build``).
+        store_buffers: each core's store buffer, by core number (memory model
+            ``tso``; empty under ``sc``). Software of a source running on a core
+            stores through that core's buffer.
     """
 
     add: Callable[[str, Component], None]
@@ -81,6 +85,7 @@ class SourceWiring:
     trace_frames: bool
     packet_injections: bool
     build: BuildMode
+    store_buffers: tuple[StoreBuffer, ...] = ()
 
 
 @attrs.frozen

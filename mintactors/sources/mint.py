@@ -14,6 +14,7 @@ from typing import ClassVar
 import attrs
 
 from mintactors import names
+from mintactors.fields import checked, one_of
 from mintactors.histogram import Histogram
 from mintactors.kernel.generator import Generator
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
@@ -87,6 +88,10 @@ class MintSource:
             was masked, raise the IPI then, as a real 8254x asserts its interrupt
             (default off: Mint's doorbell is an IPI per frame, an edge, and
             unmasking raises nothing).
+        mechanism_barrier: ``"smp_mb"`` (default) puts a full barrier between the
+            mechanism's posting of a frame (DD) and its load of IMS; ``"none"``
+            leaves it out, the mechanism's half of the store-buffering bug (memory
+            model ``tso``; docs/debugging.md). Under ``sc`` it changes nothing.
     """
 
     name: ClassVar[str] = "mint"
@@ -94,6 +99,7 @@ class MintSource:
     device_dma: ClassVar[bool] = False
 
     reassert_on_unmask: bool = False
+    mechanism_barrier: str = checked("smp_mb", one_of(("smp_mb", "none")))
 
     def describe(self) -> str:
         """``debug-support mechanism``."""
@@ -124,6 +130,10 @@ class MintSource:
             icr_write_ns=profile.icr_write_ns,
             syscall_exit_ns=profile.syscall_exit_ns,
             mask_registers=masks,
+            store_buffer=(
+                wiring.store_buffers[wiring.debug_core] if wiring.store_buffers else None
+            ),
+            barrier=self.mechanism_barrier == "smp_mb",
         )
         generator = Generator(
             name=names.GENERATOR,

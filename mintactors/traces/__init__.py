@@ -14,6 +14,7 @@ from mintactors.traces._events import (
     matching_lines,
     parse_time,
 )
+from mintactors.traces._hops import HOP_LABELS, packet_seq
 from mintactors.traces._packet import Hop, PacketTimeline, packet_timeline, render_timeline
 from mintactors.traces._pcap import FRAME_CHOICES, PcapRecorder, export_pcap
 from mintactors.traces._perfetto import PerfettoStats, export_perfetto, us_from_ns
@@ -23,6 +24,7 @@ from mintactors.traces._summary import TraceSummary, render_summary, summarise
 __all__ = [
     "EventFilter",
     "FRAME_CHOICES",
+    "HOP_LABELS",
     "Hop",
     "PacketTimeline",
     "PcapRecorder",
@@ -38,6 +40,7 @@ __all__ = [
     "flatten",
     "format_event",
     "matching_lines",
+    "packet_seq",
     "packet_timeline",
     "parse_time",
     "render_diff",

@@ -15,9 +15,11 @@ that run on it) and one ``machine`` process for the hardware the nodes share
 * The generator's and application's tracks: their task work (frame build, receive).
 * Flow arrows from the system call that wrote the ICR to the interrupt that took the
   IPI; an IPI that merged into a pending one points at the interrupt it rode on.
-* Counter tracks: RX ring occupancy (descriptors with DD set not yet cleaned) and
-  socket receive-buffer bytes (``rmem``).
-* Instant events for the packet hops, drops and access violations.
+* Counter tracks: RX ring occupancy (descriptors with DD set not yet cleaned),
+  socket receive-buffer bytes (``rmem``) and, under the ``tso`` memory model, each
+  core's store-buffer occupancy (entries not yet drained), in the core's process.
+* Instant events for the packet hops, drops, access violations and (``tso``) the
+  fences and the stores that found their buffer full, on the core's track.
 
 Every slice is a complete (``X``) event written when it ends, a parent before its
 children, so slices on a track nest by construction. The trace format's ``ts`` is in
@@ -63,6 +65,8 @@ _INSTANTS = frozenset(
         NoteKind.PACKET_DROPPED,
         NoteKind.ACCESS_VIOLATION,
         NoteKind.LOADED,
+        NoteKind.FENCED,
+        NoteKind.STORE_STALLED,
     }
 )
 #: The track of the driver's softirq work, beside its handler runs.
@@ -235,6 +239,8 @@ class _Exporter:
             NoteKind.SYSCALL_ENTERED: self._on_syscall_entered,
             NoteKind.SOFTIRQ_STARTED: self._on_softirq_started,
             NoteKind.SOFTIRQ_ENDED: self._on_softirq_ended,
+            NoteKind.STORE_BUFFERED: self._on_store_buffer,
+            NoteKind.STORE_DRAINED: self._on_store_buffer,
             SystemCallReturn.__name__: self._on_system_call_return,
             TaskDone.__name__: self._on_task_done,
         }
@@ -365,6 +371,12 @@ class _Exporter:
     def _on_descriptor_done(self, event: dict[str, Any], actor: str, t: int) -> None:
         self.ring += int(event.get("count", 1))
         self.counter(self.layout.machine_pid, "RX ring occupancy", t, "descriptors", self.ring)
+
+    def _on_store_buffer(self, event: dict[str, Any], actor: str, t: int) -> None:
+        """A store entered or left ``actor``'s (a core's) store buffer: its new occupancy."""
+        pid, _ = self.layout.of(actor)
+        occupancy = int(event.get("occupancy", 0))
+        self.counter(pid, f"{actor} store buffer", t, "entries", occupancy)
 
     def _on_skb_queued(self, event: dict[str, Any], actor: str, t: int) -> None:
         self._rmem(event, t)

@@ -10,6 +10,10 @@ record per packet still in flight.
 
 A ``summary``-level trace holds only drops, access violations, the header and the
 end line: the figures that need the rest are reported as unavailable.
+
+A ``full`` trace of a run under the ``tso`` memory model also has the cores'
+store-buffer notes; they are counted per core under ``store_buffers`` (absent
+when the trace has none).
 """
 
 from __future__ import annotations
@@ -42,6 +46,19 @@ FULL_ONLY = (
     "socket",
     "latency_ns",
     "send_time_ns_mean",
+)
+
+
+#: What ``store_buffers`` counts for each core (memory model ``tso``).
+_BUFFER_COUNTS = (
+    "buffered",
+    "drained",
+    "drained_by_fence",
+    "high_water",
+    "stalls",
+    "stall_ns",
+    "fences",
+    "fence_wait_ns",
 )
 
 
@@ -78,6 +95,7 @@ class _Accumulator:
         self.rmem_high = self.queue = self.queue_high = 0
         self.syscalls = self.syscall_ns = 0
         self.violations = 0
+        self.buffers: dict[str, Counter[str]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any], int], None]] = {
             NoteKind.PACKET_GENERATED: self._on_packet_generated,
             NoteKind.SYSCALL_ENTERED: self._on_syscall_entered,
@@ -101,6 +119,10 @@ class _Accumulator:
             NoteKind.HANDLER_EXITED: self._on_handler_exited,
             NoteKind.POLL_COMPLETED: self._on_poll_completed,
             NoteKind.BUDGET_EXHAUSTED: self._on_budget_exhausted,
+            NoteKind.STORE_BUFFERED: self._on_store_buffered,
+            NoteKind.STORE_DRAINED: self._on_store_drained,
+            NoteKind.STORE_STALLED: self._on_store_stalled,
+            NoteKind.FENCED: self._on_fenced,
             SystemCallReturn.__name__: self._on_system_call_return,
         }
 
@@ -224,6 +246,32 @@ class _Accumulator:
         self.empty_runs += drained == 0
         self.max_drained = max(self.max_drained, drained)
 
+    def _buffer(self, event: dict[str, Any]) -> Counter[str]:
+        counts = self.buffers.get(event["actor"])
+        if counts is None:
+            counts = self.buffers[event["actor"]] = Counter()
+        return counts
+
+    def _on_store_buffered(self, event: dict[str, Any], t: int) -> None:
+        counts = self._buffer(event)
+        counts["buffered"] += 1
+        counts["high_water"] = max(counts["high_water"], int(event.get("occupancy", 0)))
+
+    def _on_store_drained(self, event: dict[str, Any], t: int) -> None:
+        counts = self._buffer(event)
+        counts["drained"] += 1
+        counts["drained_by_fence"] += bool(event.get("by_fence"))
+
+    def _on_store_stalled(self, event: dict[str, Any], t: int) -> None:
+        counts = self._buffer(event)
+        counts["stalls"] += 1
+        counts["stall_ns"] += int(event.get("waited_ns", 0))
+
+    def _on_fenced(self, event: dict[str, Any], t: int) -> None:
+        counts = self._buffer(event)
+        counts["fences"] += 1
+        counts["fence_wait_ns"] += int(event.get("waited_ns", 0))
+
     def _on_system_call_return(self, event: dict[str, Any], t: int) -> None:
         self.syscalls += 1
         self.syscall_ns += t - int(event["entered_ns"])
@@ -261,6 +309,11 @@ def summarise(reader: TraceReader) -> TraceSummary:
         "dropped": dict(sorted(acc.dropped.items())),
         "access_violations": acc.violations,
     }
+    if acc.buffers:
+        data["store_buffers"] = {
+            core: {key: counts[key] for key in _BUFFER_COUNTS}
+            for core, counts in sorted(acc.buffers.items())
+        }
     if full:
         data.update(_full_figures(acc))
         data["unavailable"] = []
@@ -352,6 +405,18 @@ def render_summary(summary: TraceSummary) -> str:
         )
     else:
         lines += _full_rows(d, drops)
+    if d.get("store_buffers"):
+        lines.append("store buffers (memory model tso)")
+        lines += _rows(
+            (
+                core,
+                f"{c['buffered']} stores, {c['drained']} drained "
+                f"({c['drained_by_fence']} by a fence), high-water {c['high_water']}, "
+                f"{c['stalls']} stalls ({_us(c['stall_ns'])}), "
+                f"{c['fences']} fences waiting {_us(c['fence_wait_ns'])}",
+            )
+            for core, c in d["store_buffers"].items()
+        )
     lines.append("events by actor")
     for actor, kinds in d["events"].items():
         listing = ", ".join(f"{kind} {n}" for kind, n in kinds.items())

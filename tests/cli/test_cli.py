@@ -99,6 +99,12 @@ def test_check_validates_without_running(capsys: pytest.CaptureFixture[str]) -> 
             ["run", QUICKSTART, "--set", "generator.build=user"],
             "generator.build: must be one of 'kernel-loop', 'per-send', not a string 'user'",
         ),
+        (["run", QUICKSTART, "--set", 'memory.model="arm"'], "memory.model"),
+        (["run", QUICKSTART, "--set", "memory.store_buffer_entries=0"], "store_buffer_entries"),
+        (
+            ["run", QUICKSTART, "--set", 'memory.drain_delay={dist="uniform",low_ns=9,high_ns=2}'],
+            "memory.drain_delay",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(

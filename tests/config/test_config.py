@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mintactors.config import Config, apply_overrides, load_config, parse_config
-from mintactors.distributions import Fixed, Normal
+from mintactors.distributions import Fixed, Normal, Uniform
 from mintactors.errors import ConfigError
 from mintactors.experiments.sweep.spec import load_sweep
 from tests._paths import ROOT
@@ -40,6 +40,16 @@ def test_defaults_follow_e1000_and_linux() -> None:
     assert config.driver.refill_batch == 16
     assert config.socket.rcvbuf == 212992
     assert config.apic.ipi_latency is None
+    assert (config.memory.model, config.memory.store_buffer_entries) == ("sc", 56)
+
+
+def test_the_default_drain_delay_is_two_cache_line_transfers_wide() -> None:
+    """Unset, a store drains uniformly 0 .. 2 x memory_latency_ns after it is made."""
+    config = parse_config({"memory": {"model": "tso"}}, "f")
+    latency = config.costs_profile.memory_latency_ns
+    assert config.memory.drain_distribution(config.costs_profile) == Uniform(0, 2 * latency)
+    fixed = parse_config({"memory": {"model": "tso", "drain_delay": 40}}, "f")
+    assert fixed.memory.drain_distribution(fixed.costs_profile) == Fixed(40)
 
 
 def test_distribution_values_parse() -> None:
@@ -136,6 +146,24 @@ BAD = [
         "is required",
     ),
     ({"generator": 5}, "generator", "must be a table"),
+    ({"memory": {"model": "arm"}}, "memory.model", "must be one of ['sc', 'tso']"),
+    ({"memory": {"store_buffer_entries": 0}}, "memory.store_buffer_entries", "between 1 and"),
+    ({"memory": {"store_buffer_entries": -4}}, "memory.store_buffer_entries", "between 1 and"),
+    ({"memory": {"drain_delay": -1}}, "memory.drain_delay", "between 0 and 2^30"),
+    (
+        {"memory": {"drain_delay": {"dist": "exponential", "mean_ns": 0}}},
+        "memory.drain_delay",
+        "mean_ns must be positive",
+    ),
+    ({"memory": {"drain_delay": {"dist": "poisson"}}}, "memory.drain_delay.dist", "one of"),
+    ({"memory": {"uc_load_drains": "yes"}}, "memory.uc_load_drains", "true or false"),
+    ({"memory": {"modle": "tso"}}, "memory.modle", "did you mean 'model'"),
+    ({"nic": {"mechanism_barrier": "wmb"}}, "nic.mechanism_barrier", "'smp_mb', 'none'"),
+    (
+        {"nic": {"source": "e1000", "mechanism_barrier": "none"}},
+        "nic.mechanism_barrier",
+        'only used with source = "mint"',
+    ),
 ]
 
 

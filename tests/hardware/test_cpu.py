@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mintactors.errors import IllegalValue, MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.cpu import CoreState, CpuCore
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
     CoreInput,
     CoreStep,
@@ -23,7 +24,8 @@ from mintactors.messages import (
     RunTask,
     TaskDone,
 )
-from mintactors.runtime import Effect, Send, Simulation
+from mintactors.notes import NoteKind
+from mintactors.runtime import Effect, Note, Send, SetTimer, Simulation
 from mintactors.testing import Recorder, example_message, message_kinds_outside, plain_state
 
 V = 0x41
@@ -284,3 +286,28 @@ def test_a_message_outside_its_input_is_refused_and_changes_nothing(kind: type) 
     with pytest.raises(UnexpectedMessage):
         core.handle(example_message(kind), 200)  # type: ignore[arg-type]
     assert plain_state(core) == before
+
+
+def test_under_tso_an_interrupt_waits_for_the_store_buffer_to_drain() -> None:
+    """The handler starts no earlier than the last buffered store's drain (SDM 11.10)."""
+    core = new_core(entry=100)
+    buffer = StoreBuffer(core="core", node=1, capacity=56, drain_ns=lambda: 300, memory_actor="m")
+    core.store_buffer = buffer
+    buffer.store(0x1000, b"\x01", 0, 0, "driver")
+    effects = core.apic.handle(IpiMessage(V, 0, 1), 0)  # INTR: the core takes it
+    entry = next(e for e in effects if isinstance(e, Send))
+    assert (entry.message, entry.delay_ns) == (InterruptEntry(V, 1), 300)
+    fenced = [e for e in effects if isinstance(e, Note) and e.kind == NoteKind.FENCED]
+    assert fenced[0].fields == {"by": "core", "barrier": "interrupt", "waited_ns": 300}
+
+
+def test_under_tso_iret_completes_once_the_handlers_stores_have_drained() -> None:
+    """``iret`` is serializing: IF=1 again only after the buffer drained (SDM 8.3)."""
+    core = new_core(entry=100, exit_=50)
+    buffer = StoreBuffer(core="core", node=1, capacity=56, drain_ns=lambda: 80, memory_actor="m")
+    core.store_buffer = buffer
+    core.apic.handle(IpiMessage(V, 0, 1), 0)
+    buffer.store(0x1000, b"\x01", 500, 500, "driver")
+    effects = core.handle(InterruptReturn(), 500)
+    timer = next(e for e in effects if isinstance(e, SetTimer))
+    assert timer.delay_ns == 80

@@ -11,6 +11,7 @@ from mintactors.errors import MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import MemoryRegion, PhysicalMemory
 from mintactors.hardware.registers import ICR_RXT0
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.mechanism import DebugSupportMechanism, InterruptMaskRegisters
 from mintactors.messages import (
     FramePosted,
@@ -18,22 +19,28 @@ from mintactors.messages import (
     IpiMessage,
     LatchedCauseUnmasked,
     MechanismInput,
+    MechanismStep,
+    MechanismStepKind,
     PostFrame,
     SystemCall,
     SystemCallReturn,
 )
 from mintactors.notes import NoteKind
-from mintactors.runtime import Note, Send
+from mintactors.runtime import Note, Send, SetTimer
 from mintactors.testing import example_message, message_kinds_outside, plain_state
 
-IMS, ICS = 0x1000, 0x1008
+IMS = 0x1000
 
 
-def mechanism(masking: bool = False, ims: int = 0) -> DebugSupportMechanism:
+def mechanism(
+    masking: bool = False, ims: int = 0, buffer: StoreBuffer | None = None, barrier: bool = True
+) -> DebugSupportMechanism:
     memory = PhysicalMemory(
         regions=[MemoryRegion("shared", 0, 0x10000, frozenset({0}))], latency_ns=30
     )
     memory.poke(IMS, struct.pack("<I", ims))
+    if buffer is not None:
+        memory.attach(buffer)
     registers = InterruptMaskRegisters(memory=memory, node=0, ims=IMS, load_ns=30)
     return DebugSupportMechanism(
         name="mechanism",
@@ -46,7 +53,18 @@ def mechanism(masking: bool = False, ims: int = 0) -> DebugSupportMechanism:
         icr_write_ns=50,
         syscall_exit_ns=30,
         mask_registers=registers if masking else None,
+        store_buffer=buffer,
+        barrier=barrier,
     )
+
+
+def debug_core_buffer(drain_ns: int = 40) -> StoreBuffer:
+    """Core 0's store buffer holding the frame's DD store (made at 200, due at 200 + drain)."""
+    buffer = StoreBuffer(
+        core="core0", node=0, capacity=56, drain_ns=lambda: drain_ns, memory_actor="memory"
+    )
+    buffer.store(0x2000, b"\x07", 200, 200, "rx_ring")
+    return buffer
 
 
 def test_a_call_posts_the_frame_then_writes_the_icr_and_returns() -> None:
@@ -99,6 +117,52 @@ def test_an_unmasked_interrupt_is_sent_after_the_ims_load() -> None:
     mech.enter(SystemCall(3, bytes(64), "generator"), 0)
     effects = mech.handle(FramePosted(3, 0, 1), 200)
     assert Send("apic1", IpiMessage(0x41, 0, 3), 30 + 50 + 1000, actor="apic0") in effects
+
+
+def test_under_tso_the_barrier_waits_for_the_frames_stores_before_loading_ims() -> None:
+    """smp_mb(): IMS is loaded only once core 0's buffer has drained (and applied at once)."""
+    buffer = debug_core_buffer(drain_ns=40)
+    mech = mechanism(masking=True, ims=ICR_RXT0, buffer=buffer)
+    mech.enter(SystemCall(3, bytes(64), "generator"), 0)
+    effects = mech.handle(FramePosted(3, 0, 1), 200)
+    assert effects == (SetTimer("fence", 40, MechanismStep(MechanismStepKind.FENCED)),)
+    assert mech.statistics().ipis_masked == 0  # nothing decided yet
+    effects = mech.handle(MechanismStep(MechanismStepKind.FENCED), 240)
+    assert len(buffer) == 0  # the fence applied the DD store itself
+    fenced = [e for e in effects if isinstance(e, Note) and e.kind == NoteKind.FENCED]
+    assert fenced[0].fields == {"by": "mechanism", "barrier": "smp_mb", "waited_ns": 40}
+    assert Send("apic1", IpiMessage(0x41, 0, 3), 30 + 50 + 1000, actor="apic0") in effects
+
+
+def test_under_tso_without_the_barrier_ims_is_loaded_while_dd_is_still_buffered() -> None:
+    """mechanism_barrier = "none": IMS at once, the DD store still in the buffer."""
+    buffer = debug_core_buffer(drain_ns=40)
+    mech = mechanism(masking=True, ims=0, buffer=buffer, barrier=False)
+    mech.enter(SystemCall(3, bytes(64), "generator"), 0)
+    effects = mech.handle(FramePosted(3, 0, 1), 200)
+    assert len(buffer) == 1  # DD still buffered: the load passed it
+    assert mech.statistics().ipis_masked == 1
+    assert Note(NoteKind.IPI_MASKED, {"seq": 3, "cause": ICR_RXT0}, delay_ns=30) in effects
+    assert not [e for e in effects if isinstance(e, Send) and e.to not in {"generator"}]
+
+
+def test_under_tso_the_ipi_leaves_once_the_frames_stores_have_drained() -> None:
+    """weak_wrmsr_fence() before the x2APIC ICR write: the IPI waits for the drain."""
+    buffer = debug_core_buffer(drain_ns=40)
+    mech = mechanism(buffer=buffer)
+    mech.enter(SystemCall(3, bytes(64), "generator"), 0)
+    effects = mech.handle(FramePosted(3, 0, 1), 200)
+    assert Send("apic1", IpiMessage(0x41, 0, 3), 40 + 50 + 1000, actor="apic0") in effects
+    assert Send("generator", SystemCallReturn(3, "ok", 0), 40 + 50 + 30) in effects
+
+
+def test_a_fence_step_with_no_barrier_waiting_is_refused() -> None:
+    """The mechanism's fence timer is taken only while its barrier waits."""
+    mech = mechanism(masking=True)
+    before = plain_state(mech)
+    with pytest.raises(UnexpectedMessage, match="no barrier waits"):
+        mech.handle(MechanismStep(MechanismStepKind.FENCED), 0)
+    assert plain_state(mech) == before
 
 
 def in_a_call() -> DebugSupportMechanism:

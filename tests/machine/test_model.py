@@ -335,3 +335,87 @@ def test_trace_level_does_not_change_results(trace: str, tmp_path: Any) -> None:
     ).results
     assert (tmp_path / "trace.jsonl").stat().st_size > 0
     assert attrs.evolve(base, config={}) == attrs.evolve(other, config={})
+
+
+def one_packet_notes(**sections: dict[str, Any]) -> tuple[list[tuple[int, str, str]], Any]:
+    """One 1000-byte packet sent at 1000 ns: its notes (no memory-access notes), and the machine."""
+    cfg = config(
+        generator={"count": 1, "size": 1000, "start_ns": 1000},
+        simulation={"trace": "full"},
+        **sections,
+    )
+    out = io.StringIO()
+    machine = build_machine(cfg, out)
+    machine.simulation.run_sync()
+    accesses = {"StoreBuffered", "StoreDrained", "StoreStalled", "Fenced", "Loaded"}
+    notes = [
+        (e["t_ns"], e["actor"], e["kind"])
+        for e in read_trace(out.getvalue())
+        if "src" not in e and e["actor"] != "runtime" and e["kind"] not in accesses
+    ]
+    return notes, (machine, read_trace(out.getvalue()))
+
+
+def test_one_packet_under_tso_sends_its_ipi_once_the_frame_has_drained() -> None:
+    """Under tso (every store drains 10 ns after it is made) the mechanism's
+    weak_wrmsr_fence holds the ICR write until the frame's four stores have drained:
+    up to the write-back every instant is the sc one, from the ICR write on every
+    instant is 10 ns later (nothing else on the path waits for a drain)."""
+    sc, _ = one_packet_notes()
+    tso, (machine, events) = one_packet_notes(memory={"model": "tso", "drain_delay": 10})
+    icr = next(i for i, (_, _, kind) in enumerate(sc) if kind == "IcrWritten")
+    written = sc[icr][0]
+    # The probe's refill (255 descriptors) stalls on the full buffer: its end moves.
+    assert sc[0][2] == tso[0][2] == "DriverInitialised"
+    assert tso[0][0] > sc[0][0]
+    assert tso[1:icr] == sc[1:icr]
+    assert tso[icr:] == [(t + 10, actor, kind) for t, actor, kind in sc[icr:]]
+    fence = next(e for e in events if e["kind"] == "Fenced" and e["by"] == "mechanism")
+    assert (fence["t_ns"], fence["barrier"], fence["waited_ns"]) == (
+        written + 10,
+        "weak_wrmsr_fence",
+        10,
+    )
+    drained = [e["t_ns"] for e in events if e["kind"] == "StoreDrained" and e["actor"] == "core0"]
+    assert drained == [written + 10] * 4  # data, descriptor, DD, RDH: in order, all at once
+    sc_send = 1351 - 1000  # test_one_packets_whole_ordered_trace
+    assert machine.generator.statistics().send_ns == (sc_send + 10,)
+
+
+def test_the_memory_model_decides_which_store_buffers_exist() -> None:
+    """sc: none. tso: one per core; the debug core's carries the ring engine's and the
+    mechanism's stores, the target core's the driver's; a real NIC's DMA uses none."""
+    sc = build_machine(config())
+    assert sc.store_buffers == ()
+    assert sc.ring.store_buffer is None
+    assert sc.driver.store_buffer is None
+    tso = build_machine(config(memory={"model": "tso"}))
+    debug, target = tso.store_buffers
+    assert (debug.core, debug.node, target.core, target.node) == ("core0", 0, "core1", 1)
+    assert tso.ring.store_buffer is debug
+    assert tso.mechanism.store_buffer is debug
+    assert tso.driver.store_buffer is target
+    assert tso.cores[1].store_buffer is target
+    assert tso.memory.store_buffers == {"core0": debug, "core1": target}
+    nic = build_machine(config(memory={"model": "tso"}, nic={"source": "e1000"}))
+    assert nic.ring.store_buffer is None  # DMA is coherent
+    assert nic.driver.store_buffer is nic.store_buffers[1]
+
+
+def test_a_tso_run_is_deterministic_and_sc_is_the_default(tmp_path: Any) -> None:
+    """Same config and seed under tso: byte-identical files. Naming sc changes nothing."""
+    outputs = []
+    for name in ("a", "b"):
+        cfg = load_config(
+            "configs/scenarios/tso-napi-no-mb.toml",
+            ['simulation.trace="full"', "generator.count=30", 'simulation.policy="random"'],
+        )
+        run_config(cfg, tmp_path / name)
+        outputs.append((tmp_path / name / "trace.jsonl").read_bytes())
+    assert outputs[0] == outputs[1]
+    bodies = []
+    for name, extra in (("default", []), ("sc", ['memory.model="sc"'])):
+        cfg = load_config("configs/quickstart.toml", ["generator.count=20", *extra])
+        run_config(cfg, tmp_path / name)
+        bodies.append((tmp_path / name / "trace.jsonl").read_text().splitlines()[1:])
+    assert bodies[0] == bodies[1]

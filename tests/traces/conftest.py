@@ -33,6 +33,13 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     ),
     # NAPI: hard IRQs only schedule polls, which clean the ring
     "napi": ('driver.kind="napi"', "generator.count=40", "generator.interval_ns=300"),
+    # x86-TSO: every core's stores go through its store buffer (with a NAPI driver)
+    "tso": (
+        'memory.model="tso"',
+        'driver.kind="napi"',
+        "generator.count=40",
+        "generator.interval_ns=300",
+    ),
     # stopped early: packets still in flight, and a random IPI latency
     "cut": (
         "generator.count=30",

@@ -170,6 +170,24 @@ def test_counters_follow_the_ring_and_the_socket(runs: Callable[..., Run], tmp_p
     assert rmem[-1] == 0
 
 
+def test_each_cores_store_buffer_is_a_counter_track_under_tso(
+    runs: Callable[..., Run], tmp_path: Path
+) -> None:
+    """One occupancy counter per core, in its node's process; it peaks at the high-water
+    mark the run reports and ends empty."""
+    run = runs("tso")
+    checked = validate(export(run, tmp_path))
+    tracks = {name: (pid, samples) for (pid, name), samples in checked["counters"].items()}
+    for core in ("core0", "core1"):
+        pid, samples = tracks[f"{core} store buffer"]
+        entries = [args["entries"] for _, args in samples]
+        assert max(entries) == run.results["statistics"][f"store_buffer_{core}"]["high_water"]
+        assert entries[-1] == 0
+        assert (pid, core) in {(p, name) for (p, _), name in checked["threads"].items()}
+    sc = validate(export(runs("napi"), tmp_path, "sc.json"))
+    assert not any("store buffer" in name for _, name in sc["counters"])
+
+
 def test_export_is_deterministic(runs: Callable[..., Run], tmp_path: Path) -> None:
     """Exporting the same trace twice writes the same bytes."""
     run = runs("drops")

@@ -48,6 +48,23 @@ def test_summary_figures_equal_results_json(runs: Callable[..., Run], scenario: 
     assert summary["handler"]["empty_runs"] == results["statistics"]["driver"]["empty_runs"]
 
 
+def test_summary_counts_each_cores_store_buffer_as_its_statistics_do(
+    runs: Callable[..., Run],
+) -> None:
+    """Under tso: stores, drains, stalls, fences and the high-water mark, per core."""
+    run = runs("tso")
+    summary = _summary(run)
+    stats = run.results["statistics"]
+    for core, counts in summary["store_buffers"].items():
+        own = stats[f"store_buffer_{core}"]
+        assert counts["buffered"] == own["stores"] == counts["drained"] == own["drained"]
+        for key in ("drained_by_fence", "high_water", "stalls", "stall_ns", "fences"):
+            assert counts[key] == own[key], key
+        assert counts["fence_wait_ns"] == own["fence_wait_ns"]
+    assert set(summary["store_buffers"]) == {"core0", "core1"}
+    assert "store_buffers" not in _summary(runs("napi"))  # sc: no such notes
+
+
 def test_summary_places_every_packet_in_flight(runs: Callable[..., Run]) -> None:
     """In a run stopped early, the in-flight packets are located, and add up."""
     summary = _summary(runs("cut"))

@@ -5,8 +5,10 @@ Sweeps, the paper's experiments and exploration all build on this.
 
 from mintactors.experiments.run._pipeline import (
     RUN_OUTPUTS,
+    ObserverFactory,
     RecordedRun,
     RunInterrupted,
+    RunObserver,
     RunOutcome,
     config_echo,
     record_run,
@@ -36,10 +38,12 @@ __all__ = [
     "AccountingError",
     "IpiCounts",
     "LatencySummary",
+    "ObserverFactory",
     "OutputError",
     "ProfileId",
     "RUN_OUTPUTS",
     "RecordedRun",
+    "RunObserver",
     "RunEnd",
     "RunInterrupted",
     "RunOutcome",

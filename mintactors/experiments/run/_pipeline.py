@@ -27,7 +27,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -41,8 +41,10 @@ from mintactors.runtime import RunResult
 
 __all__ = [
     "RUN_OUTPUTS",
+    "ObserverFactory",
     "RecordedRun",
     "RunInterrupted",
+    "RunObserver",
     "RunOutcome",
     "config_echo",
     "record_run",
@@ -175,7 +177,9 @@ Progress = Callable[[Machine, int], None]
 ExtraOutputs = Callable[[atomic_outputs, Machine], None]
 
 
-def _simulate(machine: Machine, monitor: OracleMonitor, progress: Progress | None) -> RunResult:
+def _simulate(
+    machine: Machine, stop_when: Callable[[], bool], progress: Progress | None
+) -> RunResult:
     """Run the machine's simulation; interruptions and output failures come out as ours.
 
     Raises:
@@ -193,7 +197,7 @@ def _simulate(machine: Machine, monitor: OracleMonitor, progress: Progress | Non
     until = machine.config.simulation.until_ns
     try:
         with deferred:
-            run = machine.simulation.run_sync(until_ns=until, progress=hook, stop_when=monitor)
+            run = machine.simulation.run_sync(until_ns=until, progress=hook, stop_when=stop_when)
         deferred.check(machine.simulation.now_ns)  # a signal in the last deliveries
     except RunInterrupted:
         raise
@@ -209,6 +213,34 @@ def _simulate(machine: Machine, monitor: OracleMonitor, progress: Progress | Non
     return run
 
 
+class RunObserver(Protocol):
+    """Something that looks at the machine after every delivery (checkpoints, say)."""
+
+    def attach(self, machine: Machine, monitor: OracleMonitor) -> Callable[[], None]:
+        """Start on ``machine`` (its oracles: ``monitor``); returns the after-delivery hook."""
+        ...
+
+    def finish(self) -> None:
+        """The run succeeded: write what is left."""
+        ...
+
+
+#: Makes the run's observer, given the run's atomic outputs (its files appear with
+#: the trace, or not at all).
+ObserverFactory = Callable[[atomic_outputs], RunObserver]
+
+
+def _then(monitor: OracleMonitor, after: Callable[[], None]) -> Callable[[], bool]:
+    """The oracles, then the observer (which then sees what they have found)."""
+
+    def stop_when() -> bool:
+        stop = monitor()
+        after()
+        return stop
+
+    return stop_when
+
+
 def _execute(
     config: Config,
     out_dir: Path | None,
@@ -219,6 +251,7 @@ def _execute(
     instants: Iterator[int] | None = None,
     extra_outputs: ExtraOutputs | None = None,
     fingerprint: bool = False,
+    observer: ObserverFactory | None = None,
 ) -> tuple[RecordedRun, dict[str, Path]]:
     paths: dict[str, Path] = {}
     with atomic_outputs(out_dir, owned=RUN_OUTPUTS, lock=True) as outputs:
@@ -233,8 +266,10 @@ def _execute(
         monitor = OracleMonitor(
             machine, config.oracles.entries, stop_on_violation=stop_on_violation
         )
+        watcher = observer(outputs) if observer is not None else None
+        stop_when = monitor if watcher is None else _then(monitor, watcher.attach(machine, monitor))
         try:
-            run = _simulate(machine, monitor, progress)
+            run = _simulate(machine, stop_when, progress)
         except ActorCrashed as exc:
             if strict:
                 raise
@@ -272,6 +307,8 @@ def _execute(
         if out_dir is not None:
             write_json(outputs.open("results.json"), written)
             paths["results"] = out_dir / "results.json"
+        if watcher is not None:
+            watcher.finish()
     violations = tuple(monitor.violations)
     sim = machine.simulation
     recorded = RecordedRun(
@@ -287,6 +324,7 @@ def run_config(
     progress: Progress | None = None,
     instants: Iterator[int] | None = None,
     extra_outputs: ExtraOutputs | None = None,
+    observer: ObserverFactory | None = None,
 ) -> RunOutcome:
     """Build the machine, run it, account for every packet and write the outputs.
 
@@ -296,6 +334,7 @@ def run_config(
         progress: called now and then with the machine and the virtual time.
         instants: planned send times overriding the config's timing pattern.
         extra_outputs: hook to open more output files before the run.
+        observer: makes an observer called after every delivery (checkpoints).
 
     Raises:
         ActorCrashed: a component failed.
@@ -308,6 +347,7 @@ def run_config(
         progress=progress,
         instants=instants,
         extra_outputs=extra_outputs,
+        observer=observer,
     )
     assert recorded.results is not None  # strict: a broken run raised instead
     return RunOutcome(recorded.results, recorded.machine, paths)

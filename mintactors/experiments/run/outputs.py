@@ -263,6 +263,14 @@ class _Guarded:
         except OSError as exc:
             raise OutputError(self._path, exc) from None
 
+    def __enter__(self) -> _Guarded:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Closed early, the file still becomes its final name only when the whole
+        # block succeeds (closing again then is harmless).
+        self.close()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 

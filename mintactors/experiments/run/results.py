@@ -203,6 +203,8 @@ def _statistics(machine: Machine) -> dict[str, Any]:
         stats[f"core{core.core_id}"] = core.statistics()
     for apic in machine.apics:
         stats[f"apic{apic.apic_id}"] = apic.statistics()
+    for buffer in machine.store_buffers:  # memory model tso only
+        stats[f"store_buffer_{buffer.core}"] = buffer.statistics()
     out: Mapping[str, Any] = to_jsonable(stats)
     cleaned = {name: dict(fields) for name, fields in out.items()}
     cleaned.get("generator", {}).pop("send_ns", None)

@@ -32,6 +32,7 @@ from mintactors.kernel.drivers.ops import (
     Store,
     Trace,
     Writel,
+    Xchg,
 )
 from mintactors.messages import SocketBuffer
 
@@ -98,6 +99,15 @@ class DriverContext:
     def store(self, addr: int, data: bytes) -> Code[None]:
         """Write shared memory."""
         yield Store(addr, data)
+
+    def xchg(self, addr: int, data: bytes) -> Code[bytes]:
+        """``xchg()``: swap ``data`` in atomically and return what was there.
+
+        A locked instruction: a full barrier on x86 (under ``tso`` it waits for the
+        core's store buffer to drain). Costs ``mb_ns`` plus a load.
+        """
+        old: bytes = yield Xchg(addr, data)
+        return old
 
     def desc_addr(self, index: int) -> int:
         """``E1000_RX_DESC(*rx_ring, i)``: the address of descriptor ``index``.

@@ -30,6 +30,14 @@ real device and a lost wakeup under the edge doorbell: a frame written between t
 poll's last look and the unmask waits for the next IPI, or forever.
 ``nic.reassert_on_unmask = true`` makes the emulated NIC raise the interrupt on
 unmask as the device does, so both behaviours can be compared on one driver.
+
+Barrier: "store IMS, then load DD" on this core against the mechanism's "store
+DD, then load IMS" on the other is the store-buffering pattern; on x86 a load may
+pass an older store to another location (SDM Vol. 3A 8.2.3.4), so without a full
+barrier on both sides both loads can see the old values and the frame is lost
+(domain.md 7). :class:`NapiDriver` puts ``smp_mb()`` between the unmask and the
+re-check; :class:`NapiNoMbDriver` leaves it out, a bug only the ``tso`` memory
+model can show.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from mintactors.kernel.drivers.context import DriverContext
 from mintactors.kernel.drivers.ops import Code
 from mintactors.notes import NoteKind
 
-__all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver"]
+__all__ = ["NAPI_STEPS", "LostWakeupDriver", "NapiDriver", "NapiNoMbDriver"]
 
 NAPI_STEPS = ("masked", *CLEAN_STEPS, "poll_completed", "irq_enabled", "rechecked")
 
@@ -58,6 +66,8 @@ class NapiDriver(RxDriver):
     masks_interrupts: ClassVar[bool] = True
     napi: ClassVar[bool] = True
     recheck_after_unmask: ClassVar[bool] = True
+    #: ``smp_mb()`` between the unmask and the re-check's load.
+    barrier_before_recheck: ClassVar[bool] = True
 
     def configure(self, ctx: DriverContext) -> Code[None]:
         """``e1000_configure_rx``, then enable the interrupt."""
@@ -106,9 +116,14 @@ class NapiDriver(RxDriver):
     def recheck(self, ctx: DriverContext) -> Code[None]:
         """Look at the ring once more after unmasking; take the poll back if a frame is there.
 
-        The unmask is flushed before this read, so either the read sees the frame
-        or the mechanism sees the interrupt unmasked and sends an IPI.
+        The unmask is written (and flushed) before this read, and ``smp_mb()``
+        keeps the read from passing it (a load may pass an older store on x86), so
+        either the read sees the frame or the mechanism, whose own barrier orders
+        its DD store before its IMS load, sees the interrupt unmasked and sends an
+        IPI.
         """
+        if self.barrier_before_recheck:
+            yield from ctx.smp_mb()
         desc = yield from ctx.read_desc(self.next_to_clean)
         yield from ctx.step("rechecked")
         if not desc.done:
@@ -117,6 +132,20 @@ class NapiDriver(RxDriver):
         if (yield from ctx.napi_schedule_prep()):
             yield from self.irq_disable(ctx)
             yield from ctx.napi_schedule()
+
+
+class NapiNoMbDriver(NapiDriver):
+    """Deliberately buggy NAPI: re-checks the ring after unmasking, with no full barrier.
+
+    Correct under sequential consistency. On x86 the re-check's load of DD can
+    complete while the IMS store still sits in the core's store buffer; if the
+    mechanism's load of IMS meanwhile does the same with its DD store, neither
+    side sees the other's store: the driver misses the frame and the mechanism,
+    seeing the interrupt masked, sends no IPI (memory model ``tso``).
+    """
+
+    name: ClassVar[str] = "napi-no-mb"
+    barrier_before_recheck: ClassVar[bool] = False
 
 
 class LostWakeupDriver(NapiDriver):

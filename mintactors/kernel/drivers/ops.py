@@ -37,6 +37,8 @@ __all__ = [
     "Sync",
     "Trace",
     "Writel",
+    "Xchg",
+    "describe_op",
 ]
 
 T = TypeVar("T")
@@ -98,6 +100,20 @@ class Writel(Op):
     def __init__(self, reg: str, value: int) -> None:
         self.reg = reg
         self.value = value
+
+
+class Xchg(Op):
+    """Atomically swap ``data`` into shared memory at ``addr`` (answered with the old bytes).
+
+    A locked read-modify-write (``xchg``): on x86 it drains the core's store buffer
+    first and its store is not buffered (SDM Vol. 3A 8.1.2, 8.2.5).
+    """
+
+    __slots__ = ("addr", "data")
+
+    def __init__(self, addr: int, data: bytes) -> None:
+        self.addr = addr
+        self.data = data
 
 
 class BarrierKind(Enum):
@@ -224,3 +240,23 @@ class Deliver(Op):
 
     def __init__(self, skb: SocketBuffer) -> None:
         self.skb = skb
+
+
+def describe_op(op: Op | None) -> str | None:
+    """What code waits to do, in a few words: ``Load 0x20005010 +16``, ``Readl ICR``."""
+    match op:
+        case None:
+            return None
+        case Load(addr=addr, length=length) | AllocSkb(addr=addr, length=length):
+            return f"{type(op).__name__} {addr:#x} +{length}"
+        case Readl(reg=reg):
+            return f"Readl {reg}"
+        case Store(addr=addr, data=data):
+            return f"Store {addr:#x} +{len(data)}"
+        case Writel(reg=reg, value=value):
+            return f"Writel {reg} {value:#x}"
+        case Step(name=name):
+            return f"Step {name}"
+        case Napi(call=call):
+            return call.value  # napi_complete_done, ...
+    return type(op).__name__

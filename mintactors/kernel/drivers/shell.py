@@ -33,12 +33,14 @@ In ``softirq`` and ``ksoftirqd`` the code runs with interrupts on: any effect co
 be delayed by an interrupt, so every effect, and every change to state a handler
 shares (NAPI's flags, the backlog), is made only at a materialized instant, after
 the core has given the code its CPU time (``RunTask``/``TaskDone``).
+
+Memory. Loads, stores and fences go through :class:`CoreMemory`, which follows
+the machine's memory model (``sc`` or ``tso``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import Any
 
 import attrs
@@ -48,14 +50,14 @@ from mintactors.errors import MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
-from mintactors.hardware.registers import REGISTERS
+from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.drivers.base import IrqReturn, RxDriver
-from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
+from mintactors.kernel.drivers.context import DriverContext, DriverCosts
+from mintactors.kernel.drivers.core_memory import DRAINING, CodeKind, CodeRun, CoreMemory
 from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
 from mintactors.kernel.drivers.ops import (
     AllocSkb,
     Barrier,
-    BarrierKind,
     Clock,
     Code,
     Cpu,
@@ -64,7 +66,6 @@ from mintactors.kernel.drivers.ops import (
     HandUp,
     Load,
     Napi,
-    NapiOp,
     Op,
     Readl,
     Step,
@@ -72,23 +73,29 @@ from mintactors.kernel.drivers.ops import (
     Sync,
     Trace,
     Writel,
+    Xchg,
+    describe_op,
 )
-from mintactors.kernel.drivers.softnet import DRIVER_NAPI, NetRxLimits, SoftnetData
+from mintactors.kernel.drivers.services import KernelServices
+from mintactors.kernel.drivers.softnet import NetRxLimits, SoftnetData
 from mintactors.kernel.injection import Injector
-from mintactors.kernel.socket import skb_truesize
+from mintactors.kernel.snapshots import (
+    CodeSnapshot,
+    DriverSnapshot,
+    NapiSnapshot,
+    NetRxSnapshot,
+    skb_snapshot,
+)
 from mintactors.messages import (
     DriverResume,
     InterruptEntry,
     InterruptReturn,
-    MemoryWrite,
     NetifReceive,
     RunTask,
-    SocketBuffer,
     Start,
     TaskDone,
 )
 from mintactors.notes import NoteKind
-from mintactors.packets import parse_pktgen_header
 
 __all__ = ["SHELL_STEPS", "DriverShell", "DriverStatistics", "StepHook"]
 
@@ -104,13 +111,6 @@ StepHook = Callable[[str, int, int], Sequence[Effect]]
 NET_RX = "net_rx"
 KSOFTIRQD = "ksoftirqd"
 SOFTIRQ_CHUNK = "softirq"
-
-
-class _Kind(Enum):
-    PROBE = "probe"
-    IRQ = "irq"
-    SOFTIRQ = "softirq"
-    KSOFTIRQD = "ksoftirqd"
 
 
 @attrs.frozen
@@ -143,34 +143,7 @@ class DriverStatistics:
     last_handed_up_ns: int | None = None
 
 
-class _Run:
-    """One piece of code being run: the generator, its accumulated time, its stores."""
-
-    __slots__ = (
-        "acc",
-        "batch",
-        "batch_acc",
-        "gen",
-        "irqs_on",
-        "kind",
-        "pending",
-        "result",
-        "taken",
-    )
-
-    def __init__(self, kind: _Kind, gen: Code[Any]) -> None:
-        self.kind = kind
-        self.irqs_on = kind is _Kind.SOFTIRQ or kind is _Kind.KSOFTIRQD
-        self.gen = gen
-        self.result: Any = None  # what the code returned
-        self.acc = 0  # ns spent since the current delivery, not yet materialized
-        self.pending: Op | None = None  # the op waiting for its instant
-        self.batch: list[tuple[int, bytes]] = []
-        self.batch_acc = 0
-        self.taken = 0  # frames taken in this handler run or poll
-
-
-class DriverShell:
+class DriverShell(KernelServices):
     """The driver's actor: the kernel's interrupt and softirq machinery around its code.
 
     Args:
@@ -191,6 +164,8 @@ class DriverShell:
         ksoftirqd: the name of the core's softirq thread.
         step_hook: fires injections at steps.
         trace_level: notes above it are never built.
+        store_buffer: the core's store buffer (memory model ``tso``); None: ``sc``.
+        uc_load_drains: under ``tso``, a ``readl`` first waits for the buffer to drain.
     """
 
     def __init__(
@@ -211,6 +186,8 @@ class DriverShell:
         ksoftirqd: str = "ksoftirqd",
         step_hook: Injector | None = None,
         trace_level: TraceLevel = TraceLevel.FULL,
+        store_buffer: StoreBuffer | None = None,
+        uc_load_drains: bool = False,
     ) -> None:
         self.name = name
         self.driver = driver
@@ -228,23 +205,32 @@ class DriverShell:
         self.step_hook = step_hook
         self.injected_steps = step_hook.steps if step_hook is not None else frozenset()
         self.full = trace_level >= TraceLevel.FULL
+        self.store_buffer = store_buffer
+        self.uc_load_drains = uc_load_drains
+        self.mem = CoreMemory(
+            name=name,
+            memory=memory,
+            memory_actor=memory_actor,
+            node=node,
+            registers_base=layout.base,
+            costs=costs,
+            store_buffer=store_buffer,
+            uc_load_drains=uc_load_drains,
+        )
         self.ctx = DriverContext(layout, costs)
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
         self.step_counts: dict[str, int] = {}
-        self.irq: _Run | None = None
-        self.softirq: _Run | None = None  # __do_softirq, at irq_exit or in ksoftirqd
-        self.probe: _Run | None = None
+        self.irq: CodeRun | None = None
+        self.softirq: CodeRun | None = None  # __do_softirq, at irq_exit or in ksoftirqd
+        self.probe: CodeRun | None = None
         # The driver's NAPI instance (struct napi_struct's two flags), and NET_RX.
         self.napi_sched = False
         self.napi_missed = False
         self.softnet = SoftnetData(self.limits, self._napi_poll, full=self.full)
         self._net_rx_requested = False  # irq_exit asked the core for the softirq
         self._ksoftirqd_woken = False
-        # What has been stored but may not have reached memory yet: (instant, addr, data).
-        self._recent: list[tuple[int, int, bytes]] = []
         self.holding = 0  # frames taken from the ring, not yet handed up or dropped
         self.dropped: dict[str, int] = {}
-        self._registers = {reg: layout.base + offset for reg, offset in REGISTERS.items()}
         self._runs = self._polls = self._taken = self._up = self._discarded = 0
         self._empty = self._max = self._refills = self._masks = self._unmasks = 0
         self._missed = self._exhausted = self._found = self._irq_none = 0
@@ -303,6 +289,36 @@ class DriverShell:
             last_handed_up_ns=self._last_up,
         )
 
+    def snapshot(self) -> DriverSnapshot:
+        """The driver's ring indices, NAPI flags, NET_RX state and code under way."""
+        softnet = self.softnet
+        running = tuple(
+            CodeSnapshot(run.kind.value, describe_op(run.pending), run.taken)
+            for run in (self.probe, self.irq, self.softirq)
+            if run is not None
+        )
+        return DriverSnapshot(
+            kind=self.driver.name or type(self.driver).__name__,
+            in_handler=self.irq is not None,
+            running=running,
+            napi=NapiSnapshot(sched=self.napi_sched, missed=self.napi_missed),
+            net_rx=NetRxSnapshot(
+                pending=softnet.pending,
+                requested=self._net_rx_requested,
+                ksoftirqd_woken=self._ksoftirqd_woken,
+                poll_list=tuple(softnet.poll_list),
+                backlog=tuple(skb_snapshot(skb) for skb in softnet.backlog),
+                in_stack=softnet.in_stack,
+            ),
+            next_to_clean=self.driver.next_to_clean,
+            next_to_use=self.driver.next_to_use,
+            holding=self.holding,
+            handler_runs=self._runs,
+            polls=self._polls,
+            frames_taken=self._taken,
+            dropped=tuple(sorted(self.dropped.items())),
+        )
+
     # -- messages -------------------------------------------------------------------------
 
     def handle(
@@ -311,7 +327,7 @@ class DriverShell:
         """Boot, an interrupt, a timer for the code's next instant, or CPU time from the core."""
         match message:
             case Start():
-                self.probe = _Run(_Kind.PROBE, self.driver.configure(self.ctx))
+                self.probe = CodeRun(CodeKind.PROBE, self.driver.configure(self.ctx))
                 return self._run(self.probe, now_ns, None)
             case InterruptEntry():
                 if self.irq is not None:
@@ -331,7 +347,7 @@ class DriverShell:
         self._runs += 1
         if self.apic is not None:
             self.apic.eoi()  # the entry code's first write: raises if nothing is in service
-        run = self.irq = _Run(_Kind.IRQ, self._hard_irq())
+        run = self.irq = CodeRun(CodeKind.IRQ, self._hard_irq())
         return self._run(run, now_ns, None)
 
     def _hard_irq(self) -> Code[None]:
@@ -355,11 +371,11 @@ class DriverShell:
         run = self.softirq
         if label == NET_RX:
             self._net_rx_requested = False
-            return self._start_softirq(_Kind.SOFTIRQ, now_ns) if run is None else []
+            return self._start_softirq(CodeKind.SOFTIRQ, now_ns) if run is None else []
         if label == KSOFTIRQD:
             self._ksoftirqd_woken = False
             if run is None and self.softnet.pending:
-                return self._start_softirq(_Kind.KSOFTIRQD, now_ns)
+                return self._start_softirq(CodeKind.KSOFTIRQD, now_ns)
             return []  # nothing left to do: ksoftirqd sleeps again
         if label == SOFTIRQ_CHUNK and run is not None:
             if run.pending is None:  # the last chunk of finished code
@@ -367,17 +383,17 @@ class DriverShell:
             return self._resume(run, now_ns)
         raise UnexpectedMessage("DriverShell", TaskDone(label, now_ns), "no softirq waiting")
 
-    def _start_softirq(self, kind: _Kind, now_ns: int) -> list[Effect]:
-        run = self.softirq = _Run(kind, self._softirq_code(kind))
+    def _start_softirq(self, kind: CodeKind, now_ns: int) -> list[Effect]:
+        run = self.softirq = CodeRun(kind, self._softirq_code(kind))
         return self._run(run, now_ns, None)
 
-    def _softirq_code(self, kind: _Kind) -> Code[bool]:
+    def _softirq_code(self, kind: CodeKind) -> Code[bool]:
         """``__do_softirq`` at a hard IRQ's exit, or ksoftirqd's loop."""
-        context = "irq_exit" if kind is _Kind.SOFTIRQ else "ksoftirqd"
+        context = "irq_exit" if kind is CodeKind.SOFTIRQ else "ksoftirqd"
         if self.full:
             yield Trace(NoteKind.SOFTIRQ_STARTED, {"context": context})
         wake = False
-        if kind is _Kind.SOFTIRQ:
+        if kind is CodeKind.SOFTIRQ:
             wake = yield from self.softnet.do_softirq()
         else:
             yield from self.softnet.ksoftirqd()
@@ -405,10 +421,16 @@ class DriverShell:
 
     # -- running code -----------------------------------------------------------------------
 
-    def _resume(self, run: _Run, now_ns: int) -> list[Effect]:
+    def _resume(self, run: CodeRun, now_ns: int) -> list[Effect]:
         op, run.pending = run.pending, None
         assert op is not None
         effects: list[Effect] = []
+        buffer = self.store_buffer
+        if buffer is not None and self.mem.drains(op) and buffer.drained_by(now_ns) > now_ns:
+            # Stores made while the fence waited (by an interrupt's handler, say)
+            # are before it too: it waits for them as well.
+            run.acc = buffer.drained_by(now_ns) - now_ns
+            return self._wait(run, op, now_ns, effects)
         try:
             value = self._perform_now(run, op, now_ns, effects)
         except DriverCrash as exc:
@@ -419,7 +441,7 @@ class DriverShell:
         return self._run(run, now_ns, value, effects)
 
     def _run(
-        self, run: _Run, now_ns: int, value: Any, effects: list[Effect] | None = None
+        self, run: CodeRun, now_ns: int, value: Any, effects: list[Effect] | None = None
     ) -> list[Effect]:
         """Run ``run``'s code until it waits for an instant or ends."""
         try:
@@ -432,15 +454,16 @@ class DriverShell:
                 raise
             raise where from None
 
-    def _run_code(self, run: _Run, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
+    def _run_code(self, run: CodeRun, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
         gen = run.gen
         softirq = run.irqs_on
+        buffer = self.store_buffer
         while True:
             try:
                 op = gen.send(value)
             except StopIteration as stop:
                 run.result = stop.value
-                self._flush(run, now_ns, out)
+                self.mem.flush(run, now_ns, out)
                 return self._ended(run, now_ns, out)
             except MintactorsError:
                 raise
@@ -458,17 +481,25 @@ class DriverShell:
                 value = None
                 continue
             if kind is Barrier:
-                run.acc += self._barrier_ns(op.kind)  # type: ignore[attr-defined]
-                value = None
+                if buffer is None or op.kind not in DRAINING:  # type: ignore[attr-defined]
+                    run.acc += self.mem.barrier_ns(op.kind)  # type: ignore[attr-defined]
+                    value = None
+                    continue
+                waits = self.mem.drain_first(run, now_ns)
+                if run.acc and (waits or softirq):
+                    return self._wait(run, op, now_ns, out)
+                value = self._perform_now(run, op, now_ns, out)
                 continue
+            if buffer is not None and self.mem.drains(op):
+                self.mem.drain_first(run, now_ns)
             if self._must_wait(run, op, softirq) and run.acc:
                 return self._wait(run, op, now_ns, out)
             value = self._perform_now(run, op, now_ns, out)
 
-    def _must_wait(self, run: _Run, op: Op, softirq: bool) -> bool:
+    def _must_wait(self, run: CodeRun, op: Op, softirq: bool) -> bool:
         """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
         kind = type(op)
-        if kind is Load or kind is Readl or kind is AllocSkb:
+        if kind is Load or kind is Readl or kind is AllocSkb or kind is Xchg:
             return True
         if kind is Step:
             return softirq and op.name in self.injected_steps  # type: ignore[attr-defined]
@@ -476,9 +507,9 @@ class DriverShell:
             return softirq and op.via == "netif_rx"  # type: ignore[attr-defined]
         return softirq and kind is not Clock
 
-    def _wait(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> list[Effect]:
+    def _wait(self, run: CodeRun, op: Op, now_ns: int, out: list[Effect]) -> list[Effect]:
         """Materialize the accumulated time, then perform ``op``."""
-        self._flush(run, now_ns, out)
+        self.mem.flush(run, now_ns, out)
         run.pending = op
         acc, run.acc = run.acc, 0
         if run.irqs_on:
@@ -487,42 +518,32 @@ class DriverShell:
             out.append(SetTimer("resume", acc, DriverResume()))
         return out
 
-    def _cpu_request(self, run: _Run, ns: int) -> Send:
+    def _cpu_request(self, run: CodeRun, ns: int) -> Send:
         """Ask the core for ``ns`` of CPU time in softirq context or as ksoftirqd."""
-        if run.kind is _Kind.SOFTIRQ:
+        if run.kind is CodeKind.SOFTIRQ:
             return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, priority=0))
         return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, thread=self.ksoftirqd))
 
-    def _perform_now(self, run: _Run, op: Op, now_ns: int, out: list[Effect]) -> Any:
+    def _perform_now(self, run: CodeRun, op: Op, now_ns: int, out: list[Effect]) -> Any:
         """Do ``op`` at the code's current instant (``now_ns + run.acc``)."""
         match op:
             case Load(addr=addr, length=length):
-                self._flush(run, now_ns, out)
-                data = self._load(addr, length, now_ns + run.acc)
+                self.mem.flush(run, now_ns, out)
+                data = self.mem.load(addr, length, now_ns + run.acc)
                 if self.full:
                     loaded = {"addr": addr, "length": length, "data": data}
                     out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
                 run.acc += self.costs.load_ns
                 return data
             case Readl(reg=reg):
-                self._flush(run, now_ns, out)
-                value = self._readl(reg, now_ns + run.acc)
-                run.acc += self.costs.load_ns
-                return value
+                return self.mem.readl_now(run, reg, now_ns, out)
+            case Xchg(addr=addr, data=data):
+                return self.mem.xchg(run, addr, data, now_ns, out)
+            case Barrier(kind=barrier) if self.store_buffer is not None:
+                self.mem.fence(run, barrier, now_ns, out)
+                return None
             case AllocSkb(addr=addr, length=length):
-                self._flush(run, now_ns, out)
-                data = self._load(addr, length, now_ns + run.acc)
-                self._taken += 1
-                self.holding += 1
-                run.taken += 1
-                header = parse_pktgen_header(data)
-                seq = header[0] if header else None
-                if self.full:
-                    # The descriptor the driver is cleaning (e1000 moves next_to_clean after it).
-                    taken = {"seq": seq, "desc": self.driver.next_to_clean, "length": length}
-                    out.append(Note(NoteKind.FRAME_TAKEN, taken, delay_ns=run.acc))
-                run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
-                return SocketBuffer(data, skb_truesize(len(data)), seq, -1)
+                return self._alloc_skb(run, addr, length, now_ns, out)
             case HandUp(skb=skb, via=via):
                 self._hand_up(run, skb, via, now_ns, out)
                 return None
@@ -532,7 +553,7 @@ class DriverShell:
                 self.softnet.in_stack -= 1
                 return None
             case Sync() | Clock():
-                self._flush(run, now_ns, out)
+                self.mem.flush(run, now_ns, out)
                 return now_ns + run.acc
             case DropFrame(reason=reason, skb=skb):
                 self._drop(run, reason, skb, out)
@@ -558,15 +579,15 @@ class DriverShell:
                     )
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
-    def _ended(self, run: _Run, now_ns: int, out: list[Effect]) -> list[Effect]:
-        if run.kind is _Kind.PROBE:
+    def _ended(self, run: CodeRun, now_ns: int, out: list[Effect]) -> list[Effect]:
+        if run.kind is CodeKind.PROBE:
             self.probe = None
             if self.full:
                 rdt = (self.driver.next_to_use - 1) % self.layout.ring_size
                 fields = {"ring_size": self.layout.ring_size, "rdt": rdt}
                 out.append(Note(NoteKind.DRIVER_INITIALISED, fields, delay_ns=run.acc))
             return out
-        if run.kind is _Kind.IRQ:
+        if run.kind is CodeKind.IRQ:
             self.irq = None
             if not self.driver.napi:  # a NAPI hard IRQ takes nothing; its polls count
                 self._count_run(run.taken)
@@ -590,7 +611,7 @@ class DriverShell:
         return self._softirq_done(run, now_ns, out)
 
     def _softirq_done(
-        self, run: _Run, now_ns: int, out: list[Effect] | None = None
+        self, run: CodeRun, now_ns: int, out: list[Effect] | None = None
     ) -> list[Effect]:
         out = [] if out is None else out
         self.softirq = None
@@ -602,174 +623,3 @@ class DriverShell:
             entry = self.limits.softirq_entry_ns
             out.append(Send(self.core, RunTask(self.name, entry, KSOFTIRQD, thread=self.ksoftirqd)))
         return out
-
-    def _count_run(self, taken: int) -> None:
-        """One handler run or poll that took ``taken`` frames (a NAPI hard IRQ takes none)."""
-        self._empty += taken == 0
-        self._max = max(self._max, taken)
-
-    # -- the operations -------------------------------------------------------------------
-
-    def _store(self, run: _Run, op: Store | Writel, now_ns: int, out: list[Effect]) -> None:
-        if isinstance(op, Writel):
-            reg = op.reg
-            addr, data = self._register(reg), u32(op.value)
-            if reg == "RDT" and run.kind is not _Kind.PROBE:
-                self._refills += 1
-            elif reg == "IMC":
-                self._masks += 1
-            elif reg == "IMS" and run.kind is not _Kind.PROBE:
-                self._unmasks += 1
-        else:
-            addr, data = op.addr, op.data
-            self._note_returned(run, addr, data, out)
-        if run.batch and run.batch_acc != run.acc:
-            self._flush(run, now_ns, out)
-        if not run.batch:
-            run.batch_acc = run.acc
-        run.batch.append((addr, data))
-
-    def _note_returned(self, run: _Run, addr: int, data: bytes, out: list[Effect]) -> None:
-        """A store that clears a descriptor's DD gives the descriptor back: note it."""
-        offset = addr - self.layout.ring_base
-        if not self.full or not 0 <= offset < self.layout.ring_bytes or offset % 16 != 12:
-            return
-        if data and not data[0] & 0x01:
-            out.append(Note(NoteKind.DESCRIPTOR_RETURNED, {"desc": offset // 16}, delay_ns=run.acc))
-
-    def _flush(self, run: _Run, now_ns: int, out: list[Effect]) -> None:
-        if not run.batch:
-            return
-        writes = tuple(run.batch)
-        run.batch = []
-        out.append(Send(self.memory_actor, MemoryWrite(self.node, writes), run.batch_acc))
-        at = now_ns + run.batch_acc
-        self._recent.extend((at, addr, data) for addr, data in writes)
-
-    def _load(self, addr: int, length: int, at: int) -> bytes:
-        """Read memory at instant ``at``, seeing this core's own stores of that instant."""
-        data = self.memory.load(self.node, addr, length, at)
-        if data is None:
-            raise DriverCrash(
-                f"the driver read {length} bytes at {addr:#x}, which node {self.node} may not touch"
-            )
-        recent = self._recent = [entry for entry in self._recent if entry[0] >= at]
-        if recent:
-            buffer = bytearray(data)
-            for _, start, stored in recent:
-                lo, hi = max(start, addr), min(start + len(stored), addr + length)
-                if lo < hi:
-                    buffer[lo - addr : hi - addr] = stored[lo - start : hi - start]
-            data = bytes(buffer)
-        return data
-
-    def _register(self, reg: str) -> int:
-        try:
-            return self._registers[reg]
-        except KeyError:
-            raise DriverCrash(
-                f"no register {reg!r} (registers: {', '.join(sorted(self._registers))})"
-            ) from None
-
-    def _readl(self, reg: str, at: int) -> int:
-        value = self.memory.read_register(self.node, self._register(reg), at, clear=reg == "ICR")
-        if value is None:
-            raise DriverCrash(f"the driver cannot read register {reg} as node {self.node}")
-        return value
-
-    def _barrier_ns(self, kind: BarrierKind) -> int:
-        costs = self.costs
-        if kind in (BarrierKind.MB, BarrierKind.SMP_MB):
-            return costs.mb_ns
-        if kind is BarrierKind.RMB:
-            return costs.rmb_ns
-        if kind is BarrierKind.WMB:
-            return costs.wmb_ns
-        return 0  # compiler barriers on x86
-
-    def _hand_up(
-        self, run: _Run, skb: SocketBuffer, via: str, now_ns: int, out: list[Effect]
-    ) -> None:
-        """``netif_rx`` queues on the backlog; ``napi_gro_receive`` runs the stack now."""
-        self.holding -= 1
-        self._up += 1
-        run.acc += self.costs.handup_ns
-        at = now_ns + run.acc
-        if self._first_up is None:
-            self._first_up = at
-        self._last_up = at
-        if via != "netif_rx":
-            if not run.irqs_on:
-                raise DriverCrash(
-                    f"{via} called outside a NAPI poll: in the interrupt handler, use netif_rx"
-                )
-            self.softnet.in_stack += 1
-            run.acc += self.limits.stack_ns
-            return
-        if not self.softnet.enqueue_to_backlog(skb):
-            self.dropped["backlog"] = self.dropped.get("backlog", 0) + 1
-            fields = {"seq": skb.seq, "reason": "backlog"}
-            out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
-        elif self.full:
-            queued = {"seq": skb.seq, "qlen": len(self.softnet.backlog)}
-            out.append(Note(NoteKind.SKB_BACKLOGGED, queued, delay_ns=run.acc))
-
-    def _drop(self, run: _Run, reason: str, skb: SocketBuffer | None, out: list[Effect]) -> None:
-        if skb is None:
-            self._taken += 1
-            run.taken += 1
-        else:
-            self.holding -= 1
-        self._discarded += 1
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
-        seq = skb.seq if skb is not None else None
-        fields = {"seq": seq, "reason": reason}
-        out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
-
-    def _step(self, run: _Run, name: str, now_ns: int, out: list[Effect]) -> None:
-        if name not in self.allowed_steps:
-            raise DriverCrash(
-                f"step {name!r} is not among the driver's declared steps "
-                f"({', '.join(sorted(self.allowed_steps))}); add it to the class's `steps`"
-            )
-        count = self.step_counts[name] = self.step_counts.get(name, 0) + 1
-        if self.step_hook is None or name not in self.injected_steps:
-            return
-        for effect in self.step_hook(name, count, now_ns + run.acc):
-            if isinstance(effect, Send):
-                out.append(
-                    Send(effect.to, effect.message, effect.delay_ns + run.acc, effect.priority)
-                )
-            elif isinstance(effect, Note):
-                out.append(Note(effect.kind, effect.fields, effect.level, delay_ns=run.acc))
-            else:
-                out.append(effect)
-
-    def _napi(self, run: _Run, call: NapiOp, work_done: int, out: list[Effect]) -> bool | None:
-        match call:
-            case NapiOp.SCHEDULE_PREP:
-                if self.napi_sched:
-                    self.napi_missed = True
-                    self._missed += 1
-                    if self.full:
-                        out.append(
-                            Note(NoteKind.NAPI_MISSED, {"run": self._runs}, delay_ns=run.acc)
-                        )
-                    return False
-                self.napi_sched = True
-                return True
-            case NapiOp.SCHEDULE:
-                self.softnet.schedule(DRIVER_NAPI)
-                return None
-            case NapiOp.COMPLETE_DONE:
-                rescheduled = self.napi_missed
-                if rescheduled:  # MISSED: __napi_schedule again, still scheduled
-                    self.napi_missed = False
-                    self.softnet.schedule(DRIVER_NAPI)
-                else:
-                    self.napi_sched = False
-                if self.full:
-                    fields = {"poll": self._polls, "rescheduled": rescheduled, "drained": work_done}
-                    out.append(Note(NoteKind.POLL_COMPLETED, fields, delay_ns=run.acc))
-                return not rescheduled
-        raise DriverCrash(f"unknown NAPI call {call!r}")

@@ -37,6 +37,8 @@ def record(config_path: Path, out: Path, *assignments: str) -> Path:
         "driver-napi.toml",
         "inject-ipi-at-step.toml",
         "pattern-jitter.toml",
+        "tso-napi-no-mb.toml",
+        "tso-napi.toml",
     ],
 )
 def test_replay_reproduces_a_trace_byte_for_byte(tmp_path: Path, scenario: str) -> None:
