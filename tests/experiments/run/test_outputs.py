@@ -288,15 +288,16 @@ def test_a_sweep_rerun_without_save_runs_removes_the_old_runs(tmp_path: Path) ->
 
 
 def test_an_explore_rerun_removes_the_runs_it_recorded_before(tmp_path: Path) -> None:
-    """explore owns its seed-* directories: one that finds nothing leaves none."""
+    """explore owns its seed-* directories: one that finds nothing leaves none, only runs.csv."""
     out = tmp_path / "out"
     regression = str(CONFIGS / "scenarios" / "lost-wakeup-regression.toml")
     code, _, _ = _main(["explore", regression, "--runs", "1", "--jobs", "1", "--out", str(out)])
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["seed-1"]
+    assert sorted(p.name for p in out.iterdir()) == ["runs.csv", "seed-1"]
     fixed = ["--set", 'driver.kind="napi"']
     code, _, _ = _main(
         ["explore", regression, "--runs", "1", "--jobs", "1", "--out", str(out), *fixed]
     )
     assert code == 0
-    assert not out.exists() or list(out.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == ["runs.csv"]
+    assert (out / "runs.csv").read_text().splitlines()[1].endswith(",ok,,2,2,")
