@@ -41,13 +41,15 @@ def _checkpoint_key_in_a_temporary_directory(
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
     """The address of a two-worker Dask cluster of separate processes on this machine.
 
     Every port is the system's choice (``0``) and the dashboards are off: a fixed
     port (the dashboard's 8787 by default) fails when another test or program on a
-    busy machine holds it. Shared by the sweep, explore and interruption tests.
+    busy machine holds it. One per test module, not per session: the scheduler
+    runs in this process, and its threads' allocations would show in the tests
+    that measure this process's memory.
     """
     from distributed import LocalCluster  # noqa: PLC0415 (only the tests that ask pay for it)
 
