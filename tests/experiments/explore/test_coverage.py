@@ -130,3 +130,20 @@ def test_the_tally_counts_repeats_in_the_order_runs_are_added() -> None:
     coverage = tally.frozen()
     assert (coverage.runs, coverage.distinct, coverage.repeats) == (3, 2, 1)
     assert (coverage.most_decisions, coverage.most_threads) == (5, 4)
+
+
+TSO = str(CONFIGS / "scenarios" / "tso-sb-regression.toml")
+#: Both barriers: no run loses a frame, so every run of a plan is made.
+BARRIERS = ['driver.kind="napi"', 'nic.mechanism_barrier="smp_mb"']
+
+
+def test_store_buffer_drains_that_reorder_make_new_schedules_even_under_fifo() -> None:
+    """Under tso a drain is a delivery: random drain delays reorder them, fixed ones do not."""
+    random_drains = [*BARRIERS, 'memory.drain_delay={ dist = "uniform", low_ns = 0, high_ns = 60 }']
+    drawn = explore(TSO, random_drains, variations(8, 1, "fifo"), jobs=1)
+    assert drawn.coverage.distinct > 1
+    assert drawn.coverage.most_decisions == 0  # no tie decided it: the draws did
+    again = explore(TSO, random_drains, variations(8, 1, "fifo"), jobs=2)
+    assert [v.fingerprint for v in again.verdicts] == [v.fingerprint for v in drawn.verdicts]
+    fixed = explore(TSO, BARRIERS, variations(8, 1, "fifo"), jobs=1)  # drain_delay = 40
+    assert fixed.coverage.distinct == 1
