@@ -16,9 +16,11 @@
    with the ``napi`` driver (every run passes, so all ``--runs`` are made), policy
    random, with 1 local worker (this process), 2 local worker processes, and a
    ``distributed.LocalCluster`` of 2 worker processes (1 thread each) started once
-   beforehand; the timing includes starting the local pool and connecting to the
-   cluster. The three are interleaved within each repeat, so a burst of load on a
-   shared machine falls on all of them; each is reported as the median.
+   beforehand, in a child process (its scheduler's thread would otherwise compete
+   with the runs this process makes); the timing includes starting the local pool
+   and connecting to the cluster. The three are interleaved within each repeat, so
+   a burst of load on a shared machine falls on all of them; each is reported as
+   the median.
 
 ``--config`` and ``--set`` explore another scenario (the TSO store-buffering bug,
 say) or a variant of it; ``--limit`` runs from each first seed at most (a
@@ -29,9 +31,11 @@ scenario that never fails is explored that far from every first seed);
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from mintactors.experiments.explore.explore import explore, variations
@@ -67,7 +71,8 @@ def runs_per_second(make: Callable[[], Executor], runs: int) -> float:
     return runs / elapsed
 
 
-def throughput(runs: int, repeats: int) -> None:
+def _serve_cluster(conn: Connection) -> None:
+    """In a child process: a LocalCluster of 2 worker processes until told to stop."""
     from distributed import LocalCluster  # noqa: PLC0415 (only this measurement needs it)
 
     with LocalCluster(
@@ -77,7 +82,18 @@ def throughput(runs: int, repeats: int) -> None:
         scheduler_port=0,
         dashboard_address=None,
     ) as cluster:
-        address = cluster.scheduler_address
+        conn.send(cluster.scheduler_address)
+        conn.recv()
+
+
+def throughput(runs: int, repeats: int) -> None:
+    # The cluster's scheduler runs in a process of its own: in this one its event
+    # loop would take the interpreter lock from the runs made here (1 worker).
+    here, there = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=_serve_cluster, args=(there,))
+    server.start()
+    try:
+        address = here.recv()
         setups: dict[str, Callable[[], Executor]] = {
             "local, 1 worker": lambda: LocalExecutor(1),
             "local, 2 workers": lambda: LocalExecutor(2),
@@ -87,6 +103,9 @@ def throughput(runs: int, repeats: int) -> None:
         for _ in range(repeats):
             for label, make in setups.items():
                 rates[label].append(runs_per_second(make, runs))
+    finally:
+        here.send("stop")
+        server.join()
     print(f"explore {Path(SCENARIO).name} with driver napi, {runs} runs, policy random:")
     for label, values in rates.items():
         shown = ", ".join(f"{v:.1f}" for v in values)
