@@ -38,6 +38,7 @@ __all__ = [
     "Trace",
     "Writel",
     "Xchg",
+    "describe_op",
 ]
 
 T = TypeVar("T")
@@ -239,3 +240,23 @@ class Deliver(Op):
 
     def __init__(self, skb: SocketBuffer) -> None:
         self.skb = skb
+
+
+def describe_op(op: Op | None) -> str | None:
+    """What code waits to do, in a few words: ``Load 0x20005010 +16``, ``Readl ICR``."""
+    match op:
+        case None:
+            return None
+        case Load(addr=addr, length=length) | AllocSkb(addr=addr, length=length):
+            return f"{type(op).__name__} {addr:#x} +{length}"
+        case Readl(reg=reg):
+            return f"Readl {reg}"
+        case Store(addr=addr, data=data):
+            return f"Store {addr:#x} +{len(data)}"
+        case Writel(reg=reg, value=value):
+            return f"Writel {reg} {value:#x}"
+        case Step(name=name):
+            return f"Step {name}"
+        case Napi(call=call):
+            return call.value  # napi_complete_done, ...
+    return type(op).__name__

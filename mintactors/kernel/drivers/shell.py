@@ -52,7 +52,7 @@ from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
 from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.kernel.drivers.base import IrqReturn, RxDriver
-from mintactors.kernel.drivers.context import DriverContext, DriverCosts, u32
+from mintactors.kernel.drivers.context import DriverContext, DriverCosts
 from mintactors.kernel.drivers.core_memory import DRAINING, CodeKind, CodeRun, CoreMemory
 from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
 from mintactors.kernel.drivers.ops import (
@@ -66,7 +66,6 @@ from mintactors.kernel.drivers.ops import (
     HandUp,
     Load,
     Napi,
-    NapiOp,
     Op,
     Readl,
     Step,
@@ -75,8 +74,10 @@ from mintactors.kernel.drivers.ops import (
     Trace,
     Writel,
     Xchg,
+    describe_op,
 )
-from mintactors.kernel.drivers.softnet import DRIVER_NAPI, NetRxLimits, SoftnetData
+from mintactors.kernel.drivers.services import KernelServices
+from mintactors.kernel.drivers.softnet import NetRxLimits, SoftnetData
 from mintactors.kernel.injection import Injector
 from mintactors.kernel.snapshots import (
     CodeSnapshot,
@@ -85,19 +86,16 @@ from mintactors.kernel.snapshots import (
     NetRxSnapshot,
     skb_snapshot,
 )
-from mintactors.kernel.socket import skb_truesize
 from mintactors.messages import (
     DriverResume,
     InterruptEntry,
     InterruptReturn,
     NetifReceive,
     RunTask,
-    SocketBuffer,
     Start,
     TaskDone,
 )
 from mintactors.notes import NoteKind
-from mintactors.packets import parse_pktgen_header
 
 __all__ = ["SHELL_STEPS", "DriverShell", "DriverStatistics", "StepHook"]
 
@@ -145,7 +143,7 @@ class DriverStatistics:
     last_handed_up_ns: int | None = None
 
 
-class DriverShell:
+class DriverShell(KernelServices):
     """The driver's actor: the kernel's interrupt and softirq machinery around its code.
 
     Args:
@@ -295,7 +293,7 @@ class DriverShell:
         """The driver's ring indices, NAPI flags, NET_RX state and code under way."""
         softnet = self.softnet
         running = tuple(
-            CodeSnapshot(run.kind.value, _describe(run.pending), run.taken)
+            CodeSnapshot(run.kind.value, describe_op(run.pending), run.taken)
             for run in (self.probe, self.irq, self.softirq)
             if run is not None
         )
@@ -581,24 +579,6 @@ class DriverShell:
                     )
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
-    def _alloc_skb(
-        self, run: CodeRun, addr: int, length: int, now_ns: int, out: list[Effect]
-    ) -> SocketBuffer:
-        """Allocate an skb and copy the frame at ``addr`` into it: the frame is taken."""
-        self.mem.flush(run, now_ns, out)
-        data = self.mem.load(addr, length, now_ns + run.acc)
-        self._taken += 1
-        self.holding += 1
-        run.taken += 1
-        header = parse_pktgen_header(data)
-        seq = header[0] if header else None
-        if self.full:
-            # The descriptor the driver is cleaning (e1000 moves next_to_clean after it).
-            taken = {"seq": seq, "desc": self.driver.next_to_clean, "length": length}
-            out.append(Note(NoteKind.FRAME_TAKEN, taken, delay_ns=run.acc))
-        run.acc += self.costs.load_ns + self.costs.skb_alloc_ns + self.copy_ns(length)
-        return SocketBuffer(data, skb_truesize(len(data)), seq, -1)
-
     def _ended(self, run: CodeRun, now_ns: int, out: list[Effect]) -> list[Effect]:
         if run.kind is CodeKind.PROBE:
             self.probe = None
@@ -643,140 +623,3 @@ class DriverShell:
             entry = self.limits.softirq_entry_ns
             out.append(Send(self.core, RunTask(self.name, entry, KSOFTIRQD, thread=self.ksoftirqd)))
         return out
-
-    def _count_run(self, taken: int) -> None:
-        """One handler run or poll that took ``taken`` frames (a NAPI hard IRQ takes none)."""
-        self._empty += taken == 0
-        self._max = max(self._max, taken)
-
-    # -- the operations -------------------------------------------------------------------
-
-    def _store(self, run: CodeRun, op: Store | Writel, now_ns: int, out: list[Effect]) -> None:
-        if isinstance(op, Writel):
-            reg = op.reg
-            addr, data = self.mem.register(reg), u32(op.value)
-            if reg == "RDT" and run.kind is not CodeKind.PROBE:
-                self._refills += 1
-            elif reg == "IMC":
-                self._masks += 1
-            elif reg == "IMS" and run.kind is not CodeKind.PROBE:
-                self._unmasks += 1
-        else:
-            addr, data = op.addr, op.data
-            self._note_returned(run, addr, data, out)
-        self.mem.store(run, addr, data, now_ns, out)
-
-    def _note_returned(self, run: CodeRun, addr: int, data: bytes, out: list[Effect]) -> None:
-        """A store that clears a descriptor's DD gives the descriptor back: note it."""
-        offset = addr - self.layout.ring_base
-        if not self.full or not 0 <= offset < self.layout.ring_bytes or offset % 16 != 12:
-            return
-        if data and not data[0] & 0x01:
-            out.append(Note(NoteKind.DESCRIPTOR_RETURNED, {"desc": offset // 16}, delay_ns=run.acc))
-
-    def _hand_up(
-        self, run: CodeRun, skb: SocketBuffer, via: str, now_ns: int, out: list[Effect]
-    ) -> None:
-        """``netif_rx`` queues on the backlog; ``napi_gro_receive`` runs the stack now."""
-        self.holding -= 1
-        self._up += 1
-        run.acc += self.costs.handup_ns
-        at = now_ns + run.acc
-        if self._first_up is None:
-            self._first_up = at
-        self._last_up = at
-        if via != "netif_rx":
-            if not run.irqs_on:
-                raise DriverCrash(
-                    f"{via} called outside a NAPI poll: in the interrupt handler, use netif_rx"
-                )
-            self.softnet.in_stack += 1
-            run.acc += self.limits.stack_ns
-            return
-        if not self.softnet.enqueue_to_backlog(skb):
-            self.dropped["backlog"] = self.dropped.get("backlog", 0) + 1
-            fields = {"seq": skb.seq, "reason": "backlog"}
-            out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
-        elif self.full:
-            queued = {"seq": skb.seq, "qlen": len(self.softnet.backlog)}
-            out.append(Note(NoteKind.SKB_BACKLOGGED, queued, delay_ns=run.acc))
-
-    def _drop(self, run: CodeRun, reason: str, skb: SocketBuffer | None, out: list[Effect]) -> None:
-        if skb is None:
-            self._taken += 1
-            run.taken += 1
-        else:
-            self.holding -= 1
-        self._discarded += 1
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
-        seq = skb.seq if skb is not None else None
-        fields = {"seq": seq, "reason": reason}
-        out.append(Note(NoteKind.PACKET_DROPPED, fields, TraceLevel.SUMMARY, delay_ns=run.acc))
-
-    def _step(self, run: CodeRun, name: str, now_ns: int, out: list[Effect]) -> None:
-        if name not in self.allowed_steps:
-            raise DriverCrash(
-                f"step {name!r} is not among the driver's declared steps "
-                f"({', '.join(sorted(self.allowed_steps))}); add it to the class's `steps`"
-            )
-        count = self.step_counts[name] = self.step_counts.get(name, 0) + 1
-        if self.step_hook is None or name not in self.injected_steps:
-            return
-        for effect in self.step_hook(name, count, now_ns + run.acc):
-            if isinstance(effect, Send):
-                out.append(
-                    Send(effect.to, effect.message, effect.delay_ns + run.acc, effect.priority)
-                )
-            elif isinstance(effect, Note):
-                out.append(Note(effect.kind, effect.fields, effect.level, delay_ns=run.acc))
-            else:
-                out.append(effect)
-
-    def _napi(self, run: CodeRun, call: NapiOp, work_done: int, out: list[Effect]) -> bool | None:
-        match call:
-            case NapiOp.SCHEDULE_PREP:
-                if self.napi_sched:
-                    self.napi_missed = True
-                    self._missed += 1
-                    if self.full:
-                        out.append(
-                            Note(NoteKind.NAPI_MISSED, {"run": self._runs}, delay_ns=run.acc)
-                        )
-                    return False
-                self.napi_sched = True
-                return True
-            case NapiOp.SCHEDULE:
-                self.softnet.schedule(DRIVER_NAPI)
-                return None
-            case NapiOp.COMPLETE_DONE:
-                rescheduled = self.napi_missed
-                if rescheduled:  # MISSED: __napi_schedule again, still scheduled
-                    self.napi_missed = False
-                    self.softnet.schedule(DRIVER_NAPI)
-                else:
-                    self.napi_sched = False
-                if self.full:
-                    fields = {"poll": self._polls, "rescheduled": rescheduled, "drained": work_done}
-                    out.append(Note(NoteKind.POLL_COMPLETED, fields, delay_ns=run.acc))
-                return not rescheduled
-        raise DriverCrash(f"unknown NAPI call {call!r}")
-
-
-def _describe(op: Op | None) -> str | None:
-    """What code waits to do, in a few words: ``Load 0x20005010 +16``, ``Readl ICR``."""
-    match op:
-        case None:
-            return None
-        case Load(addr=addr, length=length) | AllocSkb(addr=addr, length=length):
-            return f"{type(op).__name__} {addr:#x} +{length}"
-        case Readl(reg=reg):
-            return f"Readl {reg}"
-        case Store(addr=addr, data=data):
-            return f"Store {addr:#x} +{len(data)}"
-        case Writel(reg=reg, value=value):
-            return f"Writel {reg} {value:#x}"
-        case Step(name=name):
-            return f"Step {name}"
-        case Napi(call=call):
-            return call.value  # napi_complete_done, ...
-    return type(op).__name__
