@@ -12,7 +12,7 @@ that run on it) and one ``machine`` process for the hardware the nodes share
   each ``__do_softirq``, ``SoftirqStarted`` .. ``SoftirqEnded``, at a hard IRQ's
   exit or in ksoftirqd (interrupts that pre-empt it show on the core's track).
 * The mechanism's track: each system call, ``SyscallEntered`` .. its return.
-* The generator's and application's tracks: their task work (frame build, receive).
+* The application's track: its task work (each receive).
 * Flow arrows from the system call that wrote the ICR to the interrupt that took the
   IPI; an IPI that merged into a pending one points at the interrupt it rode on.
 * Counter tracks: RX ring occupancy (descriptors with DD set not yet cleaned),
