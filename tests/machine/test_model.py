@@ -50,20 +50,28 @@ def config(**sections: dict[str, Any]) -> Config:
     return parse_config(raw, "<test>")
 
 
-def test_one_packets_whole_ordered_trace() -> None:
-    """One packet passes every stage of the paper's path at the instants its costs imply."""
+def one_packet_notes(**sections: dict[str, Any]) -> tuple[list[tuple[int, str, str]], Any]:
+    """One 1000-byte packet sent at 1000 ns: its notes (no memory-access notes), and the machine."""
     cfg = config(
         generator={"count": 1, "size": 1000, "start_ns": 1000},
         simulation={"trace": "full"},
+        **sections,
     )
     out = io.StringIO()
     machine = build_machine(cfg, out)
     machine.simulation.run_sync()
+    accesses = {"StoreBuffered", "StoreDrained", "StoreStalled", "Fenced", "Loaded"}
     notes = [
         (e["t_ns"], e["actor"], e["kind"])
         for e in read_trace(out.getvalue())
-        if "src" not in e and e["actor"] != "runtime" and e["kind"] != "Loaded"
+        if "src" not in e and e["actor"] != "runtime" and e["kind"] not in accesses
     ]
+    return notes, (machine, read_trace(out.getvalue()))
+
+
+def test_one_packets_whole_ordered_trace() -> None:
+    """One packet passes every stage of the paper's path at the instants its costs imply."""
+    notes, (machine, _) = one_packet_notes()
     # Worked out from COSTS: the frame is built (100) before the kernel loop's
     # first send, which goes at start_ns = 1000 on the dot; entry 10; ring reads
     # RDT+descriptor (20); copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50;
@@ -335,25 +343,6 @@ def test_trace_level_does_not_change_results(trace: str, tmp_path: Any) -> None:
     ).results
     assert (tmp_path / "trace.jsonl").stat().st_size > 0
     assert attrs.evolve(base, config={}) == attrs.evolve(other, config={})
-
-
-def one_packet_notes(**sections: dict[str, Any]) -> tuple[list[tuple[int, str, str]], Any]:
-    """One 1000-byte packet sent at 1000 ns: its notes (no memory-access notes), and the machine."""
-    cfg = config(
-        generator={"count": 1, "size": 1000, "start_ns": 1000},
-        simulation={"trace": "full"},
-        **sections,
-    )
-    out = io.StringIO()
-    machine = build_machine(cfg, out)
-    machine.simulation.run_sync()
-    accesses = {"StoreBuffered", "StoreDrained", "StoreStalled", "Fenced", "Loaded"}
-    notes = [
-        (e["t_ns"], e["actor"], e["kind"])
-        for e in read_trace(out.getvalue())
-        if "src" not in e and e["actor"] != "runtime" and e["kind"] not in accesses
-    ]
-    return notes, (machine, read_trace(out.getvalue()))
 
 
 def test_one_packet_under_tso_sends_its_ipi_once_the_frame_has_drained() -> None:
