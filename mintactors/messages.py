@@ -78,16 +78,33 @@ class Start:
 
 
 @attrs.frozen
+class Completion:
+    """What a writer asks memory to send once its posted write has landed.
+
+    A device's write-back and the message that announces it travel one path, so
+    the announcement is never seen before the data (PCIe orders a posted write
+    ahead of the later writes of the same requester, an MSI among them). Memory
+    sends ``message`` to ``to`` in the delivery that applies the write, as ``sender``.
+    """
+
+    to: str
+    message: object
+    sender: str
+
+
+@attrs.frozen
 class MemoryWrite:
-    """Posted stores (no reply) by OS node ``node``: each ``(addr, data)`` in order.
+    """Posted stores by OS node ``node``: each ``(addr, data)`` in order.
 
     Like a sequence of CPU stores, each is checked on its own: a refused one changes
     nothing and is recorded. (Loads are not messages: a loader reads memory at the
     instant of its load, :meth:`~mintactors.hardware.memory.PhysicalMemory.load`.)
+    No reply, unless the writer asks for a ``then`` (see :class:`Completion`).
     """
 
     node: int
     writes: tuple[tuple[int, bytes], ...]
+    then: Completion | None = None
 
 
 @attrs.frozen

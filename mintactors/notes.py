@@ -27,6 +27,7 @@ class NoteKind(StrEnum):
     PACKET_GENERATED = "PacketGenerated"
     # debug-support mechanism
     SYSCALL_ENTERED = "SyscallEntered"
+    SYSCALL_RETURNED = "SyscallReturned"
     ICR_WRITTEN = "IcrWritten"
     IPI_MASKED = "IpiMasked"
     IRQ_REASSERTED = "IrqReasserted"
@@ -86,6 +87,7 @@ class NoteKind(StrEnum):
 NOTE_DESCRIPTIONS: dict[NoteKind, str] = {
     NoteKind.PACKET_GENERATED: "the generator (or link partner) made a frame and sent it",
     NoteKind.SYSCALL_ENTERED: "the debug-support system call was entered with a frame",
+    NoteKind.SYSCALL_RETURNED: "the debug-support system call returned to its caller",
     NoteKind.ICR_WRITTEN: "the mechanism wrote the ICR: the IPI for this frame is on its way",
     NoteKind.IPI_MASKED: "the driver had masked its interrupt: the cause was latched, no IPI",
     NoteKind.IRQ_REASSERTED: "unmasking found a latched cause; the emulated NIC raised the IPI",

@@ -288,8 +288,11 @@ class PhysicalMemory:
                 message memory does not take.
         """
         match message:
-            case MemoryWrite(node=node, writes=writes):
-                return self._write(node, writes, now_ns)
+            case MemoryWrite(node=node, writes=writes, then=then):
+                effects = self._write(node, writes, now_ns)
+                if then is not None:
+                    effects.append(Send(then.to, then.message, actor=then.sender))
+                return effects
             case DrainStores(core=core, upto=upto):
                 buffer = self.store_buffers.get(core)
                 if buffer is None:

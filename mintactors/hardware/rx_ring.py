@@ -70,6 +70,7 @@ from mintactors.hardware.snapshots import (
 )
 from mintactors.hardware.store_buffer import StoreBuffer
 from mintactors.messages import (
+    Completion,
     FramePosted,
     FrameRefused,
     MemoryWrite,
@@ -90,7 +91,7 @@ class RingState(Enum):
 
     IDLE = "idle"  # no frame to post
     WAITING = "waiting"  # under ``block``: the ring was full; RDT is re-read later
-    BUSY = "busy"  # a frame is being copied and written back
+    BUSY = "busy"  # a frame is being copied and written back, or one waits for that
 
 
 #: The state in which each of the ring's timers is armed; in any other it is refused.
@@ -169,6 +170,8 @@ class RxRing:
         self.pending: deque[PostFrame] = deque()
         self.current: PostFrame | None = None
         self._first = self._count = 0  # the current frame's first descriptor, and how many
+        #: When the last posted write-back lands; a frame arriving before then waits.
+        self._free_at = -1
         self._waiting_since_begin = False
         #: When each descriptor was last written back (instrumentation: inspection
         #: and the lost-wakeup oracle date a stranded frame by it).
@@ -190,8 +193,15 @@ class RxRing:
 
     @property
     def frames_posted(self) -> int:
-        """Frames whose descriptors have been written back with DD (cheap; for monitors)."""
+        """Frames posted, the last one's write-back possibly still on its way."""
         return self._posted
+
+    def frames_landed(self, now_ns: int) -> int:
+        """Frames whose descriptors are in memory with DD by ``now_ns`` (cheap; for monitors).
+
+        The engine writes one frame back at a time, so at most the last is in flight.
+        """
+        return self._posted - (now_ns < self._free_at)
 
     def snapshot(
         self, *, next_to_clean: int | None = None, next_to_use: int | None = None
@@ -275,7 +285,15 @@ class RxRing:
                     problem = f"negative copy time {message.copy_ns} ns"
                     raise IllegalValue("RxRing", message, problem)
                 self.pending.append(message)
-                return self._begin(now_ns) if self.state is RingState.IDLE else ()
+                if self.state is not RingState.IDLE:
+                    return ()
+                if now_ns <= self._free_at:
+                    # The engine is still writing the last frame back: the next
+                    # begins after that write lands (and after its instant's deliveries).
+                    self.state = RingState.BUSY
+                    wait = self._free_at - now_ns
+                    return (SetTimer("step", wait, RingStep(RingStepKind.WRITTEN), priority=1),)
+                return self._begin(now_ns)
             case RingStep():
                 return self._timer(message, now_ns)
             case _:
@@ -289,6 +307,8 @@ class RxRing:
             case RingStepKind.POLL:
                 return self._try_post(now_ns)
             case RingStepKind.WRITTEN:
+                if self.current is None:  # a posted write-back has landed
+                    return self._begin(now_ns)
                 return self._done(now_ns)
             case _:
                 raise unknown_step("RxRing", message, step)
@@ -394,26 +414,42 @@ class RxRing:
             done = at - now_ns
             effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))
             return effects
-        return (
-            Send(self.memory_actor, MemoryWrite(self.node, tuple(writes)), done),
+        # Posted: the frame's producer hears of it from memory, once the write has
+        # landed, and the engine is free for the next frame from then on.
+        self.current = None
+        self._free_at = now_ns + done
+        posted = Completion(frame.reply_to, FramePosted(frame.seq, first, count), self.name)
+        effects = [
+            Send(self.memory_actor, MemoryWrite(self.node, tuple(writes), posted), done),
             Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),
+            *self._written(frame, done, now_ns),
+        ]
+        if self.pending:
             # After the write (priority 0) that lands at the same instant.
-            SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1),
-        )
+            effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))
+        else:
+            self.state = RingState.IDLE
+        return effects
 
-    def _done(self, now_ns: int) -> Sequence[Effect]:
-        frame, self.current = self.current, None
-        assert frame is not None
+    def _written(self, frame: PostFrame, delay_ns: int, now_ns: int) -> Sequence[Effect]:
+        """Count the frame's write-back, which lands ``delay_ns`` from now."""
         first, count = self._first, self._count
         size = self.layout.ring_size
         for i in range(count):
-            self.written_ns[(first + i) % size] = now_ns
+            self.written_ns[(first + i) % size] = now_ns + delay_ns
         self._posted += 1
         self._used += count
         self._spanning += count > 1
+        done = {"seq": frame.seq, "desc": first, "count": count}
+        return (Note(NoteKind.DESCRIPTOR_DONE, done, delay_ns=delay_ns),)
+
+    def _done(self, now_ns: int) -> Sequence[Effect]:
+        """The write-back through the store buffer has drained (tso)."""
+        frame, self.current = self.current, None
+        assert frame is not None
         effects: list[Effect] = [
-            Note(NoteKind.DESCRIPTOR_DONE, {"seq": frame.seq, "desc": first, "count": count}),
-            Send(frame.reply_to, FramePosted(frame.seq, first, count)),
+            *self._written(frame, 0, now_ns),
+            Send(frame.reply_to, FramePosted(frame.seq, self._first, self._count)),
         ]
         effects += self._begin(now_ns)
         return effects

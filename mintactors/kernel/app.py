@@ -147,17 +147,31 @@ class ReceivingApp:
             case Start():
                 return (Send(self.socket, Recv()),)
             case SkbDelivered(skb=skb):
-                if self.holding is not None:
-                    raise UnexpectedMessage("ReceivingApp", message, "still processing an skb")
-                cost = self.recv_ns + self.copy_ns(len(skb.data))
-                self.holding = skb
-                return (Send(self.core, RunTask(self.name, cost, TaskLabel.RECV)),)
+                return self._take(skb, message)
             case TaskDone(label=label):
                 if label != TaskLabel.RECV or self.holding is None:
                     raise UnexpectedMessage("ReceivingApp", message, "no skb being processed")
                 return self._check(now_ns)
             case _:
                 raise unexpected("ReceivingApp", message)
+
+    def woken(self, skb: SocketBuffer, now_ns: int) -> Sequence[Effect]:
+        """The socket wakes this thread with ``skb`` (a direct call, see WaitingReader).
+
+        Raises:
+            UnexpectedMessage: an skb while one is being processed.
+        """
+        return self._take(skb, SkbDelivered(skb), actor=self.name)
+
+    def _take(
+        self, skb: SocketBuffer, message: object, actor: str | None = None
+    ) -> Sequence[Effect]:
+        """``recv`` copies ``skb`` out in this thread: its CPU time on the core."""
+        if self.holding is not None:
+            raise UnexpectedMessage("ReceivingApp", message, "still processing an skb")
+        cost = self.recv_ns + self.copy_ns(len(skb.data))
+        self.holding = skb
+        return (Send(self.core, RunTask(self.name, cost, TaskLabel.RECV), actor=actor),)
 
     def _identify(self, data: bytes) -> tuple[int, int] | str:
         """``(seq, send_ns)`` of a received frame, or what is wrong with it."""

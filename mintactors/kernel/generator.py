@@ -43,7 +43,7 @@ from typing import Final, Literal, get_args
 
 import attrs
 
-from mintactors.effects import Effect, Note, SetTimer
+from mintactors.effects import Effect, Note, Send, SetTimer
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameSource, PktgenFrames
@@ -104,6 +104,15 @@ class GeneratorStatistics:
         if self.sent < 2 or self.first_send_ns is None or self.last_send_ns is None:
             return None
         return (self.last_send_ns - self.first_send_ns) / (self.sent - 1)
+
+
+def _later(effect: Effect, after_ns: int, actor: str) -> Effect:
+    """``effect``, made ``after_ns`` later, by ``actor`` unless it names its own."""
+    if isinstance(effect, Send | SetTimer | Note):
+        return attrs.evolve(
+            effect, delay_ns=effect.delay_ns + after_ns, actor=effect.actor or actor
+        )
+    raise TypeError(f"cannot date {effect!r} later")  # the generator makes no other
 
 
 class Generator:
@@ -178,6 +187,10 @@ class Generator:
         self._last_send: int | None = None
         self._built = 0
         self._last_return: int | None = None
+        if not injections:
+            # Nothing but the call's return can wake this thread while it is in
+            # the kernel, so the call returns into it directly (see DirectCaller).
+            mechanism.return_directly(name, self)
         self._send_ns: list[int] = []  # the first SEND_NS_KEPT only
         self._send_histogram = Histogram()
 
@@ -240,12 +253,27 @@ class Generator:
                 self.ready.append(-1)
                 return self._build_next(now_ns)
             case SystemCallReturn():
-                if not self.in_kernel or message.seq != self.current:
-                    call = f"in a call for packet {self.current}" if self.in_kernel else "no call"
-                    raise UnexpectedMessage("Generator", message, call)
+                self._check_return(message)
                 return self._returned(message, now_ns)
             case _:
                 raise unexpected("Generator", message)
+
+    def returned(self, message: SystemCallReturn, now_ns: int, after_ns: int) -> Sequence[Effect]:
+        """The call returns ``after_ns`` from now, in the mechanism's delivery (DirectCaller).
+
+        Raises:
+            UnexpectedMessage: a return from a call not made, or for another packet.
+        """
+        self._check_return(message)
+        return tuple(
+            _later(effect, after_ns, self.name)
+            for effect in self._returned(message, now_ns + after_ns)
+        )
+
+    def _check_return(self, message: SystemCallReturn) -> None:
+        if not self.in_kernel or message.seq != self.current:
+            call = f"in a call for packet {self.current}" if self.in_kernel else "no call"
+            raise UnexpectedMessage("Generator", message, call)
 
     def _next_instant(self, message: GeneratorInput) -> int | None:
         """The next send's planned time (None: all planned), checked before any change."""

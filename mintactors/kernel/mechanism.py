@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -110,6 +111,18 @@ class MechanismStatistics:
 _NAME = "DebugSupportMechanism"
 
 
+class DirectCaller(Protocol):
+    """A caller whose thread nothing else can wake while it is inside the call.
+
+    The call returns into it as a direct call, as it was entered, rather than as a
+    ``SystemCallReturn`` message: nothing could tell the two apart.
+    """
+
+    def returned(self, message: SystemCallReturn, now_ns: int, after_ns: int) -> Sequence[Effect]:
+        """The call returns ``after_ns`` from now; the caller's effects, dated from now."""
+        ...
+
+
 class DebugSupportMechanism:
     """The system call, as a pure component.
 
@@ -158,6 +171,11 @@ class DebugSupportMechanism:
         self.fencing: tuple[int, int] | None = None  # (seq, since) while its barrier waits
         self._calls = self._posted = self._dropped = self._icr = self._masked = 0
         self._reasserted = 0
+        self.direct: dict[str, DirectCaller] = {}
+
+    def return_directly(self, name: str, caller: DirectCaller) -> None:
+        """Return from calls made by actor ``name`` into ``caller`` directly (see DirectCaller)."""
+        self.direct[name] = caller
 
     def statistics(self) -> MechanismStatistics:
         """The counters so far."""
@@ -198,7 +216,7 @@ class DebugSupportMechanism:
                 return self._posted_frame(seq, now_ns)
             case FrameRefused(seq=seq, reason=reason):
                 self._check_answer(message, seq)
-                return self._refused(seq, reason)
+                return self._refused(seq, reason, now_ns)
             case LatchedCauseUnmasked(causes=causes):
                 # The device would assert its interrupt now; the doorbell is an IPI.
                 self._icr += 1
@@ -283,7 +301,7 @@ class DebugSupportMechanism:
         return (
             loaded,
             Note(NoteKind.IPI_MASKED, {"seq": seq, "cause": ICR_RXT0}, delay_ns=registers.load_ns),
-            *self._return(seq, "ok", registers.load_ns),
+            *self._return(seq, "ok", registers.load_ns, now_ns),
         )
 
     def _send_ipi(self, seq: int, after_ns: int, now_ns: int) -> Sequence[Effect]:
@@ -302,17 +320,23 @@ class DebugSupportMechanism:
             *fence,
             *self.apic.write_icr(self.vector, self.destination, seq, written),
             Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}, delay_ns=after_ns),
-            *self._return(seq, "ok", written),
+            *self._return(seq, "ok", written, now_ns),
         )
 
-    def _refused(self, seq: int, reason: str) -> Sequence[Effect]:
+    def _refused(self, seq: int, reason: str, now_ns: int) -> Sequence[Effect]:
         self._dropped += 1
         drop = Note(NoteKind.PACKET_DROPPED, {"seq": seq, "reason": reason}, TraceLevel.SUMMARY)
-        return (drop, *self._return(seq, reason, 0))
+        return (drop, *self._return(seq, reason, 0, now_ns))
 
-    def _return(self, seq: int, result: str, after_ns: int) -> Sequence[Effect]:
+    def _return(self, seq: int, result: str, after_ns: int, now_ns: int) -> Sequence[Effect]:
         assert self.call is not None
         call, entered = self.call
         self.call = None
         delay = after_ns + self.syscall_exit_ns
-        return (Send(call.caller, SystemCallReturn(seq, result, entered), delay),)
+        message = SystemCallReturn(seq, result, entered)
+        caller = self.direct.get(call.caller)
+        if caller is None:
+            return (Send(call.caller, message, delay),)
+        fields = {"seq": seq, "result": result, "entered_ns": entered, "caller": call.caller}
+        returned = Note(NoteKind.SYSCALL_RETURNED, fields, delay_ns=delay)
+        return (returned, *caller.returned(message, now_ns, delay))

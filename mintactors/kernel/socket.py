@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 
@@ -59,6 +60,19 @@ class SocketStatistics:
     last_queued_ns: int | None = None
 
 
+class WaitingReader(Protocol):
+    """A reader whose thread, blocked in ``recv``, the socket wakes by a direct call.
+
+    Waking a thread is queueing its work on its core (``sk_data_ready`` ->
+    ``try_to_wake_up``), which the socket's own delivery does in Linux; the reader
+    takes nothing else while it waits, so nothing could tell the call from a message.
+    """
+
+    def woken(self, skb: SocketBuffer, now_ns: int) -> Sequence[Effect]:
+        """``recv`` has ``skb`` for it: the reader's effects (its work queued on its core)."""
+        ...
+
+
 class UdpSocket:
     """One UDP socket's receive queue.
 
@@ -73,6 +87,8 @@ class UdpSocket:
         self.queue: deque[SocketBuffer] = deque()
         self.rmem = 0
         self.reader_waiting = False
+        #: The reader's thread, if it is woken by a direct call (see WaitingReader).
+        self.waiting_reader: WaitingReader | None = None
         self._queued = self._taken = self._errors = 0
         self._rmem_high = self._queue_high = 0
         self._first_queued: int | None = None
@@ -117,7 +133,7 @@ class UdpSocket:
                     problem = f"truesize {skb.truesize} < {len(skb.data)} bytes of data"
                     raise IllegalValue("UdpSocket", message, problem)
                 queued = self._queued
-                effects = self._enqueue(skb)
+                effects = self._enqueue(skb, now_ns)
                 if self._queued != queued:
                     if self._first_queued is None:
                         self._first_queued = now_ns
@@ -127,13 +143,13 @@ class UdpSocket:
                 if self.reader_waiting:
                     raise UnexpectedMessage("UdpSocket", message, "the reader already waits")
                 if self.queue:
-                    return self._deliver()
+                    return self._deliver(now_ns)
                 self.reader_waiting = True
                 return ()
             case _:
                 raise unexpected("UdpSocket", message)
 
-    def _enqueue(self, skb: SocketBuffer) -> Sequence[Effect]:
+    def _enqueue(self, skb: SocketBuffer, now_ns: int) -> Sequence[Effect]:
         if self.rmem >= self.rcvbuf:
             self._errors += 1
             fields = {"seq": skb.seq, "reason": "rcvbuf_full", "rmem": self.rmem}
@@ -148,14 +164,14 @@ class UdpSocket:
         ]
         if self.reader_waiting:
             self.reader_waiting = False
-            effects += self._deliver()
+            effects += self._deliver(now_ns)
         return effects
 
-    def _deliver(self) -> list[Effect]:
+    def _deliver(self, now_ns: int) -> list[Effect]:
         skb = self.queue.popleft()
         self.rmem -= skb.truesize
         self._taken += 1
-        return [
-            Send(self.reader, SkbDelivered(skb)),
-            Note(NoteKind.SKB_DEQUEUED, {"seq": skb.seq, "rmem": self.rmem}),
-        ]
+        dequeued = Note(NoteKind.SKB_DEQUEUED, {"seq": skb.seq, "rmem": self.rmem})
+        if self.waiting_reader is not None:
+            return [dequeued, *self.waiting_reader.woken(skb, now_ns)]
+        return [Send(self.reader, SkbDelivered(skb)), dequeued]

@@ -354,6 +354,7 @@ def _add_receiver(
         ledger=ledger,
         note_frames=config.simulation.trace_frames,
     )
+    socket.waiting_reader = app  # recv wakes the app's thread by a direct call
     sim.add_actor(names.SOCKET, socket)
     sim.add_actor(names.APP, app)
     return socket, app

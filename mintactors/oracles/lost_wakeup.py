@@ -53,7 +53,7 @@ class _LostWakeupWatch:
             return False
         if apic.irr or apic.isr or self._source.may_raise(now_ns):
             return False
-        if self._ring.frames_posted <= driver.frames_taken:
+        if self._ring.frames_landed(now_ns) <= driver.frames_taken:
             return False
         injector = self.machine.injector
         injected = injector.ipis_injected if injector is not None else 0

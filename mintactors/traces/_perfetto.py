@@ -241,7 +241,8 @@ class _Exporter:
             NoteKind.SOFTIRQ_ENDED: self._on_softirq_ended,
             NoteKind.STORE_BUFFERED: self._on_store_buffer,
             NoteKind.STORE_DRAINED: self._on_store_buffer,
-            SystemCallReturn.__name__: self._on_system_call_return,
+            NoteKind.SYSCALL_RETURNED: self._on_system_call_return,
+            SystemCallReturn.__name__: self._on_system_call_return,  # with injections
             TaskDone.__name__: self._on_task_done,
         }
 
@@ -457,7 +458,7 @@ class _Exporter:
         self.syscalls[actor] = (t, packet_seq(event))
 
     def _on_system_call_return(self, event: dict[str, Any], actor: str, t: int) -> None:
-        src = str(event.get("src"))
+        src = str(event.get("src", actor))  # the delivery's sender, or the note's writer
         opened = self.syscalls.pop(src, None)
         start = int(event.get("entered_ns", opened[0] if opened else t))
         seq = packet_seq(event)

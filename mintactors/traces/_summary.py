@@ -123,7 +123,8 @@ class _Accumulator:
             NoteKind.STORE_DRAINED: self._on_store_drained,
             NoteKind.STORE_STALLED: self._on_store_stalled,
             NoteKind.FENCED: self._on_fenced,
-            SystemCallReturn.__name__: self._on_system_call_return,
+            NoteKind.SYSCALL_RETURNED: self._on_system_call_return,
+            SystemCallReturn.__name__: self._on_system_call_return,  # with injections
         }
 
     def feed(self, event: dict[str, Any]) -> None:

@@ -74,7 +74,8 @@ def test_one_packets_whole_ordered_trace() -> None:
     notes, (machine, _) = one_packet_notes()
     # Worked out from COSTS: the frame is built (100) before the kernel loop's
     # first send, which goes at start_ns = 1000 on the dot; entry 10; ring reads
-    # RDT+descriptor (20); copy 300; write-back 5; ICR 7; IPI 1000; irq entry 50;
+    # RDT+descriptor (20); copy 300; write-back 5; ICR 7, the call's exit 9; IPI
+    # 1000; irq entry 50;
     # EOI 17; descriptor read 20; bookkeeping 3, then the frame read (FrameTaken) 20,
     # copy 300 and skb 11; the hand-up 29, then netif_rx queues it on the backlog;
     # next-descriptor read 20; refill 13; irq_exit enters the softirq with
@@ -91,6 +92,7 @@ def test_one_packets_whole_ordered_trace() -> None:
         (1335, "rx_ring", "DescriptorDone"),
         (1335, "mechanism", "IcrWritten"),
         (1342, "apic0", "IpiSent"),
+        (1351, "mechanism", "SyscallReturned"),
         (2342, "apic1", "IpiDelivered"),
         (2342, "core1", "InterruptTaken"),
         (2392, "driver", "HandlerEntered"),

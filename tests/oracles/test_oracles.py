@@ -129,11 +129,11 @@ def test_a_packet_lost_without_a_count_breaks_conservation(monkeypatch: pytest.M
     enqueue = UdpSocket._enqueue
     swallowed: list[int] = []
 
-    def leaky(self: UdpSocket, skb: Any) -> Any:
+    def leaky(self: UdpSocket, skb: Any, now_ns: int) -> Any:
         if skb.seq == 2 and not swallowed:
             swallowed.append(skb.seq)
             return ()
-        return enqueue(self, skb)
+        return enqueue(self, skb, now_ns)
 
     monkeypatch.setattr(UdpSocket, "_enqueue", leaky)
     recorded = record_run(config(generator={"count": 5, "interval_ns": 20_000}))
