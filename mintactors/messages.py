@@ -84,12 +84,16 @@ class Completion:
     A device's write-back and the message that announces it travel one path, so
     the announcement is never seen before the data (PCIe orders a posted write
     ahead of the later writes of the same requester, an MSI among them). Memory
-    sends ``message`` to ``to`` in the delivery that applies the write, as ``sender``.
+    sends ``message`` to ``to`` in the delivery that applies the write, as ``sender``,
+    and writes the sender's note ``note`` (a note kind; "" for none) with ``fields``
+    then, so that the trace has it after the write.
     """
 
     to: str
     message: object
     sender: str
+    note: str = ""
+    fields: tuple[tuple[str, object], ...] = ()
 
 
 @attrs.frozen

@@ -232,25 +232,53 @@ class FrameCheck:
         return not self.problem
 
 
+#: Ethertype, version/IHL, flags/fragment offset and protocol: an unfragmented
+#: IPv4/UDP frame with no VLAN tag and no IP options reads 0x0800, 0x45, offset 0, 17.
+_PLAIN = struct.Struct("!12xHB5xHxB")
+#: The IP total length; the UDP length and checksum of such a frame.
+_LENGTHS = struct.Struct("!16xH20xHH")
+
+
+def _udp_fields(frame: bytes) -> tuple[int, int, int] | None:
+    """(IP total length, UDP length, UDP checksum), or None if not IPv4/UDP.
+
+    The model's own frames (plain IPv4/UDP) are read with two struct unpacks, as
+    dpkt would read them; anything else (a VLAN tag, IP options, a fragment, a
+    short UDP header) goes through dpkt's parser.
+    """
+    ethertype, version_ihl, fragment, protocol = _PLAIN.unpack_from(frame)
+    if ethertype == 0x0800 and version_ihl == 0x45 and not fragment & 0x1FFF and protocol == 17:
+        ip_len, ulen, checksum = _LENGTHS.unpack_from(frame)
+        available = len(frame) - ETH_HEADER_LEN
+        segment = (min(ip_len, available) if ip_len else available) - IPV4_HEADER_LEN
+        if segment >= UDP_HEADER_LEN:
+            return ip_len, ulen, checksum
+    try:
+        eth = dpkt.ethernet.Ethernet(frame)
+    except dpkt.UnpackError:
+        return None
+    ip = eth.data
+    if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.udp.UDP):
+        return None
+    return ip.len, ip.data.ulen, ip.data.sum
+
+
 def verify_frame(frame: bytes) -> FrameCheck:
     """Check a received frame's headers, lengths, checksums and payload header."""
     if len(frame) < MIN_FRAME_LEN:
         return FrameCheck(None, None, "truncated")
-    try:
-        eth = dpkt.ethernet.Ethernet(frame)
-    except dpkt.UnpackError:
-        return FrameCheck(None, None, "truncated")
-    ip = eth.data
-    if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.udp.UDP):
+    fields = _udp_fields(frame)
+    if fields is None:
         return FrameCheck(None, None, "not_ipv4_udp")
+    ip_len, ulen, udp_checksum = fields
     ip_bytes = frame[ETH_HEADER_LEN : ETH_HEADER_LEN + IPV4_HEADER_LEN]
-    if ip.len != len(frame) - ETH_HEADER_LEN or ip.data.ulen != ip.len - IPV4_HEADER_LEN:
+    if ip_len != len(frame) - ETH_HEADER_LEN or ulen != ip_len - IPV4_HEADER_LEN:
         return FrameCheck(None, None, "length_mismatch")
     if internet_checksum(ip_bytes) != 0:
         return FrameCheck(None, None, "ip_checksum")
     segment = frame[ETH_HEADER_LEN + IPV4_HEADER_LEN :]
     pseudo = ip_bytes[12:20] + struct.pack("!BBH", 0, dpkt.ip.IP_PROTO_UDP, len(segment))
-    if ip.data.sum != 0 and internet_checksum(pseudo + segment) != 0:
+    if udp_checksum != 0 and internet_checksum(pseudo + segment) != 0:
         return FrameCheck(None, None, "udp_checksum")
     header = parse_pktgen_header(frame)
     if header is None:

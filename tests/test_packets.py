@@ -110,3 +110,42 @@ def test_the_patched_ip_checksum_is_valid_for_every_id(seq: int) -> None:
     raw = FrameFactory(MIN_FRAME_LEN).frame(seq, 0)
     assert internet_checksum(raw[14:34]) == 0
     assert raw[18:20] == (seq & 0xFFFF).to_bytes(2, "big")
+
+
+def _dpkt_verdict(frame: bytes) -> str:
+    """What a received frame is, judged by dpkt's parser and checksum alone (a reference)."""
+    if len(frame) < MIN_FRAME_LEN:
+        return "truncated"
+    try:
+        ip = dpkt.ethernet.Ethernet(frame).data
+    except dpkt.UnpackError:
+        return "not_ipv4_udp"
+    if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.udp.UDP):
+        return "not_ipv4_udp"
+    if ip.len != len(frame) - 14 or ip.data.ulen != ip.len - 20:
+        return "length_mismatch"
+    if dpkt.in_cksum(frame[14:34]) != 0:
+        return "ip_checksum"
+    segment = frame[34:]
+    pseudo = frame[26:34] + bytes([0, 17]) + len(segment).to_bytes(2, "big")
+    if ip.data.sum != 0 and dpkt.in_cksum(pseudo + segment) != 0:
+        return "udp_checksum"
+    return "" if parse_pktgen_header(frame) else "bad_magic"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(MIN_FRAME_LEN, 600),
+    flips=st.lists(st.tuples(st.integers(0, 599), st.integers(1, 255)), max_size=3),
+    cut=st.integers(0, 600),
+)
+def test_verification_agrees_with_dpkt_on_damaged_frames(
+    size: int, flips: list[tuple[int, int]], cut: int
+) -> None:
+    """The struct fast path reaches dpkt's verdict whatever bytes are flipped or cut."""
+    raw = bytearray(FrameFactory(size).frame(9, 1_000))
+    for offset, mask in flips:
+        if offset < len(raw):
+            raw[offset] ^= mask
+    frame = bytes(raw[: max(cut, 1)])
+    assert verify_frame(frame).problem == _dpkt_verdict(frame)

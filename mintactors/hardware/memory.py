@@ -291,6 +291,8 @@ class PhysicalMemory:
             case MemoryWrite(node=node, writes=writes, then=then):
                 effects = self._write(node, writes, now_ns)
                 if then is not None:
+                    if then.note:
+                        effects.append(Note(then.note, dict(then.fields), actor=then.sender))
                     effects.append(Send(then.to, then.message, actor=then.sender))
                 return effects
             case DrainStores(core=core, upto=upto):

@@ -172,6 +172,7 @@ class RxRing:
         self._first = self._count = 0  # the current frame's first descriptor, and how many
         #: When the last posted write-back lands; a frame arriving before then waits.
         self._free_at = -1
+        self._landing_seq = -1  # the frame whose write-back lands then
         self._waiting_since_begin = False
         #: When each descriptor was last written back (instrumentation: inspection
         #: and the lost-wakeup oracle date a stranded frame by it).
@@ -204,13 +205,23 @@ class RxRing:
         return self._posted - (now_ns < self._free_at)
 
     def snapshot(
-        self, *, next_to_clean: int | None = None, next_to_use: int | None = None
+        self,
+        *,
+        next_to_clean: int | None = None,
+        next_to_use: int | None = None,
+        now_ns: int | None = None,
     ) -> RingSnapshot:
         """The ring as it is in memory now, every descriptor decoded (for inspection).
 
         The driver's ``next_to_clean`` and ``next_to_use`` are not the ring's to know;
-        a caller who knows them passes them in, to be shown beside RDH and RDT.
+        a caller who knows them passes them in, to be shown beside RDH and RDT. Given
+        ``now_ns``, a frame whose posted write-back has not landed yet is shown as
+        still being posted.
         """
+        state = self.state.value
+        posting = self.current.seq if self.current is not None else None
+        if now_ns is not None and posting is None and now_ns < self._free_at:
+            state, posting = RingState.BUSY.value, self._landing_seq
         layout = self.layout
         rdh, rdt = self._ends()
         raw = self.memory.peek(layout.ring_base, layout.ring_bytes)
@@ -227,8 +238,8 @@ class RxRing:
             rdh=rdh,
             rdt=rdt,
             engine_rdh=self.rdh,
-            state=self.state.value,
-            posting=self.current.seq if self.current is not None else None,
+            state=state,
+            posting=posting,
             queued=tuple(frame.seq for frame in self.pending),
             next_to_clean=next_to_clean,
             next_to_use=next_to_use,
@@ -417,12 +428,18 @@ class RxRing:
         # Posted: the frame's producer hears of it from memory, once the write has
         # landed, and the engine is free for the next frame from then on.
         self.current = None
-        self._free_at = now_ns + done
-        posted = Completion(frame.reply_to, FramePosted(frame.seq, first, count), self.name)
+        self._free_at, self._landing_seq = now_ns + done, frame.seq
+        note = self._written(frame, done, now_ns)
+        posted = Completion(
+            frame.reply_to,
+            FramePosted(frame.seq, first, count),
+            self.name,
+            note.kind,
+            tuple(note.fields.items()),
+        )
         effects = [
             Send(self.memory_actor, MemoryWrite(self.node, tuple(writes), posted), done),
             Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),
-            *self._written(frame, done, now_ns),
         ]
         if self.pending:
             # After the write (priority 0) that lands at the same instant.
@@ -431,8 +448,8 @@ class RxRing:
             self.state = RingState.IDLE
         return effects
 
-    def _written(self, frame: PostFrame, delay_ns: int, now_ns: int) -> Sequence[Effect]:
-        """Count the frame's write-back, which lands ``delay_ns`` from now."""
+    def _written(self, frame: PostFrame, delay_ns: int, now_ns: int) -> Note:
+        """Count the frame's write-back, which lands ``delay_ns`` from now; its note."""
         first, count = self._first, self._count
         size = self.layout.ring_size
         for i in range(count):
@@ -441,14 +458,14 @@ class RxRing:
         self._used += count
         self._spanning += count > 1
         done = {"seq": frame.seq, "desc": first, "count": count}
-        return (Note(NoteKind.DESCRIPTOR_DONE, done, delay_ns=delay_ns),)
+        return Note(NoteKind.DESCRIPTOR_DONE, done)
 
     def _done(self, now_ns: int) -> Sequence[Effect]:
         """The write-back through the store buffer has drained (tso)."""
         frame, self.current = self.current, None
         assert frame is not None
         effects: list[Effect] = [
-            *self._written(frame, 0, now_ns),
+            self._written(frame, 0, now_ns),
             Send(frame.reply_to, FramePosted(frame.seq, self._first, self._count)),
         ]
         effects += self._begin(now_ns)

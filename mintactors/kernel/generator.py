@@ -187,6 +187,8 @@ class Generator:
         self._last_send: int | None = None
         self._built = 0
         self._last_return: int | None = None
+        #: The last call that returned directly: (seq, the instant it returns).
+        self._returning: tuple[int, int] | None = None
         if not injections:
             # Nothing but the call's return can wake this thread while it is in
             # the kernel, so the call returns into it directly (see DirectCaller).
@@ -211,14 +213,23 @@ class Generator:
             frames_built=self._built,
         )
 
-    def snapshot(self) -> GeneratorSnapshot:
-        """Its place in the pattern and the send under way (for inspection)."""
+    def snapshot(self, now_ns: int | None = None) -> GeneratorSnapshot:
+        """Its place in the pattern and the send under way (for inspection).
+
+        ``now_ns``: the instant it is taken at. A call that returns directly (see
+        :meth:`returned`) has its effects made ahead of time; until its return
+        instant the thread is shown still inside it.
+        """
+        current, in_kernel = self.current, self.in_kernel
+        returning = self._returning
+        if now_ns is not None and returning is not None and now_ns < returning[1]:
+            current, in_kernel = returning[0], True
         return GeneratorSnapshot(
             planned=self.planned,
             count=self.count,
             next_seq=self.next_seq,
-            current=self.current,
-            in_kernel=self.in_kernel,
+            current=current,
+            in_kernel=in_kernel,
             ready=tuple(self.ready),
             sent=self._sent,
             late=self._late,
@@ -265,6 +276,7 @@ class Generator:
             UnexpectedMessage: a return from a call not made, or for another packet.
         """
         self._check_return(message)
+        self._returning = (message.seq, now_ns + after_ns)
         return tuple(
             _later(effect, after_ns, self.name)
             for effect in self._returned(message, now_ns + after_ns)

@@ -333,6 +333,7 @@ def _add_driver(
         trace_level=TraceLevel[config.simulation.trace.upper()],
         store_buffer=buffers[machine.target_core] if buffers else None,
         uc_load_drains=config.memory.uc_load_drains,
+        next_due=sim.next_due_ns,
     )
     sim.add_actor(names.DRIVER, shell)
     return shell

@@ -24,6 +24,7 @@ from mintactors import names
 from mintactors.hardware.memory import MemorySnapshot
 from mintactors.hardware.rx_ring import RxRing
 from mintactors.hardware.snapshots import ApicSnapshot, CoreSnapshot, RingSnapshot
+from mintactors.kernel.generator import Generator
 from mintactors.kernel.snapshots import DriverSnapshot, SocketSnapshot
 from mintactors.runtime import to_jsonable
 
@@ -151,8 +152,13 @@ def snapshot_reader(machine: Machine, name: str) -> Callable[[], object]:
     if isinstance(component, RxRing):
         ring, driver = component, machine.driver.driver
         return lambda: ring.snapshot(
-            next_to_clean=driver.next_to_clean, next_to_use=driver.next_to_use
+            next_to_clean=driver.next_to_clean,
+            next_to_use=driver.next_to_use,
+            now_ns=sim.now_ns,
         )
+    if isinstance(component, Generator):
+        generator = component
+        return lambda: generator.snapshot(now_ns=sim.now_ns)
     if not hasattr(component, "snapshot"):
         raise KeyError(name)
     return _as_snapshotting(component).snapshot

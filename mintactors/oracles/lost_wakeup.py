@@ -49,11 +49,12 @@ class _LostWakeupWatch:
     def stranded(self, now_ns: int) -> bool:
         """True when a frame waits in the ring and nothing will come for it."""
         driver, core, apic = self._driver, self._core, self._apic
+        # Cheapest first: most deliveries happen with no frame waiting at all.
+        if self._ring.frames_landed(now_ns) <= driver.frames_taken:
+            return False
         if driver.busy or core.in_handler is not None or core.intr_pending is not None:
             return False
         if apic.irr or apic.isr or self._source.may_raise(now_ns):
-            return False
-        if self._ring.frames_landed(now_ns) <= driver.frames_taken:
             return False
         injector = self.machine.injector
         injected = injector.ipis_injected if injector is not None else 0

@@ -166,6 +166,9 @@ class DriverShell(KernelServices):
         trace_level: notes above it are never built.
         store_buffer: the core's store buffer (memory model ``tso``); None: ``sc``.
         uc_load_drains: under ``tso``, a ``readl`` first waits for the buffer to drain.
+        next_due: when the next delivery of the run is due (the runtime's
+            ``next_due_ns``); with it, hard-IRQ code runs ahead to a load that
+            nothing can precede. None: every load waits for its instant.
     """
 
     def __init__(
@@ -188,8 +191,10 @@ class DriverShell(KernelServices):
         trace_level: TraceLevel = TraceLevel.FULL,
         store_buffer: StoreBuffer | None = None,
         uc_load_drains: bool = False,
+        next_due: Callable[[], float] | None = None,
     ) -> None:
         self.name = name
+        self.next_due = next_due
         self.driver = driver
         self.node = node
         self.core = core
@@ -492,9 +497,29 @@ class DriverShell(KernelServices):
                 continue
             if buffer is not None and self.mem.drains(op):
                 self.mem.drain_first(run, now_ns)
-            if self._must_wait(run, op, softirq) and run.acc:
+            if self._must_wait(run, op, softirq) and run.acc and not self._ahead(run, now_ns, out):
                 return self._wait(run, op, now_ns, out)
             value = self._perform_now(run, op, now_ns, out)
+
+    def _ahead(self, run: CodeRun, now_ns: int, out: list[Effect]) -> bool:
+        """Whether hard-IRQ code may do its next read now rather than wait for its instant.
+
+        With interrupts off, only another actor's delivery could come between now
+        and the read's instant and change what it reads. If none is queued before
+        that instant, and nothing this code has sent is due before it either, the
+        read would be the very next delivery: it is done now, with the same result
+        (the timer is skipped, as a conservative simulator skips ahead to its
+        lookahead). Softirq code waits for CPU time from the core, which an
+        interrupt may pre-empt, and ``tso`` stores drain on their own timers: both
+        always wait.
+        """
+        next_due = self.next_due
+        if next_due is None or run.irqs_on or self.store_buffer is not None:
+            return False
+        acc = run.acc
+        if now_ns + acc >= next_due():
+            return False
+        return all(type(effect) is Note or effect.delay_ns >= acc for effect in out)  # type: ignore[union-attr]
 
     def _must_wait(self, run: CodeRun, op: Op, softirq: bool) -> bool:
         """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
