@@ -107,11 +107,13 @@ class GeneratorStatistics:
 
 
 def _later(effect: Effect, after_ns: int, actor: str) -> Effect:
-    """``effect``, made ``after_ns`` later, by ``actor`` unless it names its own."""
+    """``effect`` (just made, so shared with no one) made ``after_ns`` later, and made
+    by ``actor`` unless it names its own."""
     if isinstance(effect, Send | SetTimer | Note):
-        return attrs.evolve(
-            effect, delay_ns=effect.delay_ns + after_ns, actor=effect.actor or actor
-        )
+        effect.delay_ns += after_ns
+        if effect.actor is None:
+            effect.actor = actor
+        return effect
     raise TypeError(f"cannot date {effect!r} later")  # the generator makes no other
 
 
