@@ -275,10 +275,15 @@ class LatchedCauseUnmasked:
 
 @attrs.frozen
 class InterruptEntry:
-    """Core to the handler registered for ``vector``: the handler starts, IF=0."""
+    """Core to the handler registered for ``vector``: the handler starts, IF=0.
+
+    ``from_idle``: the core had no work running, paused or waiting when it took
+    the interrupt (it came from the idle loop).
+    """
 
     vector: int
     core: int
+    from_idle: bool = False
 
 
 @attrs.frozen

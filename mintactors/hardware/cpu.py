@@ -337,6 +337,8 @@ class CpuCore:
         self.apic.acknowledge(vector)
         effects: list[Effect] = []
         running = self.current
+        idle = running is None and self.preempted is None
+        idle = idle and not self.softirq_queue and not self.thread_queue
         if running is not None and running.slice_started_ns is not None:
             # Pause the task; it resumes after iret with what it had left.
             ran = now_ns - running.slice_started_ns
@@ -348,7 +350,7 @@ class CpuCore:
         self.in_handler = vector
         self._handler_started = now_ns
         self._interrupts += 1
-        entry = InterruptEntry(vector, self.core_id)
+        entry = InterruptEntry(vector, self.core_id, from_idle=idle)
         entry_ns, drained = self._drained(self.irq_entry_ns, "interrupt", now_ns)
         effects += drained
         effects += [

@@ -334,6 +334,7 @@ def _add_driver(
         store_buffer=buffers[machine.target_core] if buffers else None,
         uc_load_drains=config.memory.uc_load_drains,
         next_due=sim.next_due_ns,
+        iret_ns=profile.irq_exit_ns,
     )
     sim.add_actor(names.DRIVER, shell)
     return shell

@@ -53,7 +53,7 @@ def test_an_ipi_raises_intr_and_the_idle_core_takes_it_at_once() -> None:
     """The first IPI sets IRR and INTR: the core (IF=1) acknowledges, IRR to ISR."""
     a, core = chip()
     effects = a.handle(IpiMessage(V, 0), 10)
-    assert Send("driver", InterruptEntry(V, 1), 400, actor="core1") in effects
+    assert Send("driver", InterruptEntry(V, 1, from_idle=True), 400, actor="core1") in effects
     assert (a.irr, a.isr, core.in_handler) == (0, 1 << V, V)
 
 

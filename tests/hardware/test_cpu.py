@@ -84,6 +84,19 @@ async def test_interrupt_pauses_a_task_which_resumes_with_what_it_had_left() -> 
     assert (stats.interrupts_taken, stats.handler_ns, stats.task_ns) == (1, 1150, 500)
 
 
+def test_the_handler_hears_whether_the_interrupt_found_the_core_idle() -> None:
+    """InterruptEntry says the core came from its idle loop only if no work ran, was
+    paused or waited: the kernel shell starts NET_RX early only after such one."""
+    entries = []
+    for busy in (False, True):
+        core = new_core()
+        if busy:
+            core.handle(RunTask("app", 500, "work"), 0)
+        effects = core.apic.handle(IpiMessage(V, 0), 100)
+        entries += [e.message for e in effects if isinstance(e, Send)]
+    assert entries == [InterruptEntry(V, 1, from_idle=True), InterruptEntry(V, 1)]
+
+
 async def test_intr_during_a_handler_waits_until_iret() -> None:
     """With IF=0 in the handler, a second INTR is taken only after iret completes."""
     sim, _, handler, _, apic = machine(entry=100, exit_=50, handler_ns=1000)
@@ -296,7 +309,7 @@ def test_under_tso_an_interrupt_waits_for_the_store_buffer_to_drain() -> None:
     buffer.store(0x1000, b"\x01", 0, 0, "driver")
     effects = core.apic.handle(IpiMessage(V, 0, 1), 0)  # INTR: the core takes it
     entry = next(e for e in effects if isinstance(e, Send))
-    assert (entry.message, entry.delay_ns) == (InterruptEntry(V, 1), 300)
+    assert (entry.message, entry.delay_ns) == (InterruptEntry(V, 1, from_idle=True), 300)
     fenced = [e for e in effects if isinstance(e, Note) and e.kind == NoteKind.FENCED]
     assert fenced[0].fields == {"by": "core", "barrier": "interrupt", "waited_ns": 300}
 

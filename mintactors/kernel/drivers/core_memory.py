@@ -144,8 +144,13 @@ class CoreMemory:
         at = now_ns + run.batch_acc
         self._recent.extend((at, addr, data) for addr, data in writes)
 
-    def load(self, addr: int, length: int, at: int) -> bytes:
-        """Read memory at instant ``at``, seeing this core's own stores of that instant."""
+    def load(self, addr: int, length: int, at: int, now_ns: int | None = None) -> bytes:
+        """Read memory at instant ``at``, seeing this core's own stores not yet applied.
+
+        ``now_ns`` is the delivery the load is made in (``at`` itself unless the code
+        runs ahead): memory holds every store due before it, and none due from it on,
+        which the load therefore overlays (under ``sc``), in the order they were made.
+        """
         data = self.memory.load(self.node, addr, length, at)
         if data is None:
             raise DriverCrash(
@@ -153,7 +158,8 @@ class CoreMemory:
             )
         if self.store_buffer is not None:
             return self.store_buffer.forward(addr, length, data, at)
-        recent = self._recent = [entry for entry in self._recent if entry[0] >= at]
+        applied_before = at if now_ns is None else now_ns
+        recent = self._recent = [entry for entry in self._recent if entry[0] >= applied_before]
         if recent:
             buffer = bytearray(data)
             for _, start, stored in recent:
@@ -227,7 +233,7 @@ class CoreMemory:
         buffer = self.store_buffer
         if buffer is not None:
             self.drain_now(run, now_ns, out, "xchg")
-        old = self.load(addr, len(data), at)
+        old = self.load(addr, len(data), at, now_ns)
         if buffer is None:  # sc: a load and a store at one instant, as every access is
             self.store(run, addr, data, now_ns, out)
         else:  # the locked store is not buffered

@@ -69,7 +69,7 @@ class KernelServices:
     ) -> SocketBuffer:
         """Allocate an skb and copy the frame at ``addr`` into it: the frame is taken."""
         self.mem.flush(run, now_ns, out)
-        data = self.mem.load(addr, length, now_ns + run.acc)
+        data = self.mem.load(addr, length, now_ns + run.acc, now_ns)
         self._taken += 1
         self.holding += 1
         run.taken += 1

@@ -168,7 +168,11 @@ class DriverShell(KernelServices):
         uc_load_drains: under ``tso``, a ``readl`` first waits for the buffer to drain.
         next_due: when the next delivery of the run is due (the runtime's
             ``next_due_ns``); with it, hard-IRQ code runs ahead to a load that
-            nothing can precede. None: every load waits for its instant.
+            nothing can precede, and NET_RX raised by a handler starts ahead of the
+            core's ``iret`` when nothing can come before it. None: every load waits
+            for its instant, and NET_RX for the core to start it.
+        iret_ns: the core's ``iret`` cost (``irq_exit_ns``), after which it starts
+            NET_RX; needed with ``next_due``.
     """
 
     def __init__(
@@ -192,9 +196,11 @@ class DriverShell(KernelServices):
         store_buffer: StoreBuffer | None = None,
         uc_load_drains: bool = False,
         next_due: Callable[[], float] | None = None,
+        iret_ns: int = 0,
     ) -> None:
         self.name = name
         self.next_due = next_due
+        self.iret_ns = iret_ns
         self.driver = driver
         self.node = node
         self.core = core
@@ -233,6 +239,7 @@ class DriverShell(KernelServices):
         self.napi_missed = False
         self.softnet = SoftnetData(self.limits, self._napi_poll, full=self.full)
         self._net_rx_requested = False  # irq_exit asked the core for the softirq
+        self._from_idle = False  # the running handler interrupted the idle loop
         self._ksoftirqd_woken = False
         self.holding = 0  # frames taken from the ring, not yet handed up or dropped
         self.dropped: dict[str, int] = {}
@@ -337,6 +344,7 @@ class DriverShell(KernelServices):
             case InterruptEntry():
                 if self.irq is not None:
                     raise UnexpectedMessage("DriverShell", message, "already in the handler")
+                self._from_idle = message.from_idle
                 return self._enter(now_ns)
             case DriverResume():
                 run = self.irq or self.probe
@@ -554,7 +562,7 @@ class DriverShell(KernelServices):
         match op:
             case Load(addr=addr, length=length):
                 self.mem.flush(run, now_ns, out)
-                data = self.mem.load(addr, length, now_ns + run.acc)
+                data = self.mem.load(addr, length, now_ns + run.acc, now_ns)
                 if self.full:
                     loaded = {"addr": addr, "length": length, "data": data}
                     out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
@@ -622,10 +630,13 @@ class DriverShell(KernelServices):
                 out.append(Note(NoteKind.HANDLER_EXITED, note, delay_ns=run.acc))
             softirq = None
             if self._raises_net_rx():
-                self._net_rx_requested = True
-                # No time of its own (the hard IRQ paid the entry): the core hands
-                # over as soon as iret is done.
-                softirq = RunTask(self.name, 0, NET_RX, priority=0)
+                if self._softirq_may_start_ahead(run, now_ns, out):
+                    softirq = self._start_softirq_ahead(run, now_ns, out)
+                else:
+                    self._net_rx_requested = True
+                    # No time of its own (the hard IRQ paid the entry): the core
+                    # hands over as soon as iret is done.
+                    softirq = RunTask(self.name, 0, NET_RX, priority=0)
             iret = InterruptReturn(eoi=self.apic is None, softirq=softirq)
             out.append(Send(self.core, iret, run.acc))
             return out
@@ -634,6 +645,61 @@ class DriverShell(KernelServices):
             run.acc = 0
             return out
         return self._softirq_done(run, now_ns, out)
+
+    def _softirq_may_start_ahead(self, run: CodeRun, now_ns: int, out: list[Effect]) -> bool:
+        """Whether NET_RX, raised by the handler now ending, certainly starts at ``iret``.
+
+        The core starts it when its ``iret`` is done unless an interrupt is then
+        deliverable. Nothing can be: the APIC has none pending now, no delivery is
+        queued before that instant, and what the handler sent is posted stores to a
+        memory that answers none of them (no unmask listener). Then the core's
+        ``TaskDone`` for NET_RX, the code's start and its request for CPU time
+        would be the very next things to happen: the code starts now, dated then,
+        and its first stretch of CPU time goes with ``iret`` (see
+        :meth:`_start_softirq_ahead`).
+
+        Only after an interrupt that found the core idle: code running ahead cannot
+        be checkpointed, and a saturated core (interrupted while busy) would
+        otherwise never show the kernel idle between two deliveries. After an idle
+        core's interrupt, the kernel was idle just before it.
+        """
+        next_due, apic = self.next_due, self.apic
+        if next_due is None or apic is None or self.store_buffer is not None:
+            return False
+        if not self._from_idle:
+            return False
+        if now_ns + run.acc + self.iret_ns >= next_due() or apic.deliverable() is not None:
+            return False
+        if self.memory.unmask_listener is not None:
+            return False
+        memory = self.memory_actor
+        return all(type(effect) is Note or effect.to == memory for effect in out)  # type: ignore[union-attr]
+
+    def _start_softirq_ahead(self, run: CodeRun, now_ns: int, out: list[Effect]) -> RunTask | None:
+        """Start ``__do_softirq`` now, dated at the end of ``iret``; its first CPU request.
+
+        Its effects go out dated from then; the request for its first stretch of CPU
+        time is returned, to travel with ``iret`` (the core runs it first, as it
+        would NET_RX). Code that ends without asking for CPU time asks for nothing.
+        """
+        after = run.acc + self.iret_ns
+        effects = self._start_softirq(CodeKind.SOFTIRQ, now_ns + after)
+        chunk = effects[-1] if effects else None
+        request = None
+        if (
+            type(chunk) is Send
+            and chunk.to == self.core
+            and type(chunk.message) is RunTask
+            and chunk.message.label == SOFTIRQ_CHUNK
+            and chunk.message.priority == 0
+        ):
+            request = chunk.message
+            effects.pop()
+        for effect in effects:
+            if type(effect) is Send or type(effect) is Note or type(effect) is SetTimer:
+                effect.delay_ns += after  # type: ignore[union-attr]
+            out.append(effect)
+        return request
 
     def _softirq_done(
         self, run: CodeRun, now_ns: int, out: list[Effect] | None = None
