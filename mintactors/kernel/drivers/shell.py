@@ -697,7 +697,7 @@ class DriverShell(KernelServices):
             effects.pop()
         for effect in effects:
             if type(effect) is Send or type(effect) is Note or type(effect) is SetTimer:
-                effect.delay_ns += after  # type: ignore[union-attr]
+                effect.delay_ns += after
             out.append(effect)
         return request
 
