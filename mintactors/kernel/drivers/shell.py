@@ -471,6 +471,7 @@ class DriverShell(KernelServices):
         gen = run.gen
         softirq = run.irqs_on
         buffer = self.store_buffer
+        injected = self.injected_steps
         while True:
             try:
                 op = gen.send(value)
@@ -492,6 +493,15 @@ class DriverShell(KernelServices):
                     return self._wait(run, op, now_ns, out)
                 self._store(run, op, now_ns, out)  # type: ignore[arg-type]  # narrowed above
                 value = None
+                continue
+            if kind is Step and op.name not in injected:  # type: ignore[attr-defined]
+                # A step no injection fires at: only counted (the commonest op).
+                self._step(run, op.name, now_ns, out)  # type: ignore[attr-defined]
+                value = None
+                continue
+            if kind is Clock:  # never waits: the time the code has reached
+                self.mem.flush(run, now_ns, out)
+                value = now_ns + run.acc
                 continue
             if kind is Barrier:
                 if buffer is None or op.kind not in DRAINING:  # type: ignore[attr-defined]
