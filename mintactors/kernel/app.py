@@ -26,6 +26,7 @@ from mintactors.errors import UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameLedger, flow_of
 from mintactors.kernel.snapshots import AppSnapshot, skb_snapshot
+from mintactors.kernel.socket import UdpSocket
 from mintactors.messages import (
     AppInput,
     Recv,
@@ -104,6 +105,9 @@ class ReceivingApp:
         self.ledger = ledger
         self.note_frames = note_frames
         self.on_receive: FrameObserver | None = None
+        #: The socket object, when ``recv`` is entered by a direct call (it runs in
+        #: this thread); None: by a ``Recv`` message.
+        self.socket_calls: UdpSocket | None = None
         self.holding: SocketBuffer | None = None
         self.seen = bytearray()  # one byte per sequence number: received already?
         self.highest_in_flow: dict[bytes, int] = {}
@@ -145,7 +149,7 @@ class ReceivingApp:
         """
         match message:
             case Start():
-                return (Send(self.socket, Recv()),)
+                return self._recv(now_ns)
             case SkbDelivered(skb=skb):
                 return self._take(skb, message)
             case TaskDone(label=label):
@@ -232,5 +236,12 @@ class ReceivingApp:
             effects.append(Note(NoteKind.PACKET_RECEIVED, received))
             if self.on_receive is not None:
                 self.on_receive(seq, now_ns, skb.data)
-        effects.append(Send(self.socket, Recv()))
+        effects += self._recv(now_ns)
         return effects
+
+    def _recv(self, now_ns: int) -> Sequence[Effect]:
+        """Call ``recv`` again: the thread enters the socket's code."""
+        socket = self.socket_calls
+        if socket is None:
+            return (Send(self.socket, Recv()),)
+        return socket.recv(now_ns)

@@ -81,7 +81,8 @@ class UdpSocket:
         rcvbuf: ``SO_RCVBUF`` in bytes.
     """
 
-    def __init__(self, *, reader: str, rcvbuf: int = DEFAULT_RCVBUF) -> None:
+    def __init__(self, *, reader: str, rcvbuf: int = DEFAULT_RCVBUF, name: str = "socket") -> None:
+        self.name = name
         self.reader = reader
         self.rcvbuf = rcvbuf
         self.queue: deque[SocketBuffer] = deque()
@@ -140,14 +141,33 @@ class UdpSocket:
                     self._last_queued = now_ns
                 return effects
             case Recv():
-                if self.reader_waiting:
-                    raise UnexpectedMessage("UdpSocket", message, "the reader already waits")
-                if self.queue:
-                    return self._deliver(now_ns)
-                self.reader_waiting = True
-                return ()
+                return tuple(self._recv(message, now_ns))
             case _:
                 raise unexpected("UdpSocket", message)
+
+    def recv(self, now_ns: int) -> Sequence[Effect]:
+        """The reader's thread enters ``recv``: a direct call, made in the reader's delivery.
+
+        A system call runs in the caller's thread, so entering it needs no message
+        (as the generator enters the debug-support call); the socket's own effects
+        are named after it.
+
+        Raises:
+            UnexpectedMessage: the reader already waits.
+        """
+        effects = self._recv(Recv(), now_ns)
+        for effect in effects:
+            if isinstance(effect, Note | Send) and effect.actor is None:
+                effect.actor = self.name
+        return effects
+
+    def _recv(self, message: Recv, now_ns: int) -> list[Effect]:
+        if self.reader_waiting:
+            raise UnexpectedMessage("UdpSocket", message, "the reader already waits")
+        if self.queue:
+            return self._deliver(now_ns)
+        self.reader_waiting = True
+        return []
 
     def _enqueue(self, skb: SocketBuffer, now_ns: int) -> Sequence[Effect]:
         if self.rmem >= self.rcvbuf:

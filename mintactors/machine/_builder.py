@@ -345,7 +345,7 @@ def _add_receiver(
 ) -> tuple[UdpSocket, ReceivingApp]:
     """The UDP socket and the application reading it, on the target core."""
     profile = config.costs_profile
-    socket = UdpSocket(reader=names.APP, rcvbuf=config.socket.rcvbuf)
+    socket = UdpSocket(reader=names.APP, rcvbuf=config.socket.rcvbuf, name=names.SOCKET)
     app = ReceivingApp(
         name=names.APP,
         core=names.core(config.machine.target_core),
@@ -356,7 +356,8 @@ def _add_receiver(
         ledger=ledger,
         note_frames=config.simulation.trace_frames,
     )
-    socket.waiting_reader = app  # recv wakes the app's thread by a direct call
+    # The app's thread enters recv, and recv wakes it, by direct calls.
+    socket.waiting_reader, app.socket_calls = app, socket
     sim.add_actor(names.SOCKET, socket)
     sim.add_actor(names.APP, app)
     return socket, app

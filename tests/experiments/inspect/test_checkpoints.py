@@ -110,7 +110,7 @@ def test_the_violation_is_found_from_a_checkpoint_as_from_the_start(tmp_path: Pa
     writer = record(
         CONFIGS / "scenarios" / "lost-wakeup-regression.toml",
         tmp_path,
-        10,
+        5,
         'simulation.trace="full"',
     )
     assert writer.taken
