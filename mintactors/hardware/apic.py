@@ -114,6 +114,11 @@ class LocalApic:
         self._sent = self._received = self._merged = self._accepted = self._eoi = 0
         self._device_received = self._device_merged = 0
 
+    @property
+    def interrupts_received(self) -> int:
+        """IPIs and device interrupts received so far (cheap; for monitors)."""
+        return self._received + self._device_received
+
     def statistics(self) -> ApicStatistics:
         """The counters so far."""
         return ApicStatistics(

@@ -177,6 +177,11 @@ class DebugSupportMechanism:
         """Return from calls made by actor ``name`` into ``caller`` directly (see DirectCaller)."""
         self.direct[name] = caller
 
+    @property
+    def icr_writes(self) -> int:
+        """ICR writes so far: IPIs asked for (cheap; for monitors)."""
+        return self._icr
+
     def statistics(self) -> MechanismStatistics:
         """The counters so far."""
         return MechanismStatistics(

@@ -59,8 +59,7 @@ class _LostWakeupWatch:
         injector = self.machine.injector
         injected = injector.ipis_injected if injector is not None else 0
         raised = self._source.interrupts_raised() + injected
-        stats = apic.statistics()
-        return raised <= stats.ipi_received + stats.device_received
+        return raised <= apic.interrupts_received
 
     def after_delivery(self, now_ns: int) -> None:
         """Open or close a stranding episode."""

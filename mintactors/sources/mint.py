@@ -59,7 +59,7 @@ class MintTraffic:
 
     def interrupts_raised(self) -> int:
         """ICR writes."""
-        return self.mechanism.statistics().icr_writes
+        return self.mechanism.icr_writes
 
     def may_raise(self, now_ns: int) -> bool:
         """A system call under way (entered by now) may still write the ICR."""
