@@ -334,7 +334,8 @@ class RunTask:
     (1), and is paused while an interrupt handler runs. Thread work belongs to
     ``thread`` (default: the owner), the unit the core shares its time between.
     When the work is done the core sends :class:`TaskDone` with ``label`` to
-    ``owner``.
+    ``owner``, unless ``notify`` is false (an owner that has already done, ahead of
+    time, everything that follows this work).
     """
 
     owner: str
@@ -342,6 +343,7 @@ class RunTask:
     label: str
     priority: int = 1
     thread: str = ""
+    notify: bool = True
 
 
 @attrs.frozen

@@ -446,26 +446,27 @@ class CpuCore:
         self._tasks_done += 1
         task = running.task
         self._account(task, now_ns - running.slice_started_ns)
-        done = Send(task.owner, TaskDone(task.label, running.started_ns))
+        told = (Send(task.owner, TaskDone(task.label, running.started_ns)),)
+        done = told if task.notify else ()
         if task.priority == 0:
             if self.softirq_queue:
-                return (done, *self._start_next(now_ns))
+                return (*done, *self._start_next(now_ns))
             # __do_softirq keeps the CPU while softirq work is pending: the owner may
             # queue its next piece in reply to TaskDone, at this same instant, and it
             # must run before thread work. With thread work waiting already the choice
             # waits for the instant's end; otherwise only thread work that arrives in
             # this instant has to (see RunTask).
             if self.thread_queue or self.preempted is not None:
-                return (done, *self._yield())
+                return (*done, *self._yield())
             self._softirq_ended_ns = now_ns
-            return (done,)
+            return done
         thread = _thread(task)
         self._last_ended = (thread, now_ns)
         if any(_thread(t) != thread for _, t in self.thread_queue):
             # Another thread waits: the choice waits for this thread's next piece,
             # which keeps the CPU while the slice lasts.
-            return (done, *self._yield())
-        return (done, *self._start_next(now_ns))
+            return (*done, *self._yield())
+        return (*done, *self._start_next(now_ns))
 
     def _yield(self) -> Sequence[Effect]:
         self._yielding = True

@@ -489,7 +489,7 @@ class DriverShell(KernelServices):
                 value = None
                 continue
             if kind is Store or kind is Writel:
-                if softirq and run.acc:
+                if softirq and run.acc and not self._ahead(run, now_ns, out):
                     return self._wait(run, op, now_ns, out)
                 self._store(run, op, now_ns, out)  # type: ignore[arg-type]  # narrowed above
                 value = None
@@ -532,12 +532,37 @@ class DriverShell(KernelServices):
         always wait.
         """
         next_due = self.next_due
-        if next_due is None or run.irqs_on or self.store_buffer is not None:
+        if next_due is None or self.store_buffer is not None:
             return False
         acc = run.acc
         if now_ns + acc >= next_due():
             return False
+        if run.irqs_on:
+            return self._softirq_may_run_ahead(run, out)
         return all(type(effect) is Note or effect.delay_ns >= acc for effect in out)  # type: ignore[union-attr]
+
+    def _softirq_may_run_ahead(self, run: CodeRun, out: list[Effect]) -> bool:
+        """Whether softirq code may go on past a wait for CPU time (nothing is due before).
+
+        With no delivery queued before the wait's instant, no interrupt can pre-empt
+        the code until then, and the core runs its stretches back to back (softirq
+        work before any thread), so they can be one stretch. That holds if what
+        the code has sent cannot raise an interrupt on this core meanwhile: posted
+        stores to a memory that answers none (no unmask listener), and skbs for the
+        socket (whose reader's work only queues behind the softirq). Not in
+        ksoftirqd, whose pieces are thread work that CFS may interleave with
+        another thread's; not with injections, which fire at steps.
+        """
+        if run.kind is not CodeKind.SOFTIRQ or self.injected_steps:
+            return False
+        if self.memory.unmask_listener is not None:
+            return False
+        memory, socket = self.memory_actor, self.socket
+        return all(
+            type(effect) is Note
+            or (type(effect) is Send and (effect.to == memory or effect.to == socket))
+            for effect in out
+        )
 
     def _must_wait(self, run: CodeRun, op: Op, softirq: bool) -> bool:
         """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
@@ -561,10 +586,11 @@ class DriverShell(KernelServices):
             out.append(SetTimer("resume", acc, DriverResume()))
         return out
 
-    def _cpu_request(self, run: CodeRun, ns: int) -> Send:
+    def _cpu_request(self, run: CodeRun, ns: int, *, notify: bool = True) -> Send:
         """Ask the core for ``ns`` of CPU time in softirq context or as ksoftirqd."""
         if run.kind is CodeKind.SOFTIRQ:
-            return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, priority=0))
+            task = RunTask(self.name, ns, SOFTIRQ_CHUNK, priority=0, notify=notify)
+            return Send(self.core, task)
         return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, thread=self.ksoftirqd))
 
     def _perform_now(self, run: CodeRun, op: Op, now_ns: int, out: list[Effect]) -> Any:
@@ -651,6 +677,12 @@ class DriverShell(KernelServices):
             out.append(Send(self.core, iret, run.acc))
             return out
         if run.acc:  # the softirq's last stretch of CPU time
+            if not run.result and self._ahead(run, now_ns, out):
+                # Nothing can come before the stretch ends: the code is over now,
+                # and the core need not say when the stretch is done.
+                out.append(self._cpu_request(run, run.acc, notify=False))
+                run.acc = 0
+                return self._softirq_done(run, now_ns, out)
             out.append(self._cpu_request(run, run.acc))
             run.acc = 0
             return out
