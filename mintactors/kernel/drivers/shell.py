@@ -557,11 +557,9 @@ class DriverShell(KernelServices):
             return False
         if self.memory.unmask_listener is not None:
             return False
-        memory, socket = self.memory_actor, self.socket
+        quiet = (self.memory_actor, self.socket)
         return all(
-            type(effect) is Note
-            or (type(effect) is Send and (effect.to == memory or effect.to == socket))
-            for effect in out
+            type(effect) is Note or (type(effect) is Send and effect.to in quiet) for effect in out
         )
 
     def _must_wait(self, run: CodeRun, op: Op, softirq: bool) -> bool:
