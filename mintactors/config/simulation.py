@@ -28,6 +28,12 @@ class SimulationConfig:
     ``pct_depth`` (``d``) and ``pct_steps`` (``k``) tune the ``pct`` policy: its
     ``d - 1`` change points fall among tie decisions ``1..k``
     (:class:`~mintactors.runtime.PctPolicy`). Other policies ignore them.
+
+    ``lookahead``: driver code runs ahead to an instant nothing else can reach
+    first (a load, NET_RX's start, its next stretch of CPU time) instead of waiting
+    for it as a delivery of its own. What happens, and when, is the same either way;
+    with it on a run is faster and the kernel shell's state between two deliveries
+    may already hold work dated later (docs/drivers.md, "Time").
     """
 
     seed: int = checked(1, between(0, (1 << 64) - 1))
@@ -39,3 +45,4 @@ class SimulationConfig:
     trace_frames: bool = False
     pct_depth: int = checked(PCT_DEPTH, between(1, 64))
     pct_steps: int = checked(PCT_STEPS, at_least(1, at_most=1 << 40))
+    lookahead: bool = True

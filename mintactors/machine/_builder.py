@@ -333,7 +333,7 @@ def _add_driver(
         trace_level=TraceLevel[config.simulation.trace.upper()],
         store_buffer=buffers[machine.target_core] if buffers else None,
         uc_load_drains=config.memory.uc_load_drains,
-        next_due=sim.next_due_ns,
+        next_due=sim.next_due_ns if config.simulation.lookahead else None,
         iret_ns=profile.irq_exit_ns,
     )
     sim.add_actor(names.DRIVER, shell)

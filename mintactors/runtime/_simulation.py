@@ -251,19 +251,16 @@ class Simulation:
     def next_due_ns(self) -> float:
         """When anything else can next happen: the earliest queued delivery's time.
 
-        Capped at one past ``until_ns`` (deliveries after it are never made);
         ``inf`` when nothing is queued. Read during a delivery, it leaves out that
         delivery's own effects, which the caller knows. A component that runs its
         own code ahead to an instant before this one cannot be overtaken by anyone
         (only deliveries change the machine), which is what makes running ahead
-        safe; a cancelled timer still queued only makes the answer earlier.
+        safe; a cancelled timer still queued only makes the answer earlier. It is
+        not cut at ``until_ns`` or at a stop: a run re-executed to an earlier
+        instant must make the same choices as the run it repeats.
         """
         heap = self._queue.heap
-        due: float = heap[0][0] if heap else math.inf
-        until = self._until
-        if until is not None and until < due:
-            return until + 1
-        return due
+        return heap[0][0] if heap else math.inf
 
     @property
     def actor_names(self) -> tuple[str, ...]:

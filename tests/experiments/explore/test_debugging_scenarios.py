@@ -110,7 +110,7 @@ def test_tie_config_passes_under_fifo_for_every_seed() -> None:
     assert len(outcome.verdicts) == 20
 
 
-@pytest.mark.parametrize(("policy", "failing_run"), [("random", 2), ("pct", 1)])
+@pytest.mark.parametrize(("policy", "failing_run"), [("random", 1), ("pct", 2)])
 def test_tie_config_is_found_by_random_and_pct_where_the_doc_shows(
     policy: str, failing_run: int
 ) -> None:

@@ -56,7 +56,9 @@ def one_packet() -> Config:
     raw: dict[str, Any] = {
         "costs": dict(COSTS),
         "generator": {"count": 1, "size": SIZE, "start_ns": 1000},
-        "simulation": {"trace": "full"},
+        # Every wait a delivery: the driver's state between two deliveries is then
+        # the state at that instant, which these tests read field by field.
+        "simulation": {"trace": "full", "lookahead": False},
     }
     return parse_config(raw, "<test>")
 
