@@ -61,6 +61,9 @@ class Watch(Protocol):
 
     #: Whether :meth:`after_delivery` must be called after every delivery.
     during_run: bool
+    #: The actors whose deliveries can change what :meth:`after_delivery` reads
+    #: (None: any); after a delivery to another actor it is not called.
+    reads: frozenset[str] | None
 
     def after_delivery(self, now_ns: int) -> None:
         """Look at the machine after one delivery."""
@@ -116,19 +119,28 @@ class OracleMonitor:
         self.watches = {
             name: oracle.watch(machine, self.violations) for name, oracle in self.oracles.items()
         }
-        self._during = tuple(w.after_delivery for w in self.watches.values() if w.during_run)
-        self._simulation = machine.simulation
+        during = [w for w in self.watches.values() if w.during_run]
+        self._during = tuple(w.after_delivery for w in during)
+        sim = self._simulation = machine.simulation
+        # Per actor, the checks a delivery to it can concern, in the oracles' order.
+        self._checks = {
+            actor: tuple(w.after_delivery for w in during if w.reads is None or actor in w.reads)
+            for actor in sim.actor_names
+        }
 
     def __call__(self) -> bool:
         """Check after one delivery; true asks the run to stop (see ``stop_on_violation``)."""
-        now = self._simulation.now_ns
-        for check in self._during:
+        sim = self._simulation
+        now = sim.now_ns
+        for check in self._checks.get(sim.last_actor, self._during):
             check(now)
         return self.stop_on_violation and bool(self.violations)
 
     def finish(self, run: RunResult, accounting_error: str | None = None) -> None:
         """Close open episodes and add the end-of-run checks."""
-        self()
+        now = self._simulation.now_ns
+        for check in self._during:
+            check(now)
         for watch in self.watches.values():
             watch.finish(run, accounting_error)
 

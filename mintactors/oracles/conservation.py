@@ -22,6 +22,7 @@ __all__ = ["Conservation"]
 
 class _ConservationWatch:
     during_run = False
+    reads: frozenset[str] | None = None
 
     def __init__(self, found: list[Violation]) -> None:
         self.found = found

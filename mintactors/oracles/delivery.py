@@ -43,6 +43,8 @@ class _ProblemWatch:
         self.oracle = oracle
         self.kinds = kinds
         self.problems = app.problems
+        # Problems are found only when the application takes a frame.
+        self.reads: frozenset[str] | None = frozenset({app.name})
         self.found = found
         self.seen = 0
 

@@ -28,6 +28,9 @@ __all__ = ["LostWakeup"]
 
 class _LostWakeupWatch:
     during_run = True
+    #: Any delivery: the condition also moves with time (a write-back landing, a
+    #: system call entered), and an episode is dated by the delivery that saw it.
+    reads: frozenset[str] | None = None
 
     def __init__(self, machine: Machine, bound_ns: int, found: list[Violation]) -> None:
         self.machine = machine
@@ -63,6 +66,10 @@ class _LostWakeupWatch:
 
     def after_delivery(self, now_ns: int) -> None:
         """Open or close a stranding episode."""
+        if self._stranded_since is None and (
+            self._ring.frames_landed(now_ns) <= self._driver.frames_taken
+        ):
+            return  # no frame waits and no episode is open: the commonest case
         if self.stranded(now_ns):
             if self._stranded_since is None:
                 self._stranded_since = now_ns

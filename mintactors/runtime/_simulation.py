@@ -263,6 +263,16 @@ class Simulation:
         return heap[0][0] if heap else math.inf
 
     @property
+    def last_actor(self) -> str:
+        """The actor the delivery just made went to ("" before any), for ``stop_when``.
+
+        Kept only while a ``stop_when`` is installed, like :attr:`last_delivery`,
+        and cheaper: nothing is built.
+        """
+        last = self._last
+        return "" if last is None else last[3].name
+
+    @property
     def actor_names(self) -> tuple[str, ...]:
         """Names of the actors, in the order they were added."""
         return tuple(self._actors)
