@@ -198,6 +198,7 @@ def _add_cores(
             irq_exit_ns=profile.irq_exit_ns,
             sched_slice_ns=profile.sched_slice_ns,
             store_buffer=buffers[c] if buffers else None,
+            next_due=sim.next_due_ns if config.simulation.lookahead else None,
         )
         sim.add_actor(names.core(c), core)
         sim.add_actor(names.apic(c), apic)

@@ -44,7 +44,7 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # 5 us apart the kernel is idle between packets (at the quickstart's 3 us the
     # receive path is saturated and driver code is nearly always under way).
     writer = record(
-        CONFIGS / "quickstart.toml", out, 1000, "generator.count=400", "generator.interval_ns=5000"
+        CONFIGS / "quickstart.toml", out, 1000, "generator.count=500", "generator.interval_ns=5000"
     )
     assert len(writer.taken) > 5
     return out / "trace.jsonl"
