@@ -185,7 +185,7 @@ class PhysicalMemory:
     def peek(self, addr: int, length: int) -> bytes:
         """Read bytes with no access check and no cost (for inspection and tests)."""
         page, offset = divmod(addr, PAGE_SIZE)
-        if 0 < length and offset + length <= PAGE_SIZE:  # within one page: most reads
+        if length > 0 and offset + length <= PAGE_SIZE:  # within one page: most reads
             stored = self._pages.get(page)
             return bytes(stored[offset : offset + length]) if stored is not None else bytes(length)
         out = bytearray()
