@@ -17,6 +17,7 @@ the skb (for sensitivity runs; see ``docs/paper.md``).
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -77,6 +78,7 @@ def _recv_points(value: Any) -> CopyCurve | None:
     return None if value is None else _checked_points(value, "recv_copy_points")
 
 
+@functools.lru_cache(maxsize=4096)  # a run copies a handful of sizes, many times
 def _curve_ns(points: CopyCurve, nbytes: int) -> int:
     """The piecewise-linear cost of ``nbytes`` through ``points`` (module docstring)."""
     sizes = [b for b, _ in points]
