@@ -69,6 +69,11 @@ class DriverContext:
     def __init__(self, layout: NicLayout, costs: DriverCosts) -> None:
         self.layout = layout
         self.costs = costs
+        #: Steps the kernel need not hear of: declared, and no injection fires at
+        #: them (the shell fills it in; a step is then only a mark in the code).
+        self.quiet_steps: frozenset[str] = frozenset()
+        #: How often each step has been reached (the shell counts the others).
+        self.step_counts: dict[str, int] = {}
 
     @property
     def ring_size(self) -> int:
@@ -83,6 +88,10 @@ class DriverContext:
 
     def step(self, name: str) -> Code[None]:
         """Mark a named point of the code; ``[[inject]]`` entries fire at it."""
+        if name in self.quiet_steps:
+            counts = self.step_counts
+            counts[name] = counts.get(name, 0) + 1
+            return
         yield Step(name)
 
     def note(self, kind: str, **fields: object) -> Code[None]:

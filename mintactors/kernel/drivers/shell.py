@@ -230,7 +230,8 @@ class DriverShell(KernelServices):
         )
         self.ctx = DriverContext(layout, costs)
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
-        self.step_counts: dict[str, int] = {}
+        self.ctx.quiet_steps = self.allowed_steps - self.injected_steps
+        self.step_counts = self.ctx.step_counts  # one count, whoever makes it
         self.irq: CodeRun | None = None
         self.softirq: CodeRun | None = None  # __do_softirq, at irq_exit or in ksoftirqd
         self.probe: CodeRun | None = None
@@ -365,13 +366,13 @@ class DriverShell(KernelServices):
 
     def _hard_irq(self) -> Code[None]:
         """The kernel's path around the driver's handler: entry and EOI, handler, iret."""
-        yield Step("entered")
+        yield from self.ctx.step("entered")
         if self.full:
             yield Trace(NoteKind.HANDLER_ENTERED, {"run": self._runs})
         yield Cpu(self.costs.eoi_ns)
         result = yield from self.driver.interrupt(self.ctx)
         self._irq_none += result is IrqReturn.NONE
-        yield Step("returned")
+        yield from self.ctx.step("returned")
         if self._raises_net_rx():
             # irq_exit: __do_softirq's prologue runs before it enables interrupts.
             yield Cpu(self.limits.softirq_entry_ns)
@@ -422,7 +423,7 @@ class DriverShell(KernelServices):
         yield Cpu(self.costs.descriptor_ns)
         if self.full:
             yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
-        yield Step("poll_started")
+        yield from self.ctx.step("poll_started")
         work = yield from self.driver.poll(self.ctx, weight)
         self._count_run(self._taken - taken_before)
         if work < weight:
