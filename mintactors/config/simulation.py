@@ -33,7 +33,8 @@ class SimulationConfig:
     first (a load, NET_RX's start, its next stretch of CPU time) instead of waiting
     for it as a delivery of its own. What happens, and when, is the same either way;
     with it on a run is faster and the kernel shell's state between two deliveries
-    may already hold work dated later (docs/drivers.md, "Time").
+    may already hold work dated later (docs/drivers.md, "Time"), so a run cut at
+    ``until_ns`` may count driver work dated a few microseconds past it.
     """
 
     seed: int = checked(1, between(0, (1 << 64) - 1))

@@ -521,16 +521,16 @@ class DriverShell(KernelServices):
             value = self._perform_now(run, op, now_ns, out)
 
     def _ahead(self, run: CodeRun, now_ns: int, out: list[Effect]) -> bool:
-        """Whether hard-IRQ code may do its next read now rather than wait for its instant.
+        """Whether code may go on now rather than wait for its next instant (lookahead).
 
-        With interrupts off, only another actor's delivery could come between now
-        and the read's instant and change what it reads. If none is queued before
-        that instant, and nothing this code has sent is due before it either, the
-        read would be the very next delivery: it is done now, with the same result
-        (the timer is skipped, as a conservative simulator skips ahead to its
-        lookahead). Softirq code waits for CPU time from the core, which an
-        interrupt may pre-empt, and ``tso`` stores drain on their own timers: both
-        always wait.
+        In the hard IRQ (interrupts off) only another actor's delivery could come
+        between now and a read's instant and change what it reads. If none is
+        queued before that instant, and nothing this code has sent is due before
+        it either, the read would be the very next delivery: it is done now, with
+        the same result (the timer is skipped, as a conservative simulator skips
+        ahead to its lookahead). Softirq code waits for CPU time, which an
+        interrupt may pre-empt: see :meth:`_softirq_may_run_ahead`. Under ``tso``
+        stores drain on their own timers: code always waits.
         """
         next_due = self.next_due
         if next_due is None or self.store_buffer is not None:
@@ -714,7 +714,9 @@ class DriverShell(KernelServices):
         if self.memory.unmask_listener is not None:
             return False
         memory = self.memory_actor
-        return all(type(effect) is Note or effect.to == memory for effect in out)  # type: ignore[union-attr]
+        return all(
+            type(effect) is Note or (type(effect) is Send and effect.to == memory) for effect in out
+        )
 
     def _start_softirq_ahead(self, run: CodeRun, now_ns: int, out: list[Effect]) -> RunTask | None:
         """Start ``__do_softirq`` now, dated at the end of ``iret``; its first CPU request.
