@@ -32,6 +32,7 @@ __all__ = [
     "SetTimer",
     "Stop",
     "TraceLevel",
+    "dated_later",
 ]
 
 
@@ -133,3 +134,18 @@ class Component(Protocol):
         be a ``Component``.
         """
         ...
+
+
+def dated_later(effect: Effect, delay_ns: int, actor: str | None = None) -> Effect:
+    """``effect``, just made and shared with no one, dated ``delay_ns`` later (in place).
+
+    For a component that works out now what it will do at a later instant (a
+    direct call's return, a lookahead): its sends, timers and notes move by
+    ``delay_ns`` and, given ``actor``, name it unless they name their own. A
+    ``CancelTimer`` or ``Stop`` has no date and is returned as it is.
+    """
+    if isinstance(effect, Send | SetTimer | Note):
+        effect.delay_ns += delay_ns
+        if actor is not None and effect.actor is None:
+            effect.actor = actor
+    return effect

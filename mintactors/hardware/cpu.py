@@ -50,7 +50,7 @@ from enum import Enum
 
 import attrs
 
-from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer
+from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer, dated_later
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.snapshots import CoreSnapshot, WorkSnapshot
@@ -95,15 +95,6 @@ class CoreStatistics:
     task_ns: int
     softirq_ns: int = 0
     thread_ns: dict[str, int] = attrs.field(factory=dict)
-
-
-def _later(effect: Effect, delay_ns: int, actor: str) -> Effect:
-    """``effect`` (just made, shared with no one) dated ``delay_ns`` later."""
-    if isinstance(effect, Send | SetTimer | Note):
-        effect.delay_ns += delay_ns
-        if effect.actor is None:
-            effect.actor = actor
-    return effect  # a CancelTimer: the timer it names cannot fire before then either
 
 
 def _thread(task: RunTask) -> str:
@@ -264,7 +255,8 @@ class CpuCore:
                 exit_ns, drained = self._drained(self.irq_exit_ns, "iret", now_ns)
                 if message.softirq is not None and not drained and self._ahead(now_ns + exit_ns):
                     return [
-                        _later(e, exit_ns, self.name) for e in self._after_iret(now_ns + exit_ns)
+                        dated_later(e, exit_ns, self.name)
+                        for e in self._after_iret(now_ns + exit_ns)
                     ]
                 return (*drained, SetTimer("iret", exit_ns, CoreStep(CoreStepKind.IRET_DONE)))
             case CoreStep():

@@ -43,7 +43,7 @@ from typing import Final, Literal, get_args
 
 import attrs
 
-from mintactors.effects import Effect, Note, Send, SetTimer
+from mintactors.effects import Effect, Note, SetTimer, dated_later
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameSource, PktgenFrames
@@ -104,17 +104,6 @@ class GeneratorStatistics:
         if self.sent < 2 or self.first_send_ns is None or self.last_send_ns is None:
             return None
         return (self.last_send_ns - self.first_send_ns) / (self.sent - 1)
-
-
-def _later(effect: Effect, after_ns: int, actor: str) -> Effect:
-    """``effect`` (just made, so shared with no one) made ``after_ns`` later, and made
-    by ``actor`` unless it names its own."""
-    if isinstance(effect, Send | SetTimer | Note):
-        effect.delay_ns += after_ns
-        if effect.actor is None:
-            effect.actor = actor
-        return effect
-    raise TypeError(f"cannot date {effect!r} later")  # the generator makes no other
 
 
 class Generator:
@@ -280,7 +269,7 @@ class Generator:
         self._check_return(message)
         self._returning = (message.seq, now_ns + after_ns)
         return tuple(
-            _later(effect, after_ns, self.name)
+            dated_later(effect, after_ns, self.name)
             for effect in self._returned(message, now_ns + after_ns)
         )
 

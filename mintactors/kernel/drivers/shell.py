@@ -45,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel
+from mintactors.effects import Effect, Note, Send, SetTimer, TraceLevel, dated_later
 from mintactors.errors import MintactorsError, UnexpectedMessage
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
@@ -738,10 +738,7 @@ class DriverShell(KernelServices):
         ):
             request = chunk.message
             effects.pop()
-        for effect in effects:
-            if type(effect) is Send or type(effect) is Note or type(effect) is SetTimer:
-                effect.delay_ns += after
-            out.append(effect)
+        out += (dated_later(effect, after) for effect in effects)
         return request
 
     def _softirq_done(
