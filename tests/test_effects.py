@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from mintactors.effects import CancelTimer, Note, Send, SetTimer, Stop, TraceLevel
+from mintactors.effects import CancelTimer, Note, Send, SetTimer, Stop, TraceLevel, dated_later
 
 
 def test_effects_compare_and_hash_by_value() -> None:
@@ -37,11 +37,10 @@ def test_effects_keep_their_constructor_defaults_and_repr() -> None:
 
 def test_dated_later_moves_dated_effects_and_names_the_actor_unless_they_name_one() -> None:
     """Sends, timers and notes move later and gain the actor; a cancel has no date."""
-    from mintactors.effects import CancelTimer, Note, Send, SetTimer, dated_later
-
     send, timer = Send("b", "m", 5), SetTimer("t", 7, "m", actor="own")
     note, cancel = Note("K", {}), CancelTimer("t")
     moved = [dated_later(e, 10, "a") for e in (send, timer, note, cancel)]
     assert [(e.delay_ns, e.actor) for e in moved[:3]] == [(15, "a"), (17, "own"), (10, "a")]
-    assert moved[3] is cancel and cancel.actor is None
+    assert moved[3] is cancel
+    assert cancel.actor is None
     assert dated_later(Send("b", "m"), 3).actor is None
