@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Iterable
 from typing import Final
 
 import attrs
@@ -75,6 +74,8 @@ _IP_CSUM_OFFSET: Final = ETH_HEADER_LEN + 10
 #: pktgen's TTL (``iph->ttl = 32`` in ``fill_packet_ipv4``).
 PKTGEN_TTL: Final = 32
 _PKTGEN = struct.Struct("!IIIIQ")
+#: One big-endian 16-bit word.
+_U16 = struct.Struct("!H")
 
 
 @attrs.frozen
@@ -108,18 +109,18 @@ def internet_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def _fold_add(a: int, b: int) -> int:
-    total = a + b
-    return (total & 0xFFFF) + (total >> 16)
+def _patched_checksum(checksum: int, old: bytes, new: bytes) -> int:
+    """RFC 1624 eqn. 3, ``HC' = ~(~HC + ~m + m')``, over the 16-bit words ``old`` -> ``new``.
 
-
-def _patched_checksum(checksum: int, old: Iterable[int], new: Iterable[int]) -> int:
-    """RFC 1624 eqn. 3: ``HC' = ~(~HC + ~m + m')`` over every changed 16-bit word."""
+    Summed as :func:`internet_checksum` sums: modulo 0xFFFF a buffer's big-endian
+    integer is the ones'-complement sum of its words, and ``~m`` is ``-m``.
+    """
     acc = ~checksum & 0xFFFF
-    for before, after in zip(old, new, strict=True):
-        acc = _fold_add(acc, ~before & 0xFFFF)
-        acc = _fold_add(acc, after)
-    return ~acc & 0xFFFF
+    total = (acc - int.from_bytes(old, "big") + int.from_bytes(new, "big")) % 0xFFFF
+    # The sum is +0 only if every term is: no change at all to a checksum of 0xFFFF.
+    if total == 0 and (acc or old != b"\xff" * len(old) or any(new)):
+        total = 0xFFFF
+    return ~total & 0xFFFF
 
 
 class FrameFactory:
@@ -145,8 +146,8 @@ class FrameFactory:
         self._template = bytearray(self._build(blank_header + filler, ip_id=0))
         self._template_csum = struct.unpack_from("!H", self._template, _UDP_CSUM_OFFSET)[0]
         self._template_ip_csum = struct.unpack_from("!H", self._template, _IP_CSUM_OFFSET)[0]
-        # Words of the blank header, for the incremental update.
-        self._blank_words = struct.unpack("!12H", blank_header)
+        # The blank header, for the incremental update.
+        self._blank_header = blank_header
 
     def _build(self, payload: bytes, ip_id: int) -> bytes:
         flow = self.flow
@@ -182,20 +183,16 @@ class FrameFactory:
         header = _pktgen_header(seq, send_ns)
         ip_id = seq & 0xFFFF
         # The template's ID is 0; the IPv4 checksum covers the header only.
-        ip_csum = _patched_checksum(self._template_ip_csum, (0,), (ip_id,))
-        csum = _patched_checksum(self._template_csum, self._blank_words, _words(header))
+        ip_csum = _patched_checksum(self._template_ip_csum, b"\0\0", _U16.pack(ip_id))
+        csum = _patched_checksum(self._template_csum, self._blank_header, header)
         if csum == 0:
             csum = 0xFFFF  # UDP sends a computed zero as all ones (RFC 768)
         out = bytearray(self._template)
-        struct.pack_into("!H", out, _IP_ID_OFFSET, ip_id)
-        struct.pack_into("!H", out, _IP_CSUM_OFFSET, ip_csum)
+        _U16.pack_into(out, _IP_ID_OFFSET, ip_id)
+        _U16.pack_into(out, _IP_CSUM_OFFSET, ip_csum)
         out[_PAYLOAD_OFFSET:MIN_FRAME_LEN] = header
-        struct.pack_into("!H", out, _UDP_CSUM_OFFSET, csum)
+        _U16.pack_into(out, _UDP_CSUM_OFFSET, csum)
         return bytes(out)
-
-
-def _words(data: bytes) -> tuple[int, ...]:
-    return struct.unpack(f"!{len(data) // 2}H", data)
 
 
 def _pktgen_header(seq: int, send_ns: int) -> bytes:

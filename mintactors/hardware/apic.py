@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from mintactors.distributions import Sampler
-from mintactors.effects import Effect, Note, Send
+from mintactors.effects import Effect, Note, Send, TraceLevel
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.hardware.snapshots import ApicSnapshot, vectors
 from mintactors.messages import (
@@ -92,6 +92,7 @@ class LocalApic:
         peers: APIC ID to actor name, for IPI destinations.
         latency: delay of one IPI on the bus, per IPI.
         tpr: task-priority register; interrupts of class <= TPR class stay pending.
+        trace_level: full-level notes are built only at ``FULL``.
     """
 
     def __init__(
@@ -102,8 +103,10 @@ class LocalApic:
         peers: Mapping[int, str],
         latency: Sampler,
         tpr: int = 0,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
         self.apic_id = apic_id
+        self.full = trace_level >= TraceLevel.FULL
         self.name = name
         self.peers = dict(peers)
         self.latency = latency
@@ -182,6 +185,8 @@ class LocalApic:
             self._merged += 1
             return (Note(NoteKind.IPI_MERGED, fields),)
         self.irr |= bit
+        if not self.full:
+            return self._raise(now_ns)
         return (Note(NoteKind.IPI_DELIVERED, fields), *self._raise(now_ns))
 
     def _receive_device(self, message: DeviceInterrupt, now_ns: int) -> Sequence[Effect]:
@@ -253,8 +258,10 @@ class LocalApic:
             raise IllegalValue("LocalApic", write, problem)
         self._sent += 1
         delay = self.latency()
-        fields = {"vector": vector, "destination": destination, "latency_ns": delay, "seq": seq}
         ipi = IpiMessage(vector, self.apic_id, seq)
+        if not self.full:
+            return (Send(target, ipi, after_ns + delay, actor=self.name),)
+        fields = {"vector": vector, "destination": destination, "latency_ns": delay, "seq": seq}
         return (
             Send(target, ipi, after_ns + delay, actor=self.name),
             Note(NoteKind.IPI_SENT, fields, delay_ns=after_ns, actor=self.name),

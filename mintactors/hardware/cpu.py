@@ -50,7 +50,15 @@ from enum import Enum
 
 import attrs
 
-from mintactors.effects import CancelTimer, Effect, Note, Send, SetTimer, dated_later
+from mintactors.effects import (
+    CancelTimer,
+    Effect,
+    Note,
+    Send,
+    SetTimer,
+    TraceLevel,
+    dated_later,
+)
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected, unknown_step
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.snapshots import CoreSnapshot, WorkSnapshot
@@ -145,6 +153,7 @@ class CpuCore:
             ``next_due_ns``); with it, an ``iret`` that raises softirq work and
             that nothing can reach before it completes is completed at once, dated
             then (lookahead). None: every ``iret`` ends with a timer.
+        trace_level: full-level notes are built only at ``FULL``.
     """
 
     def __init__(
@@ -159,8 +168,10 @@ class CpuCore:
         sched_slice_ns: int = DEFAULT_SCHED_SLICE_NS,
         store_buffer: StoreBuffer | None = None,
         next_due: Callable[[], float] | None = None,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
         self.core_id = core_id
+        self.full = trace_level >= TraceLevel.FULL
         self.next_due = next_due
         self.name = name
         self.apic = apic
@@ -375,10 +386,10 @@ class CpuCore:
         entry = InterruptEntry(vector, self.core_id, from_idle=idle)
         entry_ns, drained = self._drained(self.irq_entry_ns, "interrupt", now_ns)
         effects += drained
-        effects += [
-            Send(handler, entry, entry_ns, actor=self.name),
-            Note(NoteKind.INTERRUPT_TAKEN, {"vector": vector, "handler": handler}, actor=self.name),
-        ]
+        effects.append(Send(handler, entry, entry_ns, actor=self.name))
+        if self.full:
+            taken = {"vector": vector, "handler": handler}
+            effects.append(Note(NoteKind.INTERRUPT_TAKEN, taken, actor=self.name))
         return effects
 
     def _drained(self, cost_ns: int, why: str, now_ns: int) -> tuple[int, list[Effect]]:
@@ -396,7 +407,9 @@ class CpuCore:
         self.in_handler = None
         self._returning = False
         self.interrupts_enabled = True
-        effects: list[Effect] = [Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector})]
+        effects: list[Effect] = []
+        if self.full:
+            effects.append(Note(NoteKind.INTERRUPT_RETURNED, {"vector": vector}))
         current = self.current
         if self.apic.deliverable() is not None:
             effects += self._maybe_take_interrupt(now_ns)
@@ -478,6 +491,11 @@ class CpuCore:
             # must run before thread work. With thread work waiting already the choice
             # waits for the instant's end; otherwise only thread work that arrives in
             # this instant has to (see RunTask).
+            if not task.notify:
+                # Its owner hears nothing, so it cannot queue more in reply: the
+                # choice need not wait (only an interrupt could add softirq work
+                # now, and it is taken before any choice).
+                return self._start_next(now_ns)
             if self.thread_queue or self.preempted is not None:
                 return (*done, *self._yield())
             self._softirq_ended_ns = now_ns

@@ -135,6 +135,7 @@ class RxRing:
             their interrupt and read ICR).
         store_buffer: the store buffer of the core whose CPU fills the ring
             (memory model ``tso``, Mint source); None: the writes are posted.
+        trace_level: full-level notes are built only at ``FULL``.
     """
 
     def __init__(
@@ -151,6 +152,7 @@ class RxRing:
         block_poll_ns: int = 1000,
         latch_cause: bool = False,
         store_buffer: StoreBuffer | None = None,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
         if no_buffer not in NO_BUFFER_POLICIES:
             raise ValueError(f"no-buffer policy {no_buffer!r}: allowed {NO_BUFFER_POLICIES}")
@@ -165,6 +167,7 @@ class RxRing:
         self.block_poll_ns = block_poll_ns
         self.latch_cause = latch_cause
         self.store_buffer = store_buffer
+        self.full = trace_level >= TraceLevel.FULL
         self.rdh = 0
         self.state = RingState.IDLE
         self.pending: deque[PostFrame] = deque()
@@ -356,6 +359,8 @@ class RxRing:
             RxDescriptor.unpack(self._load(layout.descriptor(self.rdh + i), DESCRIPTOR_LEN, now_ns))
             for i in range(count)
         ]
+        if not self.full:
+            return self._post(frame, descriptors, now_ns)
         return (
             Note(NoteKind.LOADED, {"addr": layout.register("RDT"), "length": 4, "rdt": rdt}),
             *self._post(frame, descriptors, now_ns),
@@ -414,7 +419,7 @@ class RxRing:
         done = copied + self.writeback_ns
         self._first, self._count = first, count
         self.state = RingState.BUSY
-        fields = {"seq": frame.seq, "desc": first, "length": len(data)}
+        fields = {"seq": frame.seq, "desc": first, "length": len(data)} if self.full else {}
         buffer = self.store_buffer
         if buffer is not None:
             effects: list[Effect] = [Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied)]
@@ -430,17 +435,11 @@ class RxRing:
         self.current = None
         self._free_at, self._landing_seq = now_ns + done, frame.seq
         note = self._written(frame, done, now_ns)
-        posted = Completion(
-            frame.reply_to,
-            FramePosted(frame.seq, first, count),
-            self.name,
-            note.kind,
-            tuple(note.fields.items()),
-        )
-        effects = [
-            Send(self.memory_actor, MemoryWrite(self.node, tuple(writes), posted), done),
-            Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied),
-        ]
+        said = ("", ()) if note is None else (note.kind, tuple(note.fields.items()))
+        posted = Completion(frame.reply_to, FramePosted(frame.seq, first, count), self.name, *said)
+        effects = [Send(self.memory_actor, MemoryWrite(self.node, tuple(writes), posted), done)]
+        if self.full:
+            effects.append(Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied))
         if self.pending:
             # After the write (priority 0) that lands at the same instant.
             effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))
@@ -448,8 +447,11 @@ class RxRing:
             self.state = RingState.IDLE
         return effects
 
-    def _written(self, frame: PostFrame, delay_ns: int, now_ns: int) -> Note:
-        """Count the frame's write-back, which lands ``delay_ns`` from now; its note."""
+    def _written(self, frame: PostFrame, delay_ns: int, now_ns: int) -> Note | None:
+        """Count the frame's write-back, which lands ``delay_ns`` from now; its note.
+
+        None below the full trace level, where the note would not be kept.
+        """
         first, count = self._first, self._count
         size = self.layout.ring_size
         for i in range(count):
@@ -457,6 +459,8 @@ class RxRing:
         self._posted += 1
         self._used += count
         self._spanning += count > 1
+        if not self.full:
+            return None
         done = {"seq": frame.seq, "desc": first, "count": count}
         return Note(NoteKind.DESCRIPTOR_DONE, done)
 
@@ -464,9 +468,8 @@ class RxRing:
         """The write-back through the store buffer has drained (tso)."""
         frame, self.current = self.current, None
         assert frame is not None
-        effects: list[Effect] = [
-            self._written(frame, 0, now_ns),
-            Send(frame.reply_to, FramePosted(frame.seq, self._first, self._count)),
-        ]
+        note = self._written(frame, 0, now_ns)
+        effects: list[Effect] = [] if note is None else [note]
+        effects.append(Send(frame.reply_to, FramePosted(frame.seq, self._first, self._count)))
         effects += self._begin(now_ns)
         return effects

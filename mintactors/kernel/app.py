@@ -78,6 +78,7 @@ class ReceivingApp:
         ledger: identify frames through this ledger instead of their payload header.
         note_frames: put each received frame's bytes (hex) in its ``PacketReceived``
             note, so the trace alone can be exported as a pcap.
+        trace_level: full-level notes are built only at ``FULL``.
 
     Attributes:
         on_receive: optional observer called with (seq, now_ns, frame) for each frame
@@ -95,7 +96,9 @@ class ReceivingApp:
         verify: bool = True,
         ledger: FrameLedger | None = None,
         note_frames: bool = False,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
+        self.full = trace_level >= TraceLevel.FULL
         self.name = name
         self.core = core
         self.socket = socket
@@ -230,10 +233,11 @@ class ReceivingApp:
             self._bytes += len(skb.data)
             self._latencies.add(latency)
             self._last = now_ns
-            received: dict[str, object] = {"seq": seq, "latency_ns": latency}
-            if self.note_frames:
-                received["frame"] = skb.data
-            effects.append(Note(NoteKind.PACKET_RECEIVED, received))
+            if self.full:
+                received: dict[str, object] = {"seq": seq, "latency_ns": latency}
+                if self.note_frames:
+                    received["frame"] = skb.data
+                effects.append(Note(NoteKind.PACKET_RECEIVED, received))
             if self.on_receive is not None:
                 self.on_receive(seq, now_ns, skb.data)
         effects += self._recv(now_ns)

@@ -43,7 +43,7 @@ from typing import Final, Literal, get_args
 
 import attrs
 
-from mintactors.effects import Effect, Note, SetTimer, dated_later
+from mintactors.effects import Effect, Note, SetTimer, TraceLevel, dated_later
 from mintactors.errors import IllegalValue, UnexpectedMessage, unexpected
 from mintactors.histogram import Histogram
 from mintactors.kernel.frames import FrameSource, PktgenFrames
@@ -126,6 +126,7 @@ class Generator:
         injections: whether an injection may ask for a packet (``InjectPacket``); if
             not, the generator need not wake at a planned instant to check.
         note_frames: put each frame's bytes (hex) in its ``PacketGenerated`` note.
+        trace_level: full-level notes are built only at ``FULL``.
 
     Attributes:
         on_generate: optional observer called with (seq, now_ns, frame) for each frame
@@ -145,7 +146,9 @@ class Generator:
         injected_frames: FrameSource | None = None,
         note_frames: bool = False,
         injections: bool = True,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
+        self.full = trace_level >= TraceLevel.FULL
         frames = PktgenFrames(factories) if isinstance(factories, Sequence) else factories
         self.name = name
         self.mechanism = mechanism
@@ -330,15 +333,15 @@ class Generator:
         if self._first_send is None:
             self._first_send = entered
         self._last_send = entered
+        if self.on_generate is not None:
+            self.on_generate(seq, entered, frame)
+        enter = self.mechanism.enter(SystemCall(seq, frame, self.name), now_ns, delay)
+        if not self.full:
+            return enter
         fields: dict[str, object] = {"seq": seq, "size": len(frame)}
         if self.note_frames:
             fields["frame"] = frame
-        if self.on_generate is not None:
-            self.on_generate(seq, entered, frame)
-        return (
-            Note(NoteKind.PACKET_GENERATED, fields, delay_ns=delay),
-            *self.mechanism.enter(SystemCall(seq, frame, self.name), now_ns, delay),
-        )
+        return (Note(NoteKind.PACKET_GENERATED, fields, delay_ns=delay), *enter)
 
     def _returned(self, message: SystemCallReturn, now_ns: int) -> Sequence[Effect]:
         # The next planned send is taken from the pattern before anything changes.

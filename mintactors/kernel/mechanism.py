@@ -137,6 +137,7 @@ class DebugSupportMechanism:
         mask_registers: emulate IMS/ICR (see the module docstring); None: never masked.
         store_buffer: the debug core's store buffer (memory model ``tso``); None: ``sc``.
         barrier: a full barrier between posting the frame and loading IMS.
+        trace_level: full-level notes are built only at ``FULL``.
     """
 
     def __init__(
@@ -154,7 +155,9 @@ class DebugSupportMechanism:
         mask_registers: InterruptMaskRegisters | None = None,
         store_buffer: StoreBuffer | None = None,
         barrier: bool = True,
+        trace_level: TraceLevel = TraceLevel.FULL,
     ) -> None:
+        self.full = trace_level >= TraceLevel.FULL
         self.name = name
         self.ring = ring
         self.apic = apic
@@ -258,11 +261,11 @@ class DebugSupportMechanism:
         self.call = (call, now_ns + after_ns)
         self._calls += 1
         post = PostFrame(call.seq, call.frame, self.copy_ns(len(call.frame)), self.name)
+        send = Send(self.ring, post, after_ns + self.syscall_entry_ns, actor=self.name)
+        if not self.full:
+            return (send,)
         entered = {"seq": call.seq, "length": len(call.frame)}
-        return (
-            Note(NoteKind.SYSCALL_ENTERED, entered, delay_ns=after_ns, actor=self.name),
-            Send(self.ring, post, after_ns + self.syscall_entry_ns, actor=self.name),
-        )
+        return (Note(NoteKind.SYSCALL_ENTERED, entered, delay_ns=after_ns, actor=self.name), send)
 
     def _posted_frame(self, seq: int, now_ns: int) -> Sequence[Effect]:
         self._posted += 1
@@ -321,6 +324,12 @@ class DebugSupportMechanism:
             fence = buffer.fenced(self.name, "weak_wrmsr_fence", at, until, now_ns)
             after_ns = until - now_ns
         written = after_ns + self.icr_write_ns
+        if not self.full:
+            return (
+                *fence,
+                *self.apic.write_icr(self.vector, self.destination, seq, written),
+                *self._return(seq, "ok", written, now_ns),
+            )
         return (
             *fence,
             *self.apic.write_icr(self.vector, self.destination, seq, written),
@@ -342,6 +351,8 @@ class DebugSupportMechanism:
         caller = self.direct.get(call.caller)
         if caller is None:
             return (Send(call.caller, message, delay),)
+        if not self.full:
+            return caller.returned(message, now_ns, delay)
         fields = {"seq": seq, "result": result, "entered_ns": entered, "caller": call.caller}
         returned = Note(NoteKind.SYSCALL_RETURNED, fields, delay_ns=delay)
         return (returned, *caller.returned(message, now_ns, delay))

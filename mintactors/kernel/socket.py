@@ -79,10 +79,20 @@ class UdpSocket:
     Args:
         reader: the application actor that reads from it.
         rcvbuf: ``SO_RCVBUF`` in bytes.
+        name: this actor's name.
+        trace_level: full-level notes are built only at ``FULL``.
     """
 
-    def __init__(self, *, reader: str, rcvbuf: int = DEFAULT_RCVBUF, name: str = "socket") -> None:
+    def __init__(
+        self,
+        *,
+        reader: str,
+        rcvbuf: int = DEFAULT_RCVBUF,
+        name: str = "socket",
+        trace_level: TraceLevel = TraceLevel.FULL,
+    ) -> None:
         self.name = name
+        self.full = trace_level >= TraceLevel.FULL
         self.reader = reader
         self.rcvbuf = rcvbuf
         self.queue: deque[SocketBuffer] = deque()
@@ -179,9 +189,10 @@ class UdpSocket:
         self._queued += 1
         self._rmem_high = max(self._rmem_high, self.rmem)
         self._queue_high = max(self._queue_high, len(self.queue))
-        effects: list[Effect] = [
-            Note(NoteKind.SKB_QUEUED, {"seq": skb.seq, "truesize": skb.truesize, "rmem": self.rmem})
-        ]
+        effects: list[Effect] = []
+        if self.full:
+            queued = {"seq": skb.seq, "truesize": skb.truesize, "rmem": self.rmem}
+            effects.append(Note(NoteKind.SKB_QUEUED, queued))
         if self.reader_waiting:
             self.reader_waiting = False
             effects += self._deliver(now_ns)
@@ -191,7 +202,9 @@ class UdpSocket:
         skb = self.queue.popleft()
         self.rmem -= skb.truesize
         self._taken += 1
-        dequeued = Note(NoteKind.SKB_DEQUEUED, {"seq": skb.seq, "rmem": self.rmem})
+        notes: list[Effect] = []
+        if self.full:
+            notes.append(Note(NoteKind.SKB_DEQUEUED, {"seq": skb.seq, "rmem": self.rmem}))
         if self.waiting_reader is not None:
-            return [dequeued, *self.waiting_reader.woken(skb, now_ns)]
-        return [Send(self.reader, SkbDelivered(skb)), dequeued]
+            return [*notes, *self.waiting_reader.woken(skb, now_ns)]
+        return [Send(self.reader, SkbDelivered(skb)), *notes]

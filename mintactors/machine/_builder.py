@@ -107,7 +107,7 @@ def _simulation(
     metadata: Mapping[str, Any] | None,
     fingerprint: bool,
 ) -> Simulation:
-    level = TraceLevel[config.simulation.trace.upper()]
+    level = _trace_level(config)
     sink = TraceSink(trace_stream, level) if trace_stream is not None else TraceSink.off()
     profile = config.costs_profile
     header = {
@@ -148,6 +148,11 @@ def _add_memory(sim: Simulation, config: Config) -> PhysicalMemory:
     return memory
 
 
+def _trace_level(config: Config) -> TraceLevel:
+    """The run's trace level: components build no note the trace would not keep."""
+    return TraceLevel[config.simulation.trace.upper()]
+
+
 def _add_store_buffers(config: Config, memory: PhysicalMemory) -> tuple[StoreBuffer, ...]:
     """Under ``tso``, one FIFO store buffer per core, draining into memory; else none."""
     settings = config.memory
@@ -156,7 +161,7 @@ def _add_store_buffers(config: Config, memory: PhysicalMemory) -> tuple[StoreBuf
     machine = config.machine
     owner = {core: node.id for node in machine.nodes for core in node.cores}
     drain = settings.drain_distribution(config.costs_profile)
-    level = TraceLevel[config.simulation.trace.upper()]
+    level = _trace_level(config)
     buffers = []
     for c in range(machine.cores):
         buffer = StoreBuffer(
@@ -181,6 +186,7 @@ def _add_cores(
     latency = config.apic.ipi_latency or Fixed(profile.ipi_latency_ns)
     peers = {c: names.apic(c) for c in range(machine.cores)}
     vector = config.apic.vector
+    level = _trace_level(config)
     cores, apics = [], []
     for c in range(machine.cores):
         apic = LocalApic(
@@ -188,6 +194,7 @@ def _add_cores(
             name=names.apic(c),
             peers=peers,
             latency=sampler(latency, rng_stream(config.simulation.seed, f"apic{c}.latency")),
+            trace_level=level,
         )
         core = CpuCore(
             core_id=c,
@@ -199,6 +206,7 @@ def _add_cores(
             sched_slice_ns=profile.sched_slice_ns,
             store_buffer=buffers[c] if buffers else None,
             next_due=sim.next_due_ns if config.simulation.lookahead else None,
+            trace_level=level,
         )
         sim.add_actor(names.core(c), core)
         sim.add_actor(names.apic(c), apic)
@@ -238,6 +246,7 @@ def _add_ring(
         block_poll_ns=nic.block_poll_ns,
         latch_cause=_driver_masks(config) and nic.source_params.emulates_ims,
         store_buffer=buffers[machine.debug_core] if buffers and not dma else None,
+        trace_level=_trace_level(config),
     )
     sim.add_actor(names.RX_RING, ring)
     return ring
@@ -272,6 +281,7 @@ def _add_nic_source(
         target_node=machine.target_node,
         driver_masks=driver.cls.masks_interrupts,
         trace_frames=config.simulation.trace_frames,
+        trace_level=_trace_level(config),
         packet_injections=any(i.action == "packet" for i in config.inject),
         build=config.generator.build,
         store_buffers=buffers,
@@ -331,7 +341,7 @@ def _add_driver(
         apic=apics[machine.target_core],
         ksoftirqd=names.ksoftirqd(machine.target_core),
         step_hook=injector,
-        trace_level=TraceLevel[config.simulation.trace.upper()],
+        trace_level=_trace_level(config),
         store_buffer=buffers[machine.target_core] if buffers else None,
         uc_load_drains=config.memory.uc_load_drains,
         next_due=sim.next_due_ns if config.simulation.lookahead else None,
@@ -346,7 +356,10 @@ def _add_receiver(
 ) -> tuple[UdpSocket, ReceivingApp]:
     """The UDP socket and the application reading it, on the target core."""
     profile = config.costs_profile
-    socket = UdpSocket(reader=names.APP, rcvbuf=config.socket.rcvbuf, name=names.SOCKET)
+    level = _trace_level(config)
+    socket = UdpSocket(
+        reader=names.APP, rcvbuf=config.socket.rcvbuf, name=names.SOCKET, trace_level=level
+    )
     app = ReceivingApp(
         name=names.APP,
         core=names.core(config.machine.target_core),
@@ -356,6 +369,7 @@ def _add_receiver(
         verify=config.app.verify,
         ledger=ledger,
         note_frames=config.simulation.trace_frames,
+        trace_level=level,
     )
     # The app's thread enters recv, and recv wakes it, by direct calls.
     socket.waiting_reader, app.socket_calls = app, socket

@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol
 import attrs
 
 from mintactors.costs import CostProfile
-from mintactors.effects import Component
+from mintactors.effects import Component, TraceLevel
 from mintactors.hardware.apic import LocalApic
 from mintactors.hardware.memory import PhysicalMemory
 from mintactors.hardware.nic import NicLayout
@@ -65,6 +65,7 @@ class SourceWiring:
         store_buffers: each core's store buffer, by core number (memory model
             ``tso``; empty under ``sc``). Software of a source running on a core
             stores through that core's buffer.
+        trace_level: the run's trace level (full-level notes are built only at ``FULL``).
     """
 
     add: Callable[[str, Component], None]
@@ -86,6 +87,7 @@ class SourceWiring:
     packet_injections: bool
     build: BuildMode
     store_buffers: tuple[StoreBuffer, ...] = ()
+    trace_level: TraceLevel = TraceLevel.FULL
 
 
 @attrs.frozen

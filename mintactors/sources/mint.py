@@ -134,6 +134,7 @@ class MintSource:
                 wiring.store_buffers[wiring.debug_core] if wiring.store_buffers else None
             ),
             barrier=self.mechanism_barrier == "smp_mb",
+            trace_level=wiring.trace_level,
         )
         generator = Generator(
             name=names.GENERATOR,
@@ -146,6 +147,7 @@ class MintSource:
             injected_frames=wiring.injected_frames,
             note_frames=wiring.trace_frames,
             injections=wiring.packet_injections,
+            trace_level=wiring.trace_level,
         )
         wiring.add(names.GENERATOR, generator)
         wiring.add(names.MECHANISM, mechanism)

@@ -218,7 +218,11 @@ def test_the_python_api_raises_actor_crashed_with_the_drivers_location(tmp_path:
         ),
         (
             ("yield from ctx.write_status(i, 0)", "yield ctx.write_status(i, 0)"),
-            "driver code yielded a generator",
+            "driver code yielded a primitive instead of its operations",
+        ),
+        (
+            ("yield from ctx.write_status(i, 0)", "yield ctx.read_desc(i)"),
+            "driver code yielded a primitive instead of its operations",
         ),
         (
             ("yield from ctx.write_status(i, 0)", "yield from ctx.writel('RDX', 0)"),

@@ -1,11 +1,13 @@
 """What driver code can do: the whole surface of :class:`DriverContext`.
 
-Each primitive is a generator function to call with ``yield from``; it names its
-Linux counterpart and the cost-profile field it spends (``docs/drivers.md`` lists
-them side by side). Every primitive that waits — a load, CPU time, a register
-access — is a point where, in a context with interrupts enabled, an interrupt can
-arrive; in the hard-IRQ handler (interrupts off) nothing interleaves with the
-driver but the other cores' work on shared memory.
+Each primitive is called with ``yield from``: one that answers (a load, a register
+read) is a generator function, one that does not (CPU time, a store, a barrier)
+returns its operations as a tuple, which costs less. Each names its Linux
+counterpart and the cost-profile field it spends (``docs/drivers.md`` lists them
+side by side). Every primitive that waits (a load, CPU time, a register access)
+is a point where, in a context with interrupts enabled, an interrupt can arrive;
+in the hard-IRQ handler (interrupts off) nothing interleaves with the driver but
+the other cores' work on shared memory.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mintactors.kernel.drivers.ops import (
     Load,
     Napi,
     NapiOp,
+    Ops,
     Readl,
     Step,
     Store,
@@ -40,6 +43,11 @@ __all__ = ["DriverContext", "DriverCosts", "Skb"]
 
 #: The skb a driver builds; it becomes a socket buffer when handed up.
 Skb = SocketBuffer
+
+#: One barrier of each kind, ready to yield (a barrier carries nothing else).
+_BARRIERS: dict[BarrierKind, Ops] = {kind: (Barrier(kind),) for kind in BarrierKind}
+#: A step no injection fires at: nothing to yield.
+_NOTHING: Ops = ()
 
 
 @attrs.frozen
@@ -74,6 +82,7 @@ class DriverContext:
         self.quiet_steps: frozenset[str] = frozenset()
         #: How often each step has been reached (the shell counts the others).
         self.step_counts: dict[str, int] = {}
+        self._steps: dict[str, Ops] = {}
 
     @property
     def ring_size(self) -> int:
@@ -82,21 +91,25 @@ class DriverContext:
 
     # -- time ---------------------------------------------------------------------------
 
-    def cpu(self, ns: int) -> Code[None]:
+    def cpu(self, ns: int) -> Ops:
         """Spend ``ns`` of CPU time (the cost of code the model does not spell out)."""
-        yield Cpu(ns)
+        return (Cpu(ns),)
 
-    def step(self, name: str) -> Code[None]:
+    def step(self, name: str) -> Ops:
         """Mark a named point of the code; ``[[inject]]`` entries fire at it."""
         if name in self.quiet_steps:
             counts = self.step_counts
             counts[name] = counts.get(name, 0) + 1
-            return
-        yield Step(name)
+            return _NOTHING
+        steps = self._steps
+        op = steps.get(name)
+        if op is None:
+            op = steps[name] = (Step(name),)
+        return op
 
-    def note(self, kind: str, **fields: object) -> Code[None]:
+    def note(self, kind: str, **fields: object) -> Ops:
         """Write a trace note at the code's current time."""
-        yield Trace(kind, fields)
+        return (Trace(kind, fields),)
 
     # -- shared memory ------------------------------------------------------------------
 
@@ -105,9 +118,9 @@ class DriverContext:
         data: bytes = yield Load(addr, length)
         return data
 
-    def store(self, addr: int, data: bytes) -> Code[None]:
+    def store(self, addr: int, data: bytes) -> Ops:
         """Write shared memory."""
-        yield Store(addr, data)
+        return (Store(addr, data),)
 
     def xchg(self, addr: int, data: bytes) -> Code[bytes]:
         """``xchg()``: swap ``data`` in atomically and return what was there.
@@ -128,16 +141,16 @@ class DriverContext:
 
     def read_desc(self, index: int) -> Code[RxDescriptor]:
         """Load the 16 bytes of descriptor ``index``."""
-        raw = yield from self.load(self.desc_addr(index), DESCRIPTOR_LEN)
+        raw = yield Load(self.desc_addr(index), DESCRIPTOR_LEN)
         return RxDescriptor.unpack(raw)
 
-    def write_desc(self, index: int, desc: RxDescriptor) -> Code[None]:
+    def write_desc(self, index: int, desc: RxDescriptor) -> Ops:
         """Store all 16 bytes of descriptor ``index``."""
-        yield Store(self.desc_addr(index), desc.pack())
+        return (Store(self.desc_addr(index), desc.pack()),)
 
-    def write_status(self, index: int, status: int) -> Code[None]:
+    def write_status(self, index: int, status: int) -> Ops:
         """Store descriptor ``index``'s status byte (``rx_desc->status = 0`` gives it back)."""
-        yield Store(self.desc_addr(index) + STATUS_OFFSET, bytes([status]))
+        return (Store(self.desc_addr(index) + STATUS_OFFSET, bytes([status])),)
 
     def buffer_addr(self, index: int) -> int:
         """The receive buffer the driver gives descriptor ``index`` (its DMA mapping)."""
@@ -150,9 +163,9 @@ class DriverContext:
         value: int = yield Readl(reg)
         return value
 
-    def writel(self, reg: str, value: int) -> Code[None]:
+    def writel(self, reg: str, value: int) -> Ops:
         """``ew32(REG, value)``: write a device register (IMS sets, IMC clears mask bits)."""
-        yield Writel(reg, value)
+        return (Writel(reg, value),)
 
     def write_flush(self) -> Code[None]:
         """``E1000_WRITE_FLUSH``: read STATUS so posted register writes reach the device."""
@@ -160,37 +173,37 @@ class DriverContext:
 
     # -- barriers -----------------------------------------------------------------------
 
-    def mb(self) -> Code[None]:
+    def mb(self) -> Ops:
         """``mb()``: a full barrier (``mfence``; ``mb_ns``)."""
-        yield Barrier(BarrierKind.MB)
+        return _BARRIERS[BarrierKind.MB]
 
-    def rmb(self) -> Code[None]:
+    def rmb(self) -> Ops:
         """``rmb()``: loads before it complete before loads after it (``lfence``; ``rmb_ns``)."""
-        yield Barrier(BarrierKind.RMB)
+        return _BARRIERS[BarrierKind.RMB]
 
-    def wmb(self) -> Code[None]:
+    def wmb(self) -> Ops:
         """``wmb()``: earlier stores are visible before later ones (``sfence``; ``wmb_ns``)."""
-        yield Barrier(BarrierKind.WMB)
+        return _BARRIERS[BarrierKind.WMB]
 
-    def smp_mb(self) -> Code[None]:
+    def smp_mb(self) -> Ops:
         """``smp_mb()``: a full barrier between cores (a locked add on x86; ``mb_ns``)."""
-        yield Barrier(BarrierKind.SMP_MB)
+        return _BARRIERS[BarrierKind.SMP_MB]
 
-    def smp_rmb(self) -> Code[None]:
+    def smp_rmb(self) -> Ops:
         """``smp_rmb()``: a compiler barrier on x86 (TSO keeps load order)."""
-        yield Barrier(BarrierKind.SMP_RMB)
+        return _BARRIERS[BarrierKind.SMP_RMB]
 
-    def smp_wmb(self) -> Code[None]:
+    def smp_wmb(self) -> Ops:
         """``smp_wmb()``: a compiler barrier on x86 (TSO keeps store order)."""
-        yield Barrier(BarrierKind.SMP_WMB)
+        return _BARRIERS[BarrierKind.SMP_WMB]
 
-    def dma_wmb(self) -> Code[None]:
+    def dma_wmb(self) -> Ops:
         """``dma_wmb()``: descriptor writes before the tail write (x86: compiler)."""
-        yield Barrier(BarrierKind.DMA_WMB)
+        return _BARRIERS[BarrierKind.DMA_WMB]
 
-    def dma_rmb(self) -> Code[None]:
+    def dma_rmb(self) -> Ops:
         """``dma_rmb()``: read the descriptor's fields only after its DD bit (x86: compiler)."""
-        yield Barrier(BarrierKind.DMA_RMB)
+        return _BARRIERS[BarrierKind.DMA_RMB]
 
     # -- skbs and the stack -------------------------------------------------------------
 
@@ -204,25 +217,24 @@ class DriverContext:
         skb: Skb = yield AllocSkb(addr, length)
         return skb
 
-    def netif_rx(self, skb: Skb) -> Code[None]:
+    def netif_rx(self, skb: Skb) -> Ops:
         """``netif_rx``: queue an skb on this CPU's backlog and raise NET_RX (``handup_ns``).
 
         The protocol stack (``stack_ns``) runs later, in the softirq. A full backlog
         (``netdev_max_backlog``) drops the skb with reason ``backlog``.
         """
-        yield HandUp(skb, "netif_rx")
+        return (HandUp(skb, "netif_rx"),)
 
-    def napi_gro_receive(self, skb: Skb) -> Code[None]:
+    def napi_gro_receive(self, skb: Skb) -> Ops:
         """``napi_gro_receive``: pass an skb up the stack now (``handup_ns`` + ``stack_ns``).
 
         Only in a NAPI poll.
         """
-        yield HandUp(skb, "napi_gro_receive")
-        yield Deliver(skb)
+        return (HandUp(skb, "napi_gro_receive"), Deliver(skb))
 
-    def drop(self, reason: str, skb: Skb | None = None) -> Code[None]:
+    def drop(self, reason: str, skb: Skb | None = None) -> Ops:
         """Drop a frame taken from the ring, with a named reason (``dev_kfree_skb``)."""
-        yield DropFrame(reason, skb)
+        return (DropFrame(reason, skb),)
 
     # -- NAPI ---------------------------------------------------------------------------
 

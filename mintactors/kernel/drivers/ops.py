@@ -31,6 +31,7 @@ __all__ = [
     "Napi",
     "NapiOp",
     "Op",
+    "Ops",
     "Readl",
     "Step",
     "Store",
@@ -52,6 +53,12 @@ class Op:
 
 #: Driver code: a generator of operations that finally returns a ``T``.
 Code: TypeAlias = Generator[Op, Any, T]
+
+#: What a primitive with no answer gives (CPU time, a store, a barrier, a step):
+#: its operations, to ``yield from`` like any primitive. A tuple costs less than a
+#: generator, and these are most of what driver code does; the shell answers each
+#: with None, which is all ``yield from`` a tuple accepts.
+Ops: TypeAlias = tuple[Op, ...]
 
 
 class Cpu(Op):

@@ -640,10 +640,10 @@ class DriverShell(KernelServices):
                 self._store(run, op, now_ns, out)
                 return None
             case _:
-                if hasattr(op, "gi_frame"):  # a primitive called without `from`
+                if hasattr(op, "gi_frame") or isinstance(op, tuple):  # a primitive without `from`
                     raise DriverCrash(
-                        "driver code yielded a generator: call a primitive with "
-                        "`yield from ctx.load(...)`, not `yield ctx.load(...)`"
+                        "driver code yielded a primitive instead of its operations: call it "
+                        "with `yield from ctx.load(...)`, not `yield ctx.load(...)`"
                     )
                 raise DriverCrash(f"driver code yielded {op!r}, which is not a driver operation")
 
