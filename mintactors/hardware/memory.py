@@ -137,6 +137,8 @@ class PhysicalMemory:
             if before.end > after.base:
                 raise ValueError(f"memory regions {before.name} and {after.name} overlap")
         self.regions = tuple(ordered)
+        # (base, end, nodes) per region, for the check every access makes.
+        self._bounds = tuple((r.base, r.end, r.nodes) for r in ordered)
         self.latency_ns = latency_ns
         self._pages: dict[int, bytearray] = {}
         self.violations: list[AccessViolation] = []
@@ -177,9 +179,10 @@ class PhysicalMemory:
         """True when ``node`` may touch ``addr .. addr+length``."""
         if length < 0 or addr < 0:
             return False
-        for region in self.regions:
-            if region.base <= addr and addr + length <= region.base + region.size:
-                return node in region.nodes
+        end = addr + length
+        for base, region_end, nodes in self._bounds:
+            if base <= addr and end <= region_end:
+                return node in nodes
         return False
 
     def peek(self, addr: int, length: int) -> bytes:

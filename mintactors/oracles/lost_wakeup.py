@@ -52,17 +52,17 @@ class _LostWakeupWatch:
     def stranded(self, now_ns: int) -> bool:
         """True when a frame waits in the ring and nothing will come for it."""
         driver, core, apic = self._driver, self._core, self._apic
-        # Cheapest first: most deliveries happen with no frame waiting at all.
+        # Cheapest first: most deliveries happen with no frame waiting at all, and
+        # most of the rest while its interrupt is still on its way.
         if self._ring.frames_landed(now_ns) <= driver.frames_taken:
-            return False
-        if driver.busy or core.in_handler is not None or core.intr_pending is not None:
-            return False
-        if apic.irr or apic.isr or self._source.may_raise(now_ns):
             return False
         injector = self.machine.injector
         injected = injector.ipis_injected if injector is not None else 0
-        raised = self._source.interrupts_raised() + injected
-        return raised <= apic.interrupts_received
+        if self._source.interrupts_raised() + injected > apic.interrupts_received:
+            return False
+        if driver.busy or core.in_handler is not None or core.intr_pending is not None:
+            return False
+        return not (apic.irr or apic.isr or self._source.may_raise(now_ns))
 
     def after_delivery(self, now_ns: int) -> None:
         """Open or close a stranding episode."""

@@ -92,6 +92,7 @@ from mintactors.messages import (
     InterruptReturn,
     NetifReceive,
     RunTask,
+    SocketBuffer,
     Start,
     TaskDone,
 )
@@ -540,7 +541,10 @@ class DriverShell(KernelServices):
             return False
         if run.irqs_on:
             return self._softirq_may_run_ahead(run, out)
-        return all(type(effect) is Note or effect.delay_ns >= acc for effect in out)  # type: ignore[union-attr]
+        for effect in out:  # noqa: SIM110 (a loop, not all(): this runs several times a packet)
+            if type(effect) is not Note and effect.delay_ns < acc:  # type: ignore[union-attr]
+                return False
+        return True
 
     def _softirq_may_run_ahead(self, run: CodeRun, out: list[Effect]) -> bool:
         """Whether softirq code may go on past a wait for CPU time (nothing is due before).
@@ -559,9 +563,10 @@ class DriverShell(KernelServices):
         if self.memory.unmask_listener is not None:
             return False
         quiet = (self.memory_actor, self.socket)
-        return all(
-            type(effect) is Note or (type(effect) is Send and effect.to in quiet) for effect in out
-        )
+        for effect in out:  # a loop, as in _ahead
+            if type(effect) is not Note and (type(effect) is not Send or effect.to not in quiet):
+                return False
+        return True
 
     def _must_wait(self, run: CodeRun, op: Op, softirq: bool) -> bool:
         """Whether ``op`` needs the code's instant to be now (a read, or any effect in softirq)."""
@@ -616,7 +621,7 @@ class DriverShell(KernelServices):
                 self._hand_up(run, skb, via, now_ns, out)
                 return None
             case Deliver(skb=skb):
-                queued = attrs.evolve(skb, queued_ns=now_ns + run.acc)
+                queued = SocketBuffer(skb.data, skb.truesize, skb.seq, now_ns + run.acc)
                 out.append(Send(self.socket, NetifReceive(queued), run.acc))
                 self.softnet.in_stack -= 1
                 return None
