@@ -1,4 +1,10 @@
-"""Every message the model's actors exchange, as frozen attrs records.
+"""Every message the model's actors exchange, as attrs records.
+
+Messages are values: compared by their fields, hashable, never changed once sent.
+Like the effects (:mod:`mintactors.effects`) they are nevertheless plain slotted
+classes, not frozen ones, because a packet's trip makes about twenty of them and a
+frozen class's ``__init__`` (``object.__setattr__`` per field) costs more than twice
+as much; treat every field as read-only.
 
 Commands are in the imperative (``WriteIcr``, ``PostFrame``), facts in the past
 tense (``FramePosted``, ``TaskDone``). A message's class name is its ``kind`` in
@@ -69,7 +75,7 @@ __all__ = [
 # --- to anyone -------------------------------------------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Start:
     """Posted to every actor at t=0: begin (boot, init, first send)."""
 
@@ -77,7 +83,7 @@ class Start:
 # --- shared memory -----------------------------------------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Completion:
     """What a writer asks memory to send once its posted write has landed.
 
@@ -96,7 +102,7 @@ class Completion:
     fields: tuple[tuple[str, object], ...] = ()
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class MemoryWrite:
     """Posted stores by OS node ``node``: each ``(addr, data)`` in order.
 
@@ -111,7 +117,7 @@ class MemoryWrite:
     then: Completion | None = None
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class DrainStores:
     """Drain core ``core``'s store buffer through entry ``upto``, oldest first (x86-TSO).
 
@@ -127,7 +133,7 @@ class DrainStores:
 # --- NIC receive ring (the device side) --------------------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class PostFrame:
     """Put ``frame`` into the RX ring: buffers, descriptors, DD last.
 
@@ -142,7 +148,7 @@ class PostFrame:
     reply_to: str
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class FramePosted:
     """The frame is in the ring: descriptors ``first`` .. ``first+count-1`` have DD set."""
 
@@ -151,7 +157,7 @@ class FramePosted:
     count: int
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class FrameRefused:
     """The ring could not take the frame (``reason``: ``no_descriptor``)."""
 
@@ -166,7 +172,7 @@ class RingStepKind(StrEnum):
     WRITTEN = "written"  # the frame and its descriptors are written back, DD set
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class RingStep:
     """The ring's own continuation: the next step of posting the current frame."""
 
@@ -179,7 +185,7 @@ class MechanismStepKind(StrEnum):
     FENCED = "fenced"  # its full barrier saw the core's store buffer drained
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class MechanismStep:
     """The mechanism's own continuation: the next step of the system call in progress."""
 
@@ -189,7 +195,7 @@ class MechanismStep:
 # --- Ethernet link and the real NIC's receive side ------------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class FrameArrived:
     """The last bit of a frame (FCS included) reached the NIC's receive MAC.
 
@@ -207,14 +213,14 @@ class NicStepKind(StrEnum):
     THROTTLE_EXPIRED = "throttle_expired"  # the ITR interval ended
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class NicStep:
     """The NIC's own continuation (the interrupt-throttle timer expiring)."""
 
     step: NicStepKind
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class DeviceInterrupt:
     """An edge interrupt message from device ``device`` to a local APIC (MSI-style).
 
@@ -232,7 +238,7 @@ class DeviceInterrupt:
 # records of those register accesses (for errors and tests), not messages.
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class WriteIcr:
     """Software on a core writes its APIC's ICR: send fixed IPI ``vector`` to ``destination``.
 
@@ -245,7 +251,7 @@ class WriteIcr:
     seq: int = -1
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class IpiMessage:
     """An IPI on the interrupt bus, from APIC ``source`` (``seq``: as in WriteIcr)."""
 
@@ -254,26 +260,26 @@ class IpiMessage:
     seq: int = -1
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class AcceptInterrupt:
     """Core to its APIC: the interrupt-acknowledge cycle for ``vector`` (IRR to ISR)."""
 
     vector: int
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class WriteEoi:
     """The handler writes the APIC's EOI register: clear the highest ISR bit."""
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class LatchedCauseUnmasked:
     """Register block to the emulated NIC: IMS now enables ``causes`` latched in ICR."""
 
     causes: int
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class InterruptEntry:
     """Core to the handler registered for ``vector``: the handler starts, IF=0.
 
@@ -286,7 +292,7 @@ class InterruptEntry:
     from_idle: bool = False
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class InterruptReturn:
     """Handler to its core: ``iret``; the core restores IF and resumes what it was doing.
 
@@ -308,7 +314,7 @@ class CoreStepKind(StrEnum):
     TASK_YIELD = "task_yield"  # work ended and its owner may queue more: choose now
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class CoreStep:
     """The core's own continuation (end of a task slice, end of ``iret``)."""
 
@@ -326,7 +332,7 @@ class TaskLabel(StrEnum):
     RECV = "recv"  # the receiving application takes one frame
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class RunTask:
     """Run ``cost_ns`` of task-level work for ``owner`` on this core.
 
@@ -346,7 +352,7 @@ class RunTask:
     notify: bool = True
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class TaskDone:
     """The task work ``label`` finished; it began at ``started_ns``."""
 
@@ -357,19 +363,19 @@ class TaskDone:
 # --- debug-support OS: generator and mechanism --------------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SendPacket:
     """The generator's own timer: time to send packet ``seq``."""
 
     seq: int
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class InjectPacket:
     """An injection at a driver step asks the generator for one more packet now."""
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SystemCall:
     """The generator enters the debug-support system call with one frame.
 
@@ -383,7 +389,7 @@ class SystemCall:
     caller: str
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SystemCallReturn:
     """The system call returns: ``result`` is ``ok`` or the drop reason."""
 
@@ -395,12 +401,12 @@ class SystemCallReturn:
 # --- debug-target OS: driver, socket, application -----------------------------------
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class DriverResume:
     """The driver's own timer: its code's next instant has come (a load waits for it)."""
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SocketBuffer:
     """An skb: the received frame and what the socket charges for it.
 
@@ -413,19 +419,19 @@ class SocketBuffer:
     queued_ns: int
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class NetifReceive:
     """The driver hands an skb up the stack to the receiving socket."""
 
     skb: SocketBuffer
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class Recv:
     """The application asks its socket for the next skb (blocking ``recvmsg``)."""
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # not frozen: see the module docstring
 class SkbDelivered:
     """The socket hands the application one skb."""
 

@@ -54,9 +54,13 @@ REGISTER_BLOCK_LEN: Final = 0x5000
 _DESCRIPTOR = struct.Struct("<QHHBBH")
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)
 class RxDescriptor:
-    """One legacy receive descriptor."""
+    """One legacy receive descriptor, decoded: a value, to be treated as read-only.
+
+    Not a frozen class: drivers and the ring decode several a packet, and a frozen
+    class's ``__init__`` costs about three times as much.
+    """
 
     buffer_addr: int
     length: int = 0
