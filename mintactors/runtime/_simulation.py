@@ -201,7 +201,8 @@ class Simulation:
         self._metadata = dict(metadata or {})
         self._actors: dict[str, _Actor] = {}
         self._queue = EventQueue(self.policy)
-        self._now = 0
+        #: The current virtual time in nanoseconds (read it; only the run sets it).
+        self.now_ns = 0
         self._delivered = 0
         self._handoffs = 0
         self._fingerprint = ScheduleFingerprint() if fingerprint else None
@@ -210,16 +211,15 @@ class Simulation:
         self._stop_at_once = False
         self._stop_watch: frozenset[str] | None = None
         self._last: Entry | None = None
+        #: The actor the delivery just made went to ("" before any), for ``stop_when``:
+        #: kept only while a ``stop_when`` is installed, like :attr:`last_delivery`,
+        #: and cheaper (nothing is built). Read it; only the run sets it.
+        self.last_actor = ""
         self._restored = False
         self._progress: Callable[[int], None] | None = None
         self._end: tuple[EndReason, str] | None = None
         self._finished: trio.Event | None = None
         self._started = False
-
-    @property
-    def now_ns(self) -> int:
-        """The current virtual time in nanoseconds."""
-        return self._now
 
     @property
     def fingerprint(self) -> str | None:
@@ -263,16 +263,6 @@ class Simulation:
         return heap[0][0] if heap else math.inf
 
     @property
-    def last_actor(self) -> str:
-        """The actor the delivery just made went to ("" before any), for ``stop_when``.
-
-        Kept only while a ``stop_when`` is installed, like :attr:`last_delivery`,
-        and cheaper: nothing is built.
-        """
-        last = self._last
-        return "" if last is None else last[3].name
-
-    @property
     def actor_names(self) -> tuple[str, ...]:
         """Names of the actors, in the order they were added."""
         return tuple(self._actors)
@@ -301,8 +291,8 @@ class Simulation:
             UnknownActorError: no actor is called ``to``.
             ValueError: ``at_ns`` is before the current time.
         """
-        if at_ns < self._now:
-            raise ValueError(f"cannot post at {at_ns} ns, before now ({self._now} ns)")
+        if at_ns < self.now_ns:
+            raise ValueError(f"cannot post at {at_ns} ns, before now ({self.now_ns} ns)")
         self._queue.push(at_ns, priority, self._actor(to), message, "runtime")
 
     async def run(
@@ -405,7 +395,7 @@ class Simulation:
         queue = self._queue
         dated, dated_seq = self.trace.dated_notes()
         return RuntimeState(
-            now_ns=self._now,
+            now_ns=self.now_ns,
             delivered=self._delivered,
             handoffs=self._handoffs,
             ties_broken=queue.ties_broken,
@@ -441,7 +431,7 @@ class Simulation:
             ties_broken=state.ties_broken,
             policy=state.policy,
         )
-        self._now = state.now_ns
+        self.now_ns = state.now_ns
         self._delivered = state.delivered
         self._handoffs = state.handoffs
         self.trace.restore(state.trace_lines, state.trace_dated, state.trace_dated_seq)
@@ -470,10 +460,10 @@ class Simulation:
         assert self._end is not None
         reason, detail = self._end
         if reason == "until" and self._until is not None:
-            self._now = self._until
+            self.now_ns = self._until
         result = RunResult(
             reason=reason,
-            now_ns=self._now,
+            now_ns=self.now_ns,
             delivered=self._delivered,
             pending=len(self._queue),
             ties_broken=self._queue.ties_broken,
@@ -481,9 +471,9 @@ class Simulation:
             handoffs=self._handoffs,
             fingerprint=self.fingerprint,
         )
-        self.trace.close(self._now)
+        self.trace.close(self.now_ns)
         self.trace.event(
-            self._now,
+            self.now_ns,
             "runtime",
             "run_end",
             {
@@ -561,7 +551,7 @@ class Simulation:
             while entry is not None:
                 now = entry[0]
                 message = entry[4]
-                self._now = now
+                self.now_ns = now
                 if fingerprint is not None:
                     fingerprint.add(name, message, entry[5])
                 if trace_deliveries:
@@ -632,6 +622,7 @@ class Simulation:
                     progress(now)
                 if self._end is None and stop_when is not None:
                     self._last = entry
+                    self.last_actor = name
                     if stop_when():
                         self._end = ("stopped", "stop condition")
                         if at_once:

@@ -52,7 +52,7 @@ class KernelServices:
     dropped: dict[str, int]
     _runs: int
     _polls: int
-    _taken: int
+    frames_taken: int
     _up: int
     _discarded: int
     _empty: int
@@ -70,7 +70,7 @@ class KernelServices:
         """Allocate an skb and copy the frame at ``addr`` into it: the frame is taken."""
         self.mem.flush(run, now_ns, out)
         data = self.mem.load(addr, length, now_ns + run.acc, now_ns)
-        self._taken += 1
+        self.frames_taken += 1
         self.holding += 1
         run.taken += 1
         header = parse_pktgen_header(data)
@@ -139,7 +139,7 @@ class KernelServices:
 
     def _drop(self, run: CodeRun, reason: str, skb: SocketBuffer | None, out: list[Effect]) -> None:
         if skb is None:
-            self._taken += 1
+            self.frames_taken += 1
             run.taken += 1
         else:
             self.holding -= 1

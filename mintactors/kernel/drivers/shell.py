@@ -245,7 +245,9 @@ class DriverShell(KernelServices):
         self._ksoftirqd_woken = False
         self.holding = 0  # frames taken from the ring, not yet handed up or dropped
         self.dropped: dict[str, int] = {}
-        self._runs = self._polls = self._taken = self._up = self._discarded = 0
+        self._runs = self._polls = self._up = self._discarded = 0
+        #: Frames taken out of the ring so far (read it; a monitor reads it often).
+        self.frames_taken = 0
         self._empty = self._max = self._refills = self._masks = self._unmasks = 0
         self._missed = self._exhausted = self._found = self._irq_none = 0
         self._first_up: int | None = None
@@ -273,11 +275,6 @@ class DriverShell(KernelServices):
         return self.irq is not None
 
     @property
-    def frames_taken(self) -> int:
-        """Frames taken out of the ring so far."""
-        return self._taken
-
-    @property
     def next_to_clean(self) -> int:
         """The driver's next descriptor to look at."""
         return self.driver.next_to_clean
@@ -287,7 +284,7 @@ class DriverShell(KernelServices):
         return DriverStatistics(
             handler_runs=self._runs,
             polls=self._polls,
-            frames_taken=self._taken,
+            frames_taken=self.frames_taken,
             frames_handed_up=self._up,
             frames_discarded=self._discarded,
             empty_runs=self._empty,
@@ -329,7 +326,7 @@ class DriverShell(KernelServices):
             holding=self.holding,
             handler_runs=self._runs,
             polls=self._polls,
-            frames_taken=self._taken,
+            frames_taken=self.frames_taken,
             dropped=tuple(sorted(self.dropped.items())),
         )
 
@@ -419,14 +416,14 @@ class DriverShell(KernelServices):
     def _napi_poll(self) -> Code[tuple[int, bool]]:
         """``napi_poll`` of the driver's instance: one poll for its weight."""
         weight = self.driver.weight
-        taken_before = self._taken
+        taken_before = self.frames_taken
         self._polls += 1
         yield Cpu(self.costs.descriptor_ns)
         if self.full:
             yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
         yield from self.ctx.step("poll_started")
         work = yield from self.driver.poll(self.ctx, weight)
-        self._count_run(self._taken - taken_before)
+        self._count_run(self.frames_taken - taken_before)
         if work < weight:
             return work, False
         self._exhausted += 1
