@@ -111,6 +111,13 @@ class NicLayout:
     base: int
     ring_size: int
     buffer_size: int
+    # Worked out once (a packet's trip asks for them a dozen times):
+    #: Physical address of descriptor 0 (RDBAL/RDBAH).
+    ring_base: int = attrs.field(init=False, eq=False, repr=False)
+    #: RDLEN: bytes of descriptors.
+    ring_bytes: int = attrs.field(init=False, eq=False, repr=False)
+    #: Physical address of buffer 0, page aligned after the ring.
+    buffers_base: int = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.ring_size < 8 or self.ring_size % 8 or self.ring_size > 65536:
@@ -124,21 +131,11 @@ class NicLayout:
             )
         if self.base % 4096:
             raise ValueError(f"NIC layout base {self.base:#x} must be 4 KiB aligned")
-
-    @property
-    def ring_base(self) -> int:
-        """Physical address of descriptor 0 (RDBAL/RDBAH)."""
-        return self.base + REGISTER_BLOCK_LEN
-
-    @property
-    def ring_bytes(self) -> int:
-        """RDLEN: bytes of descriptors."""
-        return self.ring_size * DESCRIPTOR_LEN
-
-    @property
-    def buffers_base(self) -> int:
-        """Physical address of buffer 0, page aligned after the ring."""
-        return self.ring_base + -(-self.ring_bytes // 4096) * 4096
+        ring_base = self.base + REGISTER_BLOCK_LEN
+        ring_bytes = self.ring_size * DESCRIPTOR_LEN
+        object.__setattr__(self, "ring_base", ring_base)
+        object.__setattr__(self, "ring_bytes", ring_bytes)
+        object.__setattr__(self, "buffers_base", ring_base + -(-ring_bytes // 4096) * 4096)
 
     @property
     def end(self) -> int:

@@ -99,13 +99,14 @@ class KernelServices:
                 self._unmasks += 1
         else:
             addr, data = op.addr, op.data
-            self._note_returned(run, addr, data, out)
+            if self.full:
+                self._note_returned(run, addr, data, out)
         self.mem.store(run, addr, data, now_ns, out)
 
     def _note_returned(self, run: CodeRun, addr: int, data: bytes, out: list[Effect]) -> None:
         """A store that clears a descriptor's DD gives the descriptor back: note it."""
         offset = addr - self.layout.ring_base
-        if not self.full or not 0 <= offset < self.layout.ring_bytes or offset % 16 != 12:
+        if not 0 <= offset < self.layout.ring_bytes or offset % 16 != 12:
             return
         if data and not data[0] & 0x01:
             out.append(Note(NoteKind.DESCRIPTOR_RETURNED, {"desc": offset // 16}, delay_ns=run.acc))

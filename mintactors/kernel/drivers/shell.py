@@ -58,6 +58,7 @@ from mintactors.kernel.drivers.crash import DriverCrash, driver_crash, located
 from mintactors.kernel.drivers.ops import (
     AllocSkb,
     Barrier,
+    BarrierKind,
     Clock,
     Code,
     Cpu,
@@ -229,6 +230,8 @@ class DriverShell(KernelServices):
             store_buffer=store_buffer,
             uc_load_drains=uc_load_drains,
         )
+        #: What each barrier costs when it need not wait (the costs never change).
+        self.barrier_costs = {kind: self.mem.barrier_ns(kind) for kind in BarrierKind}
         self.ctx = DriverContext(layout, costs)
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
         self.ctx.quiet_steps = self.allowed_steps - self.injected_steps
@@ -466,7 +469,9 @@ class DriverShell(KernelServices):
                 raise
             raise where from None
 
-    def _run_code(self, run: CodeRun, now_ns: int, value: Any, out: list[Effect]) -> list[Effect]:
+    def _run_code(  # noqa: PLR0915 (the hot loop: the commonest ops inlined on purpose)
+        self, run: CodeRun, now_ns: int, value: Any, out: list[Effect]
+    ) -> list[Effect]:
         gen = run.gen
         softirq = run.irqs_on
         buffer = self.store_buffer
@@ -498,13 +503,21 @@ class DriverShell(KernelServices):
                 self._step(run, op.name, now_ns, out)  # type: ignore[attr-defined]
                 value = None
                 continue
-            if kind is Clock:  # never waits: the time the code has reached
+            if kind is Load:  # the commonest op that waits: straight to it
+                if run.acc and not self._ahead(run, now_ns, out):
+                    return self._wait(run, op, now_ns, out)
+                value = self._load_now(run, op.addr, op.length, now_ns, out)  # type: ignore[attr-defined]
+                continue
+            if kind is Clock or kind is Sync:
+                # The time the code has reached; Sync first waits for it in softirq.
+                if kind is Sync and softirq and run.acc and not self._ahead(run, now_ns, out):
+                    return self._wait(run, op, now_ns, out)
                 self.mem.flush(run, now_ns, out)
                 value = now_ns + run.acc
                 continue
             if kind is Barrier:
                 if buffer is None or op.kind not in DRAINING:  # type: ignore[attr-defined]
-                    run.acc += self.mem.barrier_ns(op.kind)  # type: ignore[attr-defined]
+                    run.acc += self.barrier_costs[op.kind]  # type: ignore[attr-defined]
                     value = None
                     continue
                 waits = self.mem.drain_first(run, now_ns)
@@ -594,17 +607,23 @@ class DriverShell(KernelServices):
             return Send(self.core, task)
         return Send(self.core, RunTask(self.name, ns, SOFTIRQ_CHUNK, thread=self.ksoftirqd))
 
+    def _load_now(
+        self, run: CodeRun, addr: int, length: int, now_ns: int, out: list[Effect]
+    ) -> bytes:
+        """Load ``length`` bytes at ``addr`` at the code's current instant."""
+        self.mem.flush(run, now_ns, out)
+        data = self.mem.load(addr, length, now_ns + run.acc, now_ns)
+        if self.full:
+            loaded = {"addr": addr, "length": length, "data": data}
+            out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
+        run.acc += self.costs.load_ns
+        return data
+
     def _perform_now(self, run: CodeRun, op: Op, now_ns: int, out: list[Effect]) -> Any:
         """Do ``op`` at the code's current instant (``now_ns + run.acc``)."""
         match op:
             case Load(addr=addr, length=length):
-                self.mem.flush(run, now_ns, out)
-                data = self.mem.load(addr, length, now_ns + run.acc, now_ns)
-                if self.full:
-                    loaded = {"addr": addr, "length": length, "data": data}
-                    out.append(Note(NoteKind.LOADED, loaded, delay_ns=run.acc))
-                run.acc += self.costs.load_ns
-                return data
+                return self._load_now(run, addr, length, now_ns, out)
             case Readl(reg=reg):
                 return self.mem.readl_now(run, reg, now_ns, out)
             case Xchg(addr=addr, data=data):
