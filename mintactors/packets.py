@@ -266,15 +266,16 @@ def _udp_sum(frame: bytes, ip_bytes: bytes) -> int:
     The same sum as :func:`internet_checksum` of the two joined, without joining
     them: the 12-byte pseudo-header ends on a 16-bit boundary, so the two big
     integers add modulo 0xFFFF (2**16 = 1 there), and an odd segment is padded.
+    The pseudo-header's words are the addresses, the protocol and the length, so
+    modulo 0xFFFF it is their sum.
     """
     segment = memoryview(frame)[ETH_HEADER_LEN + IPV4_HEADER_LEN :]
     length = len(segment)
-    pseudo = ip_bytes[12:20] + struct.pack("!BBH", 0, dpkt.ip.IP_PROTO_UDP, length)
+    pseudo = int.from_bytes(ip_bytes[12:20], "big") + dpkt.ip.IP_PROTO_UDP + length
     data = int.from_bytes(segment, "big") << (8 * (length % 2))
-    total = (int.from_bytes(pseudo, "big") + data) % 0xFFFF
-    if total == 0 and (data or any(pseudo)):
-        total = 0xFFFF
-    return ~total & 0xFFFF
+    total = (pseudo + data) % 0xFFFF
+    # The protocol word is never zero, so neither is the sum: 0 here is 0xFFFF.
+    return ~(total or 0xFFFF) & 0xFFFF
 
 
 def verify_frame(frame: bytes) -> FrameCheck:

@@ -13,7 +13,7 @@ after each delivery sees every change at its exact virtual time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
@@ -135,6 +135,30 @@ class OracleMonitor:
         for check in self._checks.get(sim.last_actor, self._during):
             check(now)
         return self.stop_on_violation and bool(self.violations)
+
+    def by_actor(self) -> dict[str, Callable[[], bool]]:
+        """What :meth:`__call__` checks, as one function per actor, for the mapping
+        form of ``Simulation.run``'s ``stop_when``: no dispatch on every delivery."""
+        return {actor: self._after(checks) for actor, checks in self._checks.items() if checks}
+
+    def _after(self, checks: tuple[Callable[[int], None], ...]) -> Callable[[], bool]:
+        sim, violations, stop = self._simulation, self.violations, self.stop_on_violation
+        if len(checks) == 1:  # most actors: only the lost-wakeup watch reads them
+            (check,) = checks
+
+            def after_one() -> bool:
+                check(sim.now_ns)
+                return stop and bool(violations)
+
+            return after_one
+
+        def after_all() -> bool:
+            now = sim.now_ns
+            for each in checks:
+                each(now)
+            return stop and bool(violations)
+
+        return after_all
 
     def finish(self, run: RunResult, accounting_error: str | None = None) -> None:
         """Close open episodes and add the end-of-run checks."""

@@ -26,7 +26,13 @@ from mintactors.runtime._policies import (
 )
 from mintactors.runtime._queue import EventQueue, QueuedDelivery
 from mintactors.runtime._rng import rng_stream
-from mintactors.runtime._simulation import Delivery, RunResult, RuntimeState, Simulation
+from mintactors.runtime._simulation import (
+    Delivery,
+    RunResult,
+    RuntimeState,
+    Simulation,
+    StopWhen,
+)
 from mintactors.runtime._trace import TRACE_FORMAT, DatedNote, TraceSink, to_jsonable
 
 register_policy("pct", lambda seed: PctPolicy(rng_stream(seed, "scheduler.tie-break")))
@@ -53,6 +59,7 @@ __all__ = [
     "SetTimer",
     "Simulation",
     "Stop",
+    "StopWhen",
     "TRACE_FORMAT",
     "TieBreakPolicy",
     "TraceLevel",

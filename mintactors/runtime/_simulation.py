@@ -48,9 +48,11 @@ from mintactors.runtime._policies import TieBreakPolicy, make_policy
 from mintactors.runtime._queue import Entry, EventQueue, QueuedDelivery
 from mintactors.runtime._trace import DatedNote, TraceSink
 
-__all__ = ["Delivery", "RunResult", "RuntimeState", "Simulation"]
+__all__ = ["Delivery", "RunResult", "RuntimeState", "Simulation", "StopWhen"]
 
 EndReason = Literal["idle", "until", "stopped"]
+#: What ends a run early: one check after every delivery, or a check per actor.
+StopWhen = Callable[[], bool] | Mapping[str, Callable[[], bool]]
 
 
 @attrs.frozen
@@ -207,7 +209,7 @@ class Simulation:
         self._handoffs = 0
         self._fingerprint = ScheduleFingerprint() if fingerprint else None
         self._until: int | None = None
-        self._stop_when: Callable[[], bool] | None = None
+        self._stop_when: StopWhen | None = None
         self._stop_at_once = False
         self._stop_watch: frozenset[str] | None = None
         self._last: Entry | None = None
@@ -299,7 +301,7 @@ class Simulation:
         self,
         *,
         until_ns: int | None = None,
-        stop_when: Callable[[], bool] | None = None,
+        stop_when: StopWhen | None = None,
         progress: Callable[[int], None] | None = None,
         stop_watch: Collection[str] | None = None,
         stop_at_once: bool = False,
@@ -318,12 +320,16 @@ class Simulation:
         ``stop_watch`` names the actors whose state ``stop_when`` reads; it is then
         evaluated only after deliveries to those (a component's state changes only
         when it handles a message, so the other evaluations could not change the
-        answer, and skipping them saves a call on most deliveries).
+        answer, and skipping them saves a call on most deliveries). ``stop_when``
+        may also be a mapping from actor name to the check to make after
+        deliveries to that actor (none after the others): a monitor whose checks
+        differ per actor then needs no dispatch of its own on every delivery.
 
         Raises:
             ActorCrashed: a component raised; the original error is the ``__cause__``.
             SimulationError: the simulation was already run.
-            UnknownActorError: ``stop_watch`` names an actor that does not exist.
+            UnknownActorError: ``stop_watch`` or a ``stop_when`` mapping names an
+                actor that does not exist.
         """
         if self._started:
             raise SimulationError("a simulation runs once; build a new one to run again")
@@ -331,6 +337,9 @@ class Simulation:
             for name in stop_watch:
                 self._actor(name)
             self._stop_watch = frozenset(stop_watch)
+        if isinstance(stop_when, Mapping):
+            for name in stop_when:
+                self._actor(name)
         self._started = True
         self._until = until_ns
         self._stop_when = stop_when
@@ -363,7 +372,7 @@ class Simulation:
         self,
         *,
         until_ns: int | None = None,
-        stop_when: Callable[[], bool] | None = None,
+        stop_when: StopWhen | None = None,
         progress: Callable[[int], None] | None = None,
         stop_watch: Collection[str] | None = None,
         stop_at_once: bool = False,
@@ -537,7 +546,11 @@ class Simulation:
         # Notes above the sink's level are dropped here, before any call.
         note_level = int(trace.level)
         watch = self._stop_watch
-        stop_when = self._stop_when if watch is None or name in watch else None
+        stop_when = self._stop_when
+        if isinstance(stop_when, Mapping):
+            stop_when = stop_when.get(name)
+        elif watch is not None and name not in watch:
+            stop_when = None
         at_once = self._stop_at_once
         progress = self._progress
         fingerprint = self._fingerprint

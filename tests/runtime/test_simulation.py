@@ -160,6 +160,27 @@ async def test_stop_watch_naming_no_actor_is_refused() -> None:
         await rally().run(stop_when=lambda: False, stop_watch=["nobody"])
 
 
+async def test_a_stop_condition_per_actor_runs_after_that_actors_deliveries() -> None:
+    """With a mapping, each actor's own condition runs after its deliveries, and any
+    of them can end the run."""
+    sim = rally()
+    seen: list[tuple[str, int]] = []
+    result = await sim.run(
+        stop_when={
+            "ping": lambda: seen.append(("ping", sim.now_ns)) or False,
+            "pong": lambda: seen.append(("pong", sim.now_ns)) or sim.now_ns >= 250,
+        }
+    )
+    assert seen == [("ping", 0), ("pong", 100), ("ping", 150), ("pong", 250)]
+    assert (result.reason, result.now_ns, result.delivered) == ("stopped", 250, 4)
+
+
+async def test_a_stop_condition_for_no_actor_is_refused() -> None:
+    """A per-actor condition for an actor that does not exist is a named error."""
+    with pytest.raises(UnknownActorError):
+        await rally().run(stop_when={"nobody": lambda: False})
+
+
 @attrs.define
 class Stopper:
     """Asks the run to stop on its second message."""

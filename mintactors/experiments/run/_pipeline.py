@@ -37,7 +37,7 @@ from mintactors.experiments.run.outputs import OutputError, atomic_outputs, writ
 from mintactors.experiments.run.results import AccountingError, RunResults, collect_results
 from mintactors.machine import Machine, build_machine
 from mintactors.oracles import OracleMonitor, Violation
-from mintactors.runtime import RunResult
+from mintactors.runtime import RunResult, StopWhen
 
 __all__ = [
     "RUN_OUTPUTS",
@@ -177,9 +177,7 @@ Progress = Callable[[Machine, int], None]
 ExtraOutputs = Callable[[atomic_outputs, Machine], None]
 
 
-def _simulate(
-    machine: Machine, stop_when: Callable[[], bool], progress: Progress | None
-) -> RunResult:
+def _simulate(machine: Machine, stop_when: StopWhen, progress: Progress | None) -> RunResult:
     """Run the machine's simulation; interruptions and output failures come out as ours.
 
     Raises:
@@ -267,7 +265,11 @@ def _execute(
             machine, config.oracles.entries, stop_on_violation=stop_on_violation
         )
         watcher = observer(outputs) if observer is not None else None
-        stop_when = monitor if watcher is None else _then(monitor, watcher.attach(machine, monitor))
+        stop_when: StopWhen = (
+            monitor.by_actor()
+            if watcher is None
+            else _then(monitor, watcher.attach(machine, monitor))
+        )
         try:
             run = _simulate(machine, stop_when, progress)
         except ActorCrashed as exc:
