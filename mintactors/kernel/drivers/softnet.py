@@ -179,10 +179,11 @@ class SoftnetData:
             self._softirq_runs += 1
         start: int = yield Clock()
         restarts = MAX_SOFTIRQ_RESTART
+        now = start
         while True:
             self.pending = False
-            yield from self.net_rx_action()
-            now: int = yield Sync()  # pending is read with interrupts off
+            yield from self.net_rx_action(now)
+            now = yield Sync()  # pending is read with interrupts off
             if not self.pending:
                 return False
             restarts -= 1
@@ -194,15 +195,19 @@ class SoftnetData:
         while self.pending:
             yield from self.do_softirq(in_ksoftirqd=True)
 
-    def net_rx_action(self) -> Code[None]:
-        """Poll the list's instances in turn within the budget and the time limit."""
+    def net_rx_action(self, start: int) -> Code[None]:
+        """Poll the list's instances in turn within the budget and the time limit.
+
+        ``start`` is the time the code has reached (the caller has just read it).
+        As in Linux, the limits are checked after each poll while instances remain;
+        the first check needs no clock, as no time has passed since ``start``.
+        """
         limits = self.limits
         budget = limits.netdev_budget
-        start: int = yield Clock()
         deadline = start + limits.netdev_budget_usecs * 1000
         poll_list = self.poll_list
+        now = start
         while poll_list:
-            now: int = yield Clock()
             if budget <= 0 or now >= deadline:
                 self._squeeze += 1
                 self.pending = True
@@ -221,6 +226,8 @@ class SoftnetData:
             budget -= work
             if again and napi not in poll_list:
                 poll_list.append(napi)
+            if poll_list:
+                now = yield Clock()
 
     def process_backlog(self, quota: int) -> Code[int]:
         """Pass up to ``quota`` skbs from the backlog through the stack to the socket."""
