@@ -180,14 +180,15 @@ class LocalApic:
     def _receive(self, message: IpiMessage, now_ns: int) -> Sequence[Effect]:
         self._received += 1
         bit = 1 << message.vector
-        fields = {"vector": message.vector, "source": message.source, "seq": message.seq}
-        if self.irr & bit:
-            self._merged += 1
-            return (Note(NoteKind.IPI_MERGED, fields),)
+        merged = bool(self.irr & bit)
+        self._merged += merged
         self.irr |= bit
+        raised = () if merged else self._raise(now_ns)
         if not self.full:
-            return self._raise(now_ns)
-        return (Note(NoteKind.IPI_DELIVERED, fields), *self._raise(now_ns))
+            return raised
+        fields = {"vector": message.vector, "source": message.source, "seq": message.seq}
+        kind = NoteKind.IPI_MERGED if merged else NoteKind.IPI_DELIVERED
+        return (Note(kind, fields), *raised)
 
     def _receive_device(self, message: DeviceInterrupt, now_ns: int) -> Sequence[Effect]:
         """A device's edge interrupt message: IRR like an IPI, counted apart."""

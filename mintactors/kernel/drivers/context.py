@@ -1,18 +1,22 @@
 """What driver code can do: the whole surface of :class:`DriverContext`.
 
 Each primitive is called with ``yield from``: one that answers (a load, a register
-read) is a generator function, one that does not (CPU time, a store, a barrier)
-returns its operations as a tuple, which costs less. Each names its Linux
-counterpart and the cost-profile field it spends (``docs/drivers.md`` lists them
-side by side). Every primitive that waits (a load, CPU time, a register access)
-is a point where, in a context with interrupts enabled, an interrupt can arrive;
-in the hard-IRQ handler (interrupts off) nothing interleaves with the driver but
-the other cores' work on shared memory.
+read) is a generator function, one that does not (a store, a barrier) returns its
+operations as a tuple, which costs less. Each names its Linux counterpart and the
+cost-profile field it spends (``docs/drivers.md`` lists them side by side).
+
+CPU time is spent at the next operation that must happen at its own instant (a
+read; in softirq context, any operation), so, with interrupts enabled, an interrupt
+can arrive anywhere in it; until then it only adds up. That is why ``cpu``,
+and a barrier that cannot wait under the memory model, charge the running code at
+once and yield nothing. In the hard-IRQ handler (interrupts off) nothing interleaves
+with the driver but the other cores' work on shared memory.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import Protocol
 
 import attrs
 
@@ -66,6 +70,12 @@ class DriverCosts:
     handup_ns: int = 0
 
 
+class Charged(Protocol):
+    """Code under way, as the context sees it: the CPU time it has spent so far."""
+
+    acc: int
+
+
 class DriverContext:
     """The kernel and the device as driver code sees them.
 
@@ -83,6 +93,11 @@ class DriverContext:
         #: How often each step has been reached (the shell counts the others).
         self.step_counts: dict[str, int] = {}
         self._steps: dict[str, Ops] = {}
+        #: The code the shell is running (set while it runs; None otherwise).
+        self.code: Charged | None = None
+        #: What each barrier that never waits under the memory model costs (the
+        #: shell fills it in): such a barrier is charged like CPU time.
+        self.barrier_costs: dict[BarrierKind, int] = {}
 
     @property
     def ring_size(self) -> int:
@@ -92,8 +107,17 @@ class DriverContext:
     # -- time ---------------------------------------------------------------------------
 
     def cpu(self, ns: int) -> Ops:
-        """Spend ``ns`` of CPU time (the cost of code the model does not spell out)."""
-        return (Cpu(ns),)
+        """Spend ``ns`` of CPU time (the cost of code the model does not spell out).
+
+        Time spent never waits by itself (it is spent at the next point where
+        something can interleave), so in the shell it is charged to the running code
+        at once, with no operation to yield; outside it, it is a ``Cpu`` operation.
+        """
+        code = self.code
+        if code is None:
+            return (Cpu(ns),)
+        code.acc += ns
+        return _NOTHING
 
     def step(self, name: str) -> Ops:
         """Mark a named point of the code; ``[[inject]]`` entries fire at it."""
@@ -158,6 +182,15 @@ class DriverContext:
 
     # -- device registers ---------------------------------------------------------------
 
+    def _barrier(self, kind: BarrierKind) -> Ops:
+        """A barrier: charged at once if it never waits here, else an operation."""
+        code = self.code
+        cost = self.barrier_costs.get(kind)
+        if code is None or cost is None:
+            return _BARRIERS[kind]
+        code.acc += cost
+        return _NOTHING
+
     def readl(self, reg: str) -> Code[int]:
         """``er32(REG)``: read a device register (ICR is read-to-clear)."""
         value: int = yield Readl(reg)
@@ -175,35 +208,35 @@ class DriverContext:
 
     def mb(self) -> Ops:
         """``mb()``: a full barrier (``mfence``; ``mb_ns``)."""
-        return _BARRIERS[BarrierKind.MB]
+        return self._barrier(BarrierKind.MB)
 
     def rmb(self) -> Ops:
         """``rmb()``: loads before it complete before loads after it (``lfence``; ``rmb_ns``)."""
-        return _BARRIERS[BarrierKind.RMB]
+        return self._barrier(BarrierKind.RMB)
 
     def wmb(self) -> Ops:
         """``wmb()``: earlier stores are visible before later ones (``sfence``; ``wmb_ns``)."""
-        return _BARRIERS[BarrierKind.WMB]
+        return self._barrier(BarrierKind.WMB)
 
     def smp_mb(self) -> Ops:
         """``smp_mb()``: a full barrier between cores (a locked add on x86; ``mb_ns``)."""
-        return _BARRIERS[BarrierKind.SMP_MB]
+        return self._barrier(BarrierKind.SMP_MB)
 
     def smp_rmb(self) -> Ops:
         """``smp_rmb()``: a compiler barrier on x86 (TSO keeps load order)."""
-        return _BARRIERS[BarrierKind.SMP_RMB]
+        return self._barrier(BarrierKind.SMP_RMB)
 
     def smp_wmb(self) -> Ops:
         """``smp_wmb()``: a compiler barrier on x86 (TSO keeps store order)."""
-        return _BARRIERS[BarrierKind.SMP_WMB]
+        return self._barrier(BarrierKind.SMP_WMB)
 
     def dma_wmb(self) -> Ops:
         """``dma_wmb()``: descriptor writes before the tail write (x86: compiler)."""
-        return _BARRIERS[BarrierKind.DMA_WMB]
+        return self._barrier(BarrierKind.DMA_WMB)
 
     def dma_rmb(self) -> Ops:
         """``dma_rmb()``: read the descriptor's fields only after its DD bit (x86: compiler)."""
-        return _BARRIERS[BarrierKind.DMA_RMB]
+        return self._barrier(BarrierKind.DMA_RMB)
 
     # -- skbs and the stack -------------------------------------------------------------
 

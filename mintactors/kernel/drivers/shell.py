@@ -233,6 +233,11 @@ class DriverShell(KernelServices):
         #: What each barrier costs when it need not wait (the costs never change).
         self.barrier_costs = {kind: self.mem.barrier_ns(kind) for kind in BarrierKind}
         self.ctx = DriverContext(layout, costs)
+        self.ctx.barrier_costs = {
+            kind: cost
+            for kind, cost in self.barrier_costs.items()
+            if store_buffer is None or kind not in DRAINING
+        }
         self.allowed_steps = frozenset((*SHELL_STEPS, *driver.steps))
         self.ctx.quiet_steps = self.allowed_steps - self.injected_steps
         self.step_counts = self.ctx.step_counts  # one count, whoever makes it
@@ -370,13 +375,13 @@ class DriverShell(KernelServices):
         yield from self.ctx.step("entered")
         if self.full:
             yield Trace(NoteKind.HANDLER_ENTERED, {"run": self._runs})
-        yield Cpu(self.costs.eoi_ns)
+        yield from self.ctx.cpu(self.costs.eoi_ns)
         result = yield from self.driver.interrupt(self.ctx)
         self._irq_none += result is IrqReturn.NONE
         yield from self.ctx.step("returned")
         if self._raises_net_rx():
             # irq_exit: __do_softirq's prologue runs before it enables interrupts.
-            yield Cpu(self.limits.softirq_entry_ns)
+            yield from self.ctx.cpu(self.limits.softirq_entry_ns)
 
     def _raises_net_rx(self) -> bool:
         """``irq_exit`` will run NET_RX: it is pending and no softirq is running or asked for."""
@@ -421,7 +426,7 @@ class DriverShell(KernelServices):
         weight = self.driver.weight
         taken_before = self.frames_taken
         self._polls += 1
-        yield Cpu(self.costs.descriptor_ns)
+        yield from self.ctx.cpu(self.costs.descriptor_ns)
         if self.full:
             yield Trace(NoteKind.POLL_STARTED, {"poll": self._polls})
         yield from self.ctx.step("poll_started")
@@ -459,6 +464,7 @@ class DriverShell(KernelServices):
         self, run: CodeRun, now_ns: int, value: Any, effects: list[Effect] | None = None
     ) -> list[Effect]:
         """Run ``run``'s code until it waits for an instant or ends."""
+        self.ctx.code = run  # ctx.cpu charges it directly
         try:
             return self._run_code(run, now_ns, value, [] if effects is None else effects)
         except DriverCrash as exc:
@@ -468,6 +474,8 @@ class DriverShell(KernelServices):
             if where is exc:
                 raise
             raise where from None
+        finally:
+            self.ctx.code = None
 
     def _run_code(  # noqa: PLR0915 (the hot loop: the commonest ops inlined on purpose)
         self, run: CodeRun, now_ns: int, value: Any, out: list[Effect]
