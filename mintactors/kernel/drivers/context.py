@@ -182,15 +182,6 @@ class DriverContext:
 
     # -- device registers ---------------------------------------------------------------
 
-    def _barrier(self, kind: BarrierKind) -> Ops:
-        """A barrier: charged at once if it never waits here, else an operation."""
-        code = self.code
-        cost = self.barrier_costs.get(kind)
-        if code is None or cost is None:
-            return _BARRIERS[kind]
-        code.acc += cost
-        return _NOTHING
-
     def readl(self, reg: str) -> Code[int]:
         """``er32(REG)``: read a device register (ICR is read-to-clear)."""
         value: int = yield Readl(reg)
@@ -205,6 +196,15 @@ class DriverContext:
         yield Readl("STATUS")
 
     # -- barriers -----------------------------------------------------------------------
+
+    def _barrier(self, kind: BarrierKind) -> Ops:
+        """A barrier: charged at once if it never waits here, else an operation."""
+        code = self.code
+        cost = self.barrier_costs.get(kind)
+        if code is None or cost is None:
+            return _BARRIERS[kind]
+        code.acc += cost
+        return _NOTHING
 
     def mb(self) -> Ops:
         """``mb()``: a full barrier (``mfence``; ``mb_ns``)."""
