@@ -50,7 +50,7 @@ Skb = SocketBuffer
 
 #: One barrier of each kind, ready to yield (a barrier carries nothing else).
 _BARRIERS: dict[BarrierKind, Ops] = {kind: (Barrier(kind),) for kind in BarrierKind}
-#: A step no injection fires at: nothing to yield.
+#: Nothing to yield: a step no injection fires at, or CPU time and barriers charged at once.
 _NOTHING: Ops = ()
 
 
