@@ -210,9 +210,9 @@ def parse_pktgen_header(frame: bytes) -> tuple[int, int] | None:
     return seq, send_ns
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # a value; not frozen, as it is made per frame
 class FrameCheck:
-    """The verdict on one received frame.
+    """The verdict on one received frame (read-only by convention).
 
     ``problem`` is empty for a good frame, otherwise it names the first fault found
     (``truncated``, ``not_ipv4_udp``, ``ip_checksum``, ``udp_checksum``,

@@ -502,7 +502,7 @@ class CpuCore:
             return done
         thread = _thread(task)
         self._last_ended = (thread, now_ns)
-        if any(_thread(t) != thread for _, t in self.thread_queue):
+        if self.thread_queue and any(_thread(t) != thread for _, t in self.thread_queue):
             # Another thread waits: the choice waits for this thread's next piece,
             # which keeps the CPU while the slice lasts.
             return (*done, *self._yield())

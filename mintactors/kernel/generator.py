@@ -271,10 +271,10 @@ class Generator:
         """
         self._check_return(message)
         self._returning = (message.seq, now_ns + after_ns)
-        return tuple(
+        return [
             dated_later(effect, after_ns, self.name)
             for effect in self._returned(message, now_ns + after_ns)
-        )
+        ]
 
     def _check_return(self, message: SystemCallReturn) -> None:
         if not self.in_kernel or message.seq != self.current:
