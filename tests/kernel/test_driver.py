@@ -11,7 +11,7 @@ from mintactors.config import parse_config
 from mintactors.experiments import run_config
 from mintactors.hardware.nic import NicLayout, RxDescriptor
 from mintactors.kernel.drivers import DriverContext, DriverCosts, PaperDriver
-from mintactors.kernel.drivers.ops import Barrier, Code, Cpu, Op, Step, Store, Writel
+from mintactors.kernel.drivers.ops import Barrier, BarrierKind, Code, Cpu, Op, Step, Store, Writel
 from mintactors.kernel.socket import skb_truesize
 from mintactors.machine import build_machine
 
@@ -71,6 +71,26 @@ def test_refill_wraps_and_sets_rdt_to_the_last_refilled() -> None:
     assert isinstance(rest[3], Cpu)
     assert rest[3].ns == 7
     assert d.next_to_use == 2
+
+
+class _Running:
+    """Code under way, as the shell gives it to the context."""
+
+    def __init__(self) -> None:
+        self.acc = 0
+
+
+def test_cpu_time_and_barriers_that_cannot_wait_are_charged_to_running_code() -> None:
+    """In the shell, CPU time and a barrier that never waits add to the running code's
+    time and yield nothing; a barrier that may wait (mb under tso) is still an operation."""
+    ctx = DriverContext(LAYOUT, COSTS)
+    ctx.barrier_costs = {BarrierKind.DMA_WMB: 0, BarrierKind.WMB: 3}
+    ctx.code = code = _Running()
+    ops = [*ctx.cpu(7), *ctx.dma_wmb(), *ctx.wmb(), *ctx.mb()]
+    assert code.acc == 7 + 0 + 3
+    assert len(ops) == 1
+    assert isinstance(ops[0], Barrier)
+    assert ops[0].kind is BarrierKind.MB
 
 
 def test_truesize_matches_linux_slab_rounding() -> None:
