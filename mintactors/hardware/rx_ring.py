@@ -419,10 +419,13 @@ class RxRing:
         done = copied + self.writeback_ns
         self._first, self._count = first, count
         self.state = RingState.BUSY
-        fields = {"seq": frame.seq, "desc": first, "length": len(data)} if self.full else {}
+        copied_note = None
+        if self.full:
+            fields = {"seq": frame.seq, "desc": first, "length": len(data)}
+            copied_note = Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied)
         buffer = self.store_buffer
         if buffer is not None:
-            effects: list[Effect] = [Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied)]
+            effects: list[Effect] = [] if copied_note is None else [copied_note]
             at = now_ns + done
             for addr, stored_bytes in writes:
                 at, stored = buffer.store(addr, stored_bytes, at, now_ns, self.name)
@@ -438,8 +441,8 @@ class RxRing:
         said = ("", ()) if note is None else (note.kind, tuple(note.fields.items()))
         posted = Completion(frame.reply_to, FramePosted(frame.seq, first, count), self.name, *said)
         effects = [Send(self.memory_actor, MemoryWrite(self.node, tuple(writes), posted), done)]
-        if self.full:
-            effects.append(Note(NoteKind.FRAME_COPIED, fields, delay_ns=copied))
+        if copied_note is not None:
+            effects.append(copied_note)
         if self.pending:
             # After the write (priority 0) that lands at the same instant.
             effects.append(SetTimer("step", done, RingStep(RingStepKind.WRITTEN), priority=1))

@@ -324,18 +324,12 @@ class DebugSupportMechanism:
             fence = buffer.fenced(self.name, "weak_wrmsr_fence", at, until, now_ns)
             after_ns = until - now_ns
         written = after_ns + self.icr_write_ns
+        icr = self.apic.write_icr(self.vector, self.destination, seq, written)
+        returned = self._return(seq, "ok", written, now_ns)
         if not self.full:
-            return (
-                *fence,
-                *self.apic.write_icr(self.vector, self.destination, seq, written),
-                *self._return(seq, "ok", written, now_ns),
-            )
-        return (
-            *fence,
-            *self.apic.write_icr(self.vector, self.destination, seq, written),
-            Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}, delay_ns=after_ns),
-            *self._return(seq, "ok", written, now_ns),
-        )
+            return (*fence, *icr, *returned)
+        noted = Note(NoteKind.ICR_WRITTEN, {"seq": seq, "vector": self.vector}, delay_ns=after_ns)
+        return (*fence, *icr, noted, *returned)
 
     def _refused(self, seq: int, reason: str, now_ns: int) -> Sequence[Effect]:
         self._dropped += 1
